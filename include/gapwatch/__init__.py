@@ -1,0 +1,1 @@
+"""gapwatch: production monitoring for ML models on Airflow 3."""

@@ -1,0 +1,186 @@
+"""The one module of the package that knows Airflow: DAGs from specs, connections, SMTP.
+
+Parse-time cost matters here (the DAG processor imports this on every parse): only the Task SDK,
+YAML and pydantic are imported at module level; pandas, GX and scikit-learn load inside tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from gapwatch.spec import MonitorSpec, load_specs
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+
+TASK_RETRIES = 2
+
+
+def doc_md(spec: MonitorSpec) -> str:
+    """What the platform team sees on the DAG page: owners, runbook, fallback, what is checked."""
+    o = spec.owners
+    metrics = ", ".join(
+        m.name + (f" (floor {m.floor}" if m.floor is not None else " (")
+        + (f", max drop {m.max_drop})" if m.max_drop is not None else ")")
+        for m in spec.metrics
+    ).replace(" ()", "")
+    return f"""### {spec.name} v{spec.version}
+
+{spec.description}
+
+| Role | Name | Contact |
+|---|---|---|
+| Business owner | {o.business_owner.name} | {o.business_owner.email} |
+| Technical owner | {o.technical_owner.name} | {o.technical_owner.email} {o.technical_owner.slack_channel or ""} |
+| Data steward | {o.data_steward.name} | {o.data_steward.email} |
+| On-call route | {o.technical_owner.oncall_route or "-"} | |
+
+**Runbook:** {spec.runbook_url}
+
+**Fallback:** {spec.fallback}
+
+**Checks:** readiness suite `{spec.readiness.suite}`; metrics {metrics} on labels matured after
+{spec.ground_truth.delay}; drift ({", ".join(spec.drift.methods)}) against the baseline
+{spec.baseline.start.date()} to {spec.baseline.end.date()}; segments {", ".join(spec.segments) or "none"}.
+
+**Policy:** incident after {spec.policy.breaches_before_incident} breach(es) in a row, auto-resolve
+after {spec.policy.healthy_runs_to_resolve} healthy runs, maintenance ticket after
+{spec.policy.windows_before_ticket} failing windows.
+"""
+
+
+def build_dag(spec: MonitorSpec) -> DAG:
+    """The monitor DAG: extract -> readiness -> performance & drift -> decide -> publish."""
+    import pendulum
+    from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+
+    def _window() -> Any:
+        from gapwatch.pipeline import Window
+
+        ctx = get_current_context()
+        return Window.parse(ctx["data_interval_start"], ctx["data_interval_end"])
+
+    @dag(
+        dag_id=spec.dag_id,
+        description=f"gapwatch monitor for {spec.name} v{spec.version}",
+        doc_md=doc_md(spec),
+        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
+        start_date=pendulum.datetime(
+            spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
+        ),
+        catchup=False,
+        max_active_runs=1,
+        tags=["gapwatch", spec.task, *spec.tags],
+        owner_links={spec.owners.technical_owner.name: f"mailto:{spec.owners.technical_owner.email}"},
+        default_args={
+            "owner": spec.owners.technical_owner.name,
+            "retries": TASK_RETRIES,
+            "retry_delay": timedelta(minutes=2),
+        },
+    )
+    def monitor() -> None:
+        @task
+        def extract_window() -> dict[str, Any]:
+            from gapwatch import pipeline
+
+            return pipeline.extract_window(spec, _window())
+
+        @task
+        def check_readiness(_extract: dict[str, Any]) -> dict[str, Any]:
+            from gapwatch import pipeline
+
+            return pipeline.check_readiness(spec, _window())
+
+        @task
+        def evaluate_performance(readiness: dict[str, Any]) -> dict[str, Any]:
+            from gapwatch import pipeline
+
+            return pipeline.evaluate_performance(spec, _window(), readiness["ready"])
+
+        @task
+        def evaluate_drift(readiness: dict[str, Any]) -> dict[str, Any]:
+            from gapwatch import pipeline
+
+            return pipeline.evaluate_drift(spec, _window(), readiness["ready"])
+
+        @task
+        def decide(readiness: dict[str, Any], performance: dict[str, Any], drift: dict[str, Any]) -> list:
+            from gapwatch import pipeline
+
+            return pipeline.decide(spec, _window(), readiness, performance, drift)
+
+        @task
+        def publish(
+            extract: dict[str, Any],
+            readiness: dict[str, Any],
+            performance: dict[str, Any],
+            drift: dict[str, Any],
+            findings: list[dict[str, Any]],
+        ) -> dict[str, Any]:
+            from gapwatch import pipeline
+
+            run_id = get_current_context()["run_id"]
+            return pipeline.publish(
+                spec, _window(), extract, readiness, performance, drift, findings, airflow_run_id=run_id
+            )
+
+        extracted = extract_window()
+        readiness = check_readiness(extracted)
+        performance = evaluate_performance(readiness)
+        drift = evaluate_drift(readiness)
+        findings = decide(readiness, performance, drift)
+        publish(extracted, readiness, performance, drift, findings)
+
+    return monitor()
+
+
+def monitor_dags(directory: str | None = None) -> dict[str, DAG]:
+    """One DAG per valid spec, by dag_id, sorted. Broken specs are reported by ``raise_spec_errors``."""
+    specs = load_specs(directory)
+    return {spec.dag_id: build_dag(spec) for spec in specs.specs}
+
+
+class MonitorSpecError(Exception):
+    """Raised at parse time by dags/gapwatch_spec_errors.py so Airflow lists it as an import error."""
+
+
+def raise_spec_errors(directory: str | None = None) -> None:
+    errors = load_specs(directory).errors
+    if errors:
+        lines = [f"{len(errors)} monitor spec(s) cannot be loaded; the other monitors run:"]
+        lines += [f"  {error}" for error in errors]
+        raise MonitorSpecError("\n".join(lines))
+
+
+def connection_sqlalchemy_url(conn_id: str) -> str:
+    """The SQLAlchemy URL of an Airflow connection (secrets stay in Airflow, not in specs)."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson
+    if extra.get("sqlalchemy_url"):
+        return str(extra["sqlalchemy_url"])
+    return conn.get_uri().replace("postgres://", "postgresql+psycopg2://", 1)
+
+
+def send_email(message: dict[str, Any]) -> None:
+    """Send one outbox message with Airflow's SMTP provider hook."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    from gapwatch.config import smtp_conn_id
+
+    address = message["recipient"].rsplit("<", 1)[-1].rstrip(">")
+    with SmtpHook(smtp_conn_id=smtp_conn_id()) as hook:
+        hook.send_email_smtp(
+            to=address,
+            subject=message["subject"],
+            html_content=f"<pre>{_escape(message['body'])}</pre>",
+            custom_headers={"X-Gapwatch-Idempotency-Key": message["idempotency_key"]},
+        )
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

@@ -1,0 +1,199 @@
+"""``gapwatch``: the command line for on-call engineers, data stewards and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from gapwatch import config, store
+from gapwatch.spec import load_specs
+
+DEMO_SOURCE_ENV = "GAPWATCH_DEMO_SOURCE_URL"
+
+
+def demo_source_url() -> str:
+    return os.environ.get(DEMO_SOURCE_ENV) or f"sqlite:///{config.home() / 'demo_production.db'}"
+
+
+# ---------------------------------------------------------------- validate
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    specs = load_specs(args.directory)
+    for spec in specs.specs:
+        print(f"ok     {spec.name} (dag {spec.dag_id})")
+    for error in specs.errors:
+        print(f"error  {error}", file=sys.stderr)
+    print(f"{len(specs.specs)} valid, {len(specs.errors)} invalid")
+    return 1 if specs.errors or not specs.specs else 0
+
+
+# ---------------------------------------------------------------- listings
+
+
+def _print_table(records: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(records, default=str, indent=2))
+        return
+    if not records:
+        print("(none)")
+        return
+    cells = [[_cell(r.get(c)) for c in columns] for r in records]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d") if value.hour == value.minute == 0 else value.isoformat()
+    return str(value)
+
+
+def _query(table: sa.Table, args: argparse.Namespace, order: Any) -> list[dict[str, Any]]:
+    query = sa.select(table).order_by(*order)
+    if getattr(args, "monitor", None):
+        query = query.where(table.c.monitor == args.monitor)
+    if getattr(args, "status", None):
+        query = query.where(table.c.status == args.status)
+    with store.engine().connect() as conn:
+        return store.rows(conn, query)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    records = _query(store.runs, args, [store.runs.c.monitor, store.runs.c.window_start])
+    if not args.json:
+        for r in records:
+            r.pop("summary")
+    cols = ["monitor", "window_start", "status", "readiness", "performance", "drift",
+            "main_metric", "main_value", "labeled", "pending", "rows"]
+    _print_table(records, cols, args.json)
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    records = _query(store.incidents, args, [store.incidents.c.id])
+    cols = ["id", "monitor", "kind", "severity", "status", "owner_role", "opened_window",
+            "last_breach_window", "resolved_window", "title"]
+    _print_table(records, cols, args.json)
+    return 0
+
+
+def cmd_tickets(args: argparse.Namespace) -> int:
+    records = _query(store.tickets, args, [store.tickets.c.id])
+    _print_table(records, ["id", "monitor", "kind", "status", "incident_id", "opened_window", "title"], args.json)
+    return 0
+
+
+def cmd_messages(args: argparse.Namespace) -> int:
+    records = _query(store.outbox, args, [store.outbox.c.id])
+    cols = ["id", "monitor", "channel", "recipient_role", "recipient", "status", "attempts", "subject"]
+    _print_table(records, cols, args.json)
+    return 0
+
+
+# ---------------------------------------------------------------- run / demo
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run every stage for one window in this process (no Airflow), e.g. to reproduce a run."""
+    from gapwatch.pipeline import Window, run_window
+
+    spec = load_specs(args.directory).by_name(args.monitor)
+    window = Window.parse(args.start, args.end)
+    result = run_window(spec, window)
+    print(json.dumps(result, default=str, indent=2))
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    from gapwatch.demo import seed_demo
+
+    url = args.url or demo_source_url()
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    summary = seed_demo(url, seed=args.seed)
+    print(f"seeded demo production database at {url}")
+    print(json.dumps(summary, default=str, indent=2))
+    return 0
+
+
+def cmd_demo_run(args: argparse.Namespace) -> int:
+    from gapwatch.demo_runner import run_demo
+
+    return run_demo(windows=args.windows, directory=args.directory)
+
+
+def cmd_demo_summary(args: argparse.Namespace) -> int:
+    from gapwatch.demo_runner import print_summary
+
+    print_summary()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gapwatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check every monitor spec; exit 1 if any is invalid")
+    p.add_argument("directory", nargs="?", help="specs folder (default: include/monitors)")
+    p.set_defaults(func=cmd_validate)
+
+    for name, func, help_text in [
+        ("runs", cmd_runs, "monitor runs per window"),
+        ("incidents", cmd_incidents, "incidents and their lifecycle state"),
+        ("tickets", cmd_tickets, "maintenance tickets"),
+        ("messages", cmd_messages, "notification outbox"),
+    ]:
+        group = sub.add_parser(name, help=help_text)
+        actions = group.add_subparsers(dest="action", required=True)
+        listing = actions.add_parser("list", help=f"list {name}")
+        listing.add_argument("--monitor", help="only this monitor")
+        listing.add_argument("--status", help="only this status")
+        listing.add_argument("--json", action="store_true", help="machine-readable output")
+        listing.set_defaults(func=func)
+
+    p = sub.add_parser("run", help="run one window of a monitor in-process (no Airflow)")
+    p.add_argument("monitor")
+    p.add_argument("--start", required=True, help="window start, ISO date/time (UTC)")
+    p.add_argument("--end", required=True, help="window end, ISO date/time (UTC)")
+    p.add_argument("--directory", help="specs folder")
+    p.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="the embedded demo").add_subparsers(dest="action", required=True)
+    p = demo.add_parser("seed", help="create the demo production database")
+    p.add_argument("--url", help=f"SQLAlchemy URL (default: ${DEMO_SOURCE_ENV} or .gapwatch/demo_production.db)")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo_seed)
+    p = demo.add_parser("run", help="run the monitor DAGs through Airflow for every demo window")
+    p.add_argument("--windows", type=int, default=None, help="only the first N windows")
+    p.add_argument("--directory", help="specs folder")
+    p.set_defaults(func=cmd_demo_run)
+    p = demo.add_parser("summary", help="print what the demo found")
+    p.set_defaults(func=cmd_demo_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (KeyError, RuntimeError, ValueError) as exc:
+        print(f"gapwatch: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

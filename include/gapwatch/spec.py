@@ -1,0 +1,330 @@
+"""Monitor specs: one YAML file per monitored model, parsed into typed pydantic models.
+
+A spec is the contract between a model's owners and the platform: who is accountable, where the
+data lives, what "ready" and "healthy" mean, and what happens when they do not hold. Parsing is
+cheap (YAML + pydantic only) because the DAG processor does it on every parse.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+MONITORS_DIR_ENV = "GAPWATCH_MONITORS_DIR"
+_NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``"7d"``, ``"36h"``, ``"2w"`` (or a number of seconds) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION_RE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; use a number and a unit, e.g. 7d, 36h, 2w")
+    amount, unit = match.groups()
+    return timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+
+
+class _Strict(BaseModel):
+    # Unknown keys are typos far more often than intent; reject them so they are noticed.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    name: str = Field(min_length=1)
+    email: EmailStr
+    slack_channel: str | None = None
+    oncall_route: str | None = Field(
+        default=None, description="where pages go, e.g. a PagerDuty service or an escalation list"
+    )
+
+
+class Owners(_Strict):
+    """Accountability is part of the product: all three roles are required."""
+
+    business_owner: Person
+    technical_owner: Person
+    data_steward: Person
+
+
+class Source(_Strict):
+    """Where production data is read. Exactly one of ``conn_id`` or ``url_env``; never a password."""
+
+    conn_id: str | None = Field(default=None, description="an Airflow connection id")
+    url_env: str | None = Field(
+        default=None, description="name of an environment variable holding a SQLAlchemy URL"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Source:
+        if (self.conn_id is None) == (self.url_env is None):
+            raise ValueError("set exactly one of conn_id (Airflow connection) or url_env")
+        return self
+
+
+class Feature(_Strict):
+    name: str
+    kind: Literal["numeric", "categorical"] = "numeric"
+    pii: bool = False
+
+
+class PredictionsTable(_Strict):
+    table: str
+    id: str
+    timestamp: str
+    prediction: str
+    score: str | None = Field(default=None, description="probability of the positive class")
+    features: list[Feature] = Field(min_length=1)
+    pii_columns: list[str] = Field(default_factory=list, description="columns never shown as values")
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _names_as_numeric(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class GroundTruthTable(_Strict):
+    table: str
+    id: str
+    label: str
+    arrived_at: str
+    delay: timedelta = Field(description="how late labels arrive, e.g. 7d")
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _parse_delay(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+
+class Readiness(_Strict):
+    suite: str = Field(description="file name (without .json) in include/expectations/")
+
+
+class Metric(_Strict):
+    name: Literal["roc_auc", "f1", "accuracy", "mae", "rmse"]
+    floor: float | None = Field(default=None, description="absolute limit (min, or max for errors)")
+    max_drop: float | None = Field(
+        default=None, description="allowed worsening from the baseline value, in metric units"
+    )
+    min_labels: int = Field(default=200, ge=1)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.name in {"roc_auc", "f1", "accuracy"}
+
+
+_TASK_METRICS = {
+    "binary_classification": {"roc_auc", "f1", "accuracy"},
+    "regression": {"mae", "rmse"},
+}
+
+
+class Drift(_Strict):
+    methods: list[Literal["psi", "ks"]] = Field(default_factory=lambda: ["psi", "ks"])
+    psi_threshold: float = Field(default=0.2, gt=0)
+    ks_threshold: float = Field(default=0.15, gt=0, le=1, description="KS statistic D")
+    bins: int = Field(default=10, ge=2, le=100)
+
+
+class Baseline(_Strict):
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Baseline:
+        if self.end <= self.start:
+            raise ValueError("baseline end must be after start")
+        return self
+
+
+class Policy(_Strict):
+    breaches_before_incident: int = Field(default=1, ge=1)
+    healthy_runs_to_resolve: int = Field(default=2, ge=1)
+    windows_before_ticket: int = Field(default=3, ge=1)
+
+
+class Notifications(_Strict):
+    channels: list[Literal["file", "email"]] = Field(default_factory=lambda: ["file"])
+
+
+class MonitorSpec(_Strict):
+    """One monitored model."""
+
+    name: str = Field(pattern=_NAME_RE, description="lower_snake_case; the DAG is gapwatch__<name>")
+    version: str
+    description: str = ""
+    task: Literal["binary_classification", "regression"]
+    owners: Owners
+    schedule: str = Field(description="cron expression, e.g. '0 0 * * 1' (Mondays 00:00 UTC)")
+    start_date: date
+    source: Source
+    predictions: PredictionsTable
+    ground_truth: GroundTruthTable
+    segments: list[str] = Field(default_factory=list)
+    readiness: Readiness
+    metrics: list[Metric] = Field(min_length=1)
+    drift: Drift = Field(default_factory=Drift)
+    baseline: Baseline
+    policy: Policy = Field(default_factory=Policy)
+    notifications: Notifications = Field(default_factory=Notifications)
+    runbook_url: str
+    fallback: str = Field(min_length=1, description="what users get while the model is unfit")
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MonitorSpec:
+        allowed = _TASK_METRICS[self.task]
+        wrong = [m.name for m in self.metrics if m.name not in allowed]
+        if wrong:
+            raise ValueError(
+                f"metrics {wrong} do not apply to task {self.task!r}; allowed: {sorted(allowed)}"
+            )
+        columns = {f.name for f in self.predictions.features}
+        unknown = [s for s in self.segments if s not in columns]
+        if unknown:
+            raise ValueError(f"segments {unknown} must be feature columns; features: {sorted(columns)}")
+        if self.task == "binary_classification" and not self.predictions.score:
+            raise ValueError("a binary classifier needs predictions.score for ROC AUC and drift")
+        if len(self.schedule.split()) != 5:
+            raise ValueError("schedule must be a 5-field cron expression, e.g. '0 0 * * 1'")
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        return f"gapwatch__{self.name}"
+
+    @property
+    def main_metric(self) -> Metric:
+        return self.metrics[0]
+
+    @property
+    def pii_columns(self) -> set[str]:
+        return {f.name for f in self.predictions.features if f.pii} | set(self.predictions.pii_columns)
+
+    def source_url(self) -> str:
+        """The SQLAlchemy URL of the production source, resolved at run time (never at parse)."""
+        if self.source.url_env:
+            url = os.environ.get(self.source.url_env)
+            if not url:
+                raise RuntimeError(
+                    f"monitor {self.name}: environment variable {self.source.url_env} "
+                    "(source.url_env) is not set"
+                )
+            return url
+        from gapwatch.airflow_adapter import connection_sqlalchemy_url
+
+        return connection_sqlalchemy_url(self.source.conn_id or "")
+
+
+class SpecError(Exception):
+    """A spec file that cannot be used. ``str()`` names the file, the field and what is allowed."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    msg = error["msg"]
+    if error["type"] == "missing" and error["loc"] and error["loc"][0] == "owners":
+        msg += " (every monitor needs a business_owner, technical_owner and data_steward, each with name and email)"
+    elif error["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see README 'Monitor spec reference')"
+    return f"{field}: {msg}"
+
+
+def load_spec(path: Path) -> MonitorSpec:
+    """Parse one spec file; raise SpecError with every problem found."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(path, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise SpecError(path, ["a spec must be a YAML mapping of fields"])
+    try:
+        spec = MonitorSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(path, [_describe(e) for e in exc.errors()]) from exc
+    if spec.name != path.stem:
+        raise SpecError(path, [f"name: {spec.name!r} must match the file name {path.stem!r}"])
+    return spec
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    specs: list[MonitorSpec]
+    errors: list[SpecError]
+
+    def by_name(self, name: str) -> MonitorSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        known = ", ".join(s.name for s in self.specs) or "none"
+        raise KeyError(f"no monitor named {name!r}; known monitors: {known}")
+
+
+def monitors_dir(directory: Path | str | None = None) -> Path:
+    if directory is not None:
+        return Path(directory)
+    if os.environ.get(MONITORS_DIR_ENV):
+        return Path(os.environ[MONITORS_DIR_ENV])
+    return project_root() / "include" / "monitors"
+
+
+def project_root() -> Path:
+    """The repository root (the package lives in include/gapwatch)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def load_specs(directory: Path | str | None = None) -> SpecSet:
+    """Load every ``*.yml``/``*.yaml`` in the directory, sorted; a bad file never hides good ones."""
+    folder = monitors_dir(directory)
+    specs: list[MonitorSpec] = []
+    errors: list[SpecError] = []
+    if not folder.is_dir():
+        return SpecSet([], [SpecError(folder, ["monitors directory does not exist"])])
+    seen: dict[str, Path] = {}
+    for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            errors.append(exc)
+            continue
+        if spec.name in seen:
+            errors.append(SpecError(path, [f"name: {spec.name!r} is already used by {seen[spec.name]}"]))
+            continue
+        seen[spec.name] = path
+        specs.append(spec)
+    return SpecSet(specs, errors)

@@ -1,0 +1,308 @@
+"""The gapwatch store: the system of record for runs, results, incidents, tickets and messages.
+
+SQLAlchemy 2 Core tables; the schema is created and evolved by Alembic migrations
+(``gapwatch/migrations``). SQLite by default, PostgreSQL in production, one URL to switch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, **kw: Any) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), **kw)
+
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    _ts("window_start", nullable=False),
+    _ts("window_end", nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("readiness", sa.String(30)),
+    sa.Column("performance", sa.String(30)),
+    sa.Column("drift", sa.String(30)),
+    sa.Column("main_metric", sa.String(50)),
+    sa.Column("main_value", sa.Float),
+    sa.Column("rows", sa.Integer),
+    sa.Column("labeled", sa.Integer),
+    sa.Column("pending", sa.Integer),
+    sa.Column("summary", sa.JSON),
+    sa.Column("airflow_run_id", sa.String(250)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    _ts("updated_at", nullable=False),
+    sa.UniqueConstraint("monitor", "window_start"),
+)
+
+metric_values = sa.Table(
+    "metric_values",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    _ts("window_start", nullable=False),
+    sa.Column("segment", sa.String(200), nullable=False),  # "*" is the whole window
+    sa.Column("metric", sa.String(50), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("stderr", sa.Float),
+    sa.Column("baseline", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.UniqueConstraint("monitor", "window_start", "segment", "metric"),
+)
+
+drift_values = sa.Table(
+    "drift_values",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    _ts("window_start", nullable=False),
+    sa.Column("column", sa.String(200), nullable=False),
+    sa.Column("method", sa.String(30), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("drifted", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("monitor", "window_start", "column", "method"),
+)
+
+validations = sa.Table(
+    "validations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    _ts("window_start", nullable=False),
+    sa.Column("suite", sa.String(200), nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("evaluated_rows", sa.Integer, nullable=False),
+    sa.Column("critical_failures", sa.Integer, nullable=False),
+    sa.Column("warnings", sa.Integer, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("data_docs_path", sa.String(500)),
+    sa.UniqueConstraint("monitor", "window_start", "suite"),
+)
+
+baselines = sa.Table(
+    "baselines",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),  # hash of what the baseline was built from
+    sa.Column("statistics", sa.JSON, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("monitor", "key"),
+)
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    _ts("window_start", nullable=False),
+    sa.Column("fingerprint", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),  # data | performance | drift
+    sa.Column("check", sa.String(100), nullable=False),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),  # breach | ok | inconclusive | insufficient
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.UniqueConstraint("monitor", "window_start", "fingerprint"),
+)
+
+OPEN_STATES = ("open", "acknowledged")
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(300), nullable=False),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("check", sa.String(100), nullable=False),
+    sa.Column("segment", sa.String(200), nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("owner_role", sa.String(30), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    _ts("opened_window", nullable=False),
+    _ts("last_breach_window", nullable=False),
+    _ts("resolved_window"),
+    _ts("opened_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    _ts("resolved_at"),
+    # At most one unresolved incident per fingerprint, enforced by the database so two
+    # concurrent runs cannot both open one.
+    sa.Index(
+        "uq_incidents_open_fingerprint",
+        "fingerprint",
+        unique=True,
+        sqlite_where=sa.text("status != 'resolved'"),
+        postgresql_where=sa.text("status != 'resolved'"),
+    ),
+)
+
+incident_events = sa.Table(
+    "incident_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
+    _ts("at", nullable=False),
+    _ts("window_start"),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(50), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(300), nullable=False),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),  # retrain | fix_feed
+    sa.Column("status", sa.String(20), nullable=False),  # open | closed
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    _ts("opened_window", nullable=False),
+    _ts("created_at", nullable=False),
+    sa.Index(
+        "uq_tickets_open_fingerprint",
+        "fingerprint",
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    ),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    sa.Column("channel", sa.String(30), nullable=False),
+    sa.Column("recipient_role", sa.String(30), nullable=False),
+    sa.Column("recipient", sa.String(300), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("status", sa.String(20), nullable=False),  # pending | sent | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    _ts("next_attempt_at", nullable=False),
+    sa.Column("last_error", sa.Text),
+    _ts("created_at", nullable=False),
+    _ts("sent_at"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything gapwatch stores is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets the UI read while a run writes; foreign keys are off by default in SQLite.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(url: str) -> None:
+    """Bring the store at ``url`` to the latest schema (Alembic ``upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["url"] = url
+    with _engine_for(url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+_migrated: set[str] = set()
+
+
+def engine(url: str | None = None) -> Engine:
+    """The store's engine, migrated to the latest schema on first use in this process."""
+    from gapwatch import config
+
+    url = url or config.db_url()
+    if url not in _migrated:
+        migrate(url)
+        _migrated.add(url)
+    return _engine_for(url)
+
+
+def upsert(conn: Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> None:
+    """Insert or update one row identified by ``keys`` (SQLite and PostgreSQL ``ON CONFLICT``)."""
+    insert = _dialect_insert(conn)(table).values(**values)
+    update = {k: insert.excluded[k] for k in values if k not in keys and k != "id"}
+    conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+def insert_ignore(
+    conn: Connection, table: sa.Table, values: dict[str, Any], keys: list[str], where: Any = None
+) -> bool:
+    """Insert unless a row with the same ``keys`` exists; True when this call inserted it."""
+    insert = _dialect_insert(conn)(table).values(**values)
+    result = conn.execute(insert.on_conflict_do_nothing(index_elements=keys, index_where=where))
+    return result.rowcount == 1
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    name = conn.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - guarded so a new backend fails loudly, not subtly
+        raise NotImplementedError(f"gapwatch store supports sqlite and postgresql, not {name}")
+    return insert
+
+
+def rows(conn: Connection, query: Any) -> list[dict[str, Any]]:
+    """Run a query and return plain dicts with UTC-aware datetimes."""
+    return [
+        {k: as_utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
+        for r in conn.execute(query)
+    ]

@@ -1,0 +1,54 @@
+"""Shared test set-up: an isolated Airflow home and gapwatch home for the whole session.
+
+Airflow reads its configuration when first imported, so the environment is set here, before
+any test module imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="gapwatch-tests-"))
+
+os.environ["AIRFLOW_HOME"] = str(_SESSION_HOME / "airflow")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("GAPWATCH_DB_URL", None)
+os.environ.pop("GAPWATCH_MONITORS_DIR", None)
+
+PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def gapwatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh gapwatch home (store, runs, outbox file) for one test."""
+    home = tmp_path / "gapwatch"
+    monkeypatch.setenv("GAPWATCH_HOME", str(home))
+    monkeypatch.delenv("GAPWATCH_DB_URL", raising=False)
+    monkeypatch.delenv("GAPWATCH_OUTBOX_FILE", raising=False)
+    monkeypatch.delenv("GAPWATCH_RUNS_DIR", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def demo_source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo production database, seeded once per session (deterministic)."""
+    from gapwatch.demo import seed_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo_production.db'}"
+    seed_demo(url, seed=7)
+    return url
+
+
+@pytest.fixture
+def demo_env(gapwatch_home: Path, demo_source: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", demo_source)
+    return gapwatch_home

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gapwatch.cli import main
+from gapwatch.spec import SpecError, load_spec, load_specs, parse_duration
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_SPEC = ROOT / "include" / "monitors" / "credit_default.yml"
+
+
+def _write(tmp_path: Path, name: str, mutate) -> Path:
+    data = yaml.safe_load(DEMO_SPEC.read_text())
+    data["name"] = name
+    mutate(data)
+    path = tmp_path / f"{name}.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_demo_spec_parses_into_typed_fields() -> None:
+    spec = load_spec(DEMO_SPEC)
+    assert spec.dag_id == "gapwatch__credit_default"
+    assert spec.ground_truth.delay == timedelta(days=7)
+    assert spec.main_metric.name == "roc_auc" and spec.main_metric.higher_is_better
+    assert spec.pii_columns == {"customer_email"}
+    assert spec.baseline.start.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7d", timedelta(days=7)), ("36h", timedelta(hours=36)), ("2w", timedelta(weeks=2)), (90, timedelta(seconds=90))],
+)
+def test_durations(text, expected) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_bad_duration_says_what_is_allowed() -> None:
+    with pytest.raises(ValueError, match="e.g. 7d"):
+        parse_duration("a week")
+
+
+def test_spec_without_data_steward_is_rejected_naming_file_and_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, "no_steward", lambda d: d["owners"].pop("data_steward"))
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    message = str(err.value)
+    assert "no_steward.yml" in message
+    assert "owners.data_steward" in message
+    assert "business_owner, technical_owner and data_steward" in message
+
+
+def test_unknown_field_and_wrong_choice_name_what_is_allowed(tmp_path: Path) -> None:
+    def mutate(d):
+        d["task"] = "clustering"
+        d["polcy"] = {}
+
+    with pytest.raises(SpecError) as err:
+        load_spec(_write(tmp_path, "typos", mutate))
+    message = str(err.value)
+    assert "task: Input should be 'binary_classification' or 'regression'" in message
+    assert "polcy: unknown field" in message
+
+
+def test_metric_must_fit_the_task_and_segments_must_be_features(tmp_path: Path) -> None:
+    def mutate(d):
+        d["metrics"] = [{"name": "mae"}]
+
+    with pytest.raises(SpecError, match="do not apply to task 'binary_classification'"):
+        load_spec(_write(tmp_path, "wrong_metric", mutate))
+    with pytest.raises(SpecError, match="segments \\['country'\\] must be feature columns"):
+        load_spec(_write(tmp_path, "bad_segment", lambda d: d.update(segments=["country"])))
+
+
+def test_source_needs_exactly_one_of_conn_id_or_url_env(tmp_path: Path) -> None:
+    path = _write(tmp_path, "two_sources", lambda d: d["source"].update(conn_id="prod"))
+    with pytest.raises(SpecError, match="exactly one of conn_id"):
+        load_spec(path)
+
+
+def test_a_bad_file_never_hides_the_good_ones(tmp_path: Path) -> None:
+    shutil.copy(DEMO_SPEC, tmp_path / DEMO_SPEC.name)
+    (tmp_path / "garbage.yml").write_text("name: [unclosed")
+    loaded = load_specs(tmp_path)
+    assert [s.name for s in loaded.specs] == ["credit_default"]
+    assert len(loaded.errors) == 1 and "not valid YAML" in str(loaded.errors[0])
+
+
+def test_validate_command_exit_codes(tmp_path: Path, capsys) -> None:
+    shutil.copy(DEMO_SPEC, tmp_path / DEMO_SPEC.name)
+    assert main(["validate", str(tmp_path)]) == 0
+    _write(tmp_path, "no_steward", lambda d: d["owners"].pop("data_steward"))
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no_steward.yml" in err and "owners.data_steward" in err
