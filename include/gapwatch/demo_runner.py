@@ -19,10 +19,13 @@ DEMO_WINDOWS = 12
 def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     """One real Airflow DAG run per monitor and weekly window, in order, in this process."""
     import logging
+    import warnings
 
     from gapwatch.airflow_adapter import monitor_dags
 
     logging.getLogger("airflow").setLevel(logging.WARNING)
+    # Airflow's own import of starlette's test client warns on every start; not ours to fix.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     dags = monitor_dags(directory)
     count = windows or DEMO_WINDOWS
     started = time.monotonic()
@@ -49,6 +52,19 @@ def print_summary() -> None:
         incidents = store.rows(conn, sa.select(store.incidents).order_by(store.incidents.c.id))
         tickets = store.rows(conn, sa.select(store.tickets).order_by(store.tickets.c.id))
         messages = store.rows(conn, sa.select(store.outbox).order_by(store.outbox.c.id))
+        events = store.rows(
+            conn,
+            sa.select(store.incident_events, store.incidents.c.monitor)
+            .join(store.incidents)
+            .where(store.incident_events.c.action.in_(["opened", "auto_resolved", "ticket_raised"]))
+            .order_by(store.incident_events.c.id),
+        )
+    # What happened in each window comes from the audit trail, so a rerun shows it too.
+    changes: dict[tuple[str, Any], list[str]] = {}
+    for e in events:
+        label = {"opened": "opened", "auto_resolved": "resolved", "ticket_raised": "ticket"}[e["action"]]
+        ref = e["detail"].get("ticket", e["incident_id"])
+        changes.setdefault((e["monitor"], e["window_start"]), []).append(f"{label} #{ref}")
 
     print("\n=== gapwatch demo summary ===")
     monitor = None
@@ -64,7 +80,7 @@ def print_summary() -> None:
         drifted = ",".join(d["column"] for d in drift.get("drifted", [])[:3])
         drift_text = f"{drift['status']}" + (f" [{drifted}]" if drifted else "")
         print(f"  {r['window_start'].date()!s:10}  {r['readiness']:9}  {perf:26}  {drift_text:34}  "
-              f"{r['status']}{_changes(r['summary'].get('changes', []))}")
+              f"{r['status']}{_changes(changes.get((r['monitor'], r['window_start']), []))}")
 
     print(f"\nIncidents ({len(incidents)}):")
     for i in incidents:
@@ -90,6 +106,5 @@ Where to look next:
     )
 
 
-def _changes(changes: list[dict[str, Any]]) -> str:
-    notes = [f"{c['action']} #{c.get('incident') or c.get('ticket')}" for c in changes if c["action"] != "none"]
+def _changes(notes: list[str]) -> str:
     return f"  <- {'; '.join(notes)}" if notes else ""
