@@ -59,7 +59,7 @@ def type_family(sql_type: Any) -> str:
     """
     if isinstance(sql_type, sa.Boolean):
         return "boolean"
-    if isinstance(sql_type, sa.Integer | sa.Numeric):
+    if isinstance(sql_type, sa.Integer | sa.Numeric | sa.Float | sa.Double):
         return "numeric"
     if isinstance(sql_type, sa.DateTime | sa.Date | sa.Time):
         return "datetime"

@@ -38,6 +38,7 @@ MAX_CATEGORIES = 20
 _RANGE_MARGIN = 0.10  # share of the quantile spread added on each side
 _NULL_MARGIN = 0.01  # absolute share of extra nulls tolerated
 _TAIL = 0.001  # quantiles used for ranges, so one outlier in the baseline does not set them
+_RANGE_MOSTLY = 0.99  # the tails beyond the quantiles are real values, just rare
 
 
 class SuiteExistsError(FileExistsError):
@@ -124,9 +125,15 @@ def suggest_suite(spec: MonitorSpec, frame: pd.DataFrame, name: str) -> dict[str
                 expectations.append(
                     {
                         "type": "expect_column_values_to_be_between",
-                        "kwargs": {"column": column, "min_value": bounds[0], "max_value": bounds[1]},
+                        "kwargs": {
+                            "column": column,
+                            "min_value": bounds[0],
+                            "max_value": bounds[1],
+                            "mostly": _RANGE_MOSTLY,
+                        },
                         "meta": {"severity": "warning"},
-                        "notes": "baseline 0.1%-99.9% quantiles widened by 10% of their spread",
+                        "notes": "baseline 0.1%-99.9% quantiles widened by 10% of their spread; "
+                        "a few rows beyond them are normal, a share above 1% is not",
                     }
                 )
         elif kind in ("string", "boolean"):
