@@ -111,6 +111,13 @@ def build_page(monitor: str, window_key: str, window_start: datetime, gx_result:
         "active_batch_definition": meta.get("active_batch_definition"),
         "validation_id": f"{monitor}/{window_key}",
     }
+    for res in gx_result.results:
+        result = res.result or {}
+        # GX's page renderer reads unexpected_percent whenever unexpected_count is set, but
+        # aggregate expectations (e.g. distinct values in set) give a count without a percent;
+        # their observed value is what the page shows, so the bare count is left out.
+        if result.get("unexpected_count") and result.get("unexpected_percent") is None:
+            result.pop("unexpected_count")
     context.validation_results_store.set(key, gx_result)
     context.build_data_docs(site_names=[_SITE], resource_identifiers=[key])
     url = context.get_docs_sites_urls(resource_identifier=key, site_name=_SITE)[0]["site_url"]
