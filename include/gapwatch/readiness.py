@@ -458,14 +458,23 @@ def validate_suite(
 
 
 def _add_sql_datasource(context: Any, url: str) -> Any:
-    """Add the GX SQL data source that fits the URL's dialect to an ephemeral context."""
+    """Add the GX SQL data source that fits the URL's dialect to an ephemeral context.
+
+    ``create_temp_table`` matters for memory: to learn a query asset's column names, GX
+    1.24 executes the bare query (``column_reflection_fallback``, no ``LIMIT``), and the
+    DB-API driver buffers every row of the window in this process. With a temporary table
+    the database copies the window server-side, GX reads the column names with
+    ``SELECT * ... LIMIT 1`` and every metric stays an aggregate query; nothing but
+    results reaches the worker (see bench/readiness_in_database.py).
+    """
     dialect = url.split(":", 1)[0].split("+", 1)[0]
     sources = context.data_sources
+    options = {"connection_string": url, "create_temp_table": True}
     if dialect in ("postgresql", "postgres"):
-        return sources.add_postgres(_DATASOURCE, connection_string=url)
+        return sources.add_postgres(_DATASOURCE, **options)
     if dialect == "sqlite":
-        return sources.add_sqlite(_DATASOURCE, connection_string=url)
-    return sources.add_sql(_DATASOURCE, connection_string=url)
+        return sources.add_sqlite(_DATASOURCE, **options)
+    return sources.add_sql(_DATASOURCE, **options)
 
 
 def _row_count(gx_result: Any, batch: Any) -> int:
