@@ -402,9 +402,29 @@ def _readiness_rows(conn: Connection, name: str) -> list[dict[str, Any]]:
                 "warnings": r["warnings"],
                 "failing": [f for f in failing if f],
                 "data_docs_path": r["data_docs_path"],
+                "data_docs_link": data_docs_link(r["data_docs_path"]),
             }
         )
     return out
+
+
+def data_docs_link(path: str | None) -> str | None:
+    """Where the page links a validation's Data Docs: a URL as is; a file under GAPWATCH_HOME as
+    ``data-docs/<path relative to it>`` (served by the plugin behind the login); else None."""
+    from pathlib import Path
+
+    from gapwatch import config
+
+    if not path:
+        return None
+    if path.startswith(("http://", "https://")):
+        return path
+    local = Path(path.removeprefix("file://"))
+    home = config.home().resolve()
+    full = (local if local.is_absolute() else home / local).resolve()
+    if not full.is_relative_to(home):
+        return None
+    return "data-docs/" + quote(full.relative_to(home).as_posix())
 
 
 def _incidents(conn: Connection, name: str, dag_id: str) -> list[dict[str, Any]]:

@@ -94,3 +94,14 @@ def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: P
     assert fleet["delivery_eta"]["status"] == "monitor_broken"
     assert "scheduled__2026-01-19 ended failed" in fleet["delivery_eta"]["status_reason"]
     assert ok["delivery_eta"]["status"] == "healthy"  # without the failed DAG run it is fine
+
+
+def test_data_docs_links_stay_inside_gapwatch_home(gapwatch_home: Path) -> None:
+    site = gapwatch_home / "data_docs" / "credit_default" / "index.html"
+    assert health.data_docs_link(str(site)) == "data-docs/data_docs/credit_default/index.html"
+    assert health.data_docs_link(f"file://{site}") == "data-docs/data_docs/credit_default/index.html"
+    assert health.data_docs_link("data_docs/x.html") == "data-docs/data_docs/x.html"
+    assert health.data_docs_link("https://docs.example.com/run/1") == "https://docs.example.com/run/1"
+    assert health.data_docs_link("/etc/passwd") is None
+    assert health.data_docs_link("../../etc/passwd") is None
+    assert health.data_docs_link(None) is None

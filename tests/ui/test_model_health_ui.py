@@ -69,6 +69,20 @@ def test_json_api_serves_the_fleet_and_a_model(airflow_server) -> None:
     assert missing.status_code == 404
 
 
+def test_pages_with_the_ui_cookie_dag_tab_and_data_docs(airflow_server) -> None:
+    cookies = {"_token": _token(airflow_server)}
+    get = lambda path: httpx.get(f"{airflow_server.url}{APP}{path}", cookies=cookies)  # noqa: E731
+    tab = get("/dags/gapwatch__credit_default")  # the Model Health tab on the DAG's page
+    assert tab.status_code == 200 and 'id="model-status">degraded<' in tab.text
+    assert "dags/gapwatch__credit_default/runs/" in tab.text
+    assert "not a gapwatch monitor" in get("/dags/some_other_dag").text
+    docs = airflow_server.home / "gapwatch" / "data_docs" / "index.html"
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text("<h1>suite results</h1>")
+    assert get("/data-docs/data_docs/index.html").text == "<h1>suite results</h1>"
+    assert get("/data-docs/..%2F..%2Fpasswords.json").status_code == 404  # nothing outside the home
+
+
 def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_paths) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
