@@ -143,13 +143,7 @@ def _apply_one(
 
     if finding["status"] == "breach":
         if current is not None:
-            if window.start > store.as_utc(current.last_breach_window):
-                conn.execute(
-                    inc.update()
-                    .where(inc.c.id == current.id)
-                    .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=now)
-                )
-                _event(conn, current.id, window.start, "breach_continues", {"breaches_in_a_row": breaches})
+            _continue_breach(conn, current.id, window, finding, breaches)
             incident_id = current.id
         elif breaches >= spec.policy.breaches_before_incident:
             title = _title(spec, finding)
@@ -182,6 +176,10 @@ def _apply_one(
                 _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link})
                 queue_incident_messages(conn, spec, incident_id, "opened", run_link)
                 changes.append({"action": "opened", "incident": incident_id, "title": title})
+            else:
+                # A concurrent run of this monitor opened it between our read and our insert (the
+                # partial unique index turned our insert into a no-op): update it instead.
+                _continue_breach(conn, incident_id, window, finding, breaches)
         else:
             return changes
         changes += _maybe_ticket(conn, spec, window, finding, incident_id, breaches, run_link)
@@ -197,6 +195,21 @@ def _apply_one(
             queue_incident_messages(conn, spec, current.id, "resolved", run_link)
             changes.append({"action": "resolved", "incident": current.id, "title": current.title})
     return changes
+
+
+def _continue_breach(
+    conn: Connection, incident_id: int, window: Any, finding: dict[str, Any], breaches: int
+) -> None:
+    """A further breaching window for an open incident: move its last breach and audit it."""
+    inc = store.incidents
+    last = conn.execute(sa.select(inc.c.last_breach_window).where(inc.c.id == incident_id)).scalar_one()
+    if window.start > store.as_utc(last):
+        conn.execute(
+            inc.update()
+            .where(inc.c.id == incident_id)
+            .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=store.utcnow())
+        )
+        _event(conn, incident_id, window.start, "breach_continues", {"breaches_in_a_row": breaches})
 
 
 def _maybe_ticket(

@@ -31,7 +31,8 @@ def _snapshot(home: Path) -> dict:
     return counts
 
 
-def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path) -> None:
+def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path, store_url: str) -> None:
+    """Runs on the SQLite store and on a fresh PostgreSQL store (``store_url`` is parametrised)."""
     from gapwatch.airflow_adapter import build_dag
 
     spec = load_specs().by_name("credit_default")
