@@ -15,7 +15,7 @@ export GAPWATCH_HOME ?= $(ROOT)/.gapwatch
 export GAPWATCH_DEMO_SOURCE_URL ?= sqlite:///$(GAPWATCH_HOME)/demo_production.db
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint bench clean venv airflow-db airflow test-ui chromium
+.PHONY: demo test lint bench clean venv airflow-db airflow test-ui chromium screenshots
 
 venv: $(VENV)/.installed
 
@@ -46,6 +46,10 @@ test: venv chromium
 # Only the Model Health browser test (a real api-server and headless Chromium).
 test-ui: venv chromium
 	$(BIN)/pytest -q -m ui
+
+# Refresh the screenshots the README shows (the browser test, saving into docs/).
+screenshots: venv chromium
+	GAPWATCH_SCREENSHOT_DIR=$(ROOT)/docs $(BIN)/pytest -q -m ui -k browser
 
 # Debian's Chromium and its driver for the browser test; installed with apt when missing, never
 # downloaded by a test tool.
