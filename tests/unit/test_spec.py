@@ -63,7 +63,7 @@ def test_unknown_field_and_wrong_choice_name_what_is_allowed(tmp_path: Path) -> 
     with pytest.raises(SpecError) as err:
         load_spec(_write(tmp_path, "typos", mutate))
     message = str(err.value)
-    assert "task: Input should be 'binary_classification' or 'regression'" in message
+    assert "task: Input should be 'binary_classification', 'multiclass_classification' or 'regression'" in message
     assert "polcy: unknown field" in message
 
 

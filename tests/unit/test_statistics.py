@@ -39,10 +39,12 @@ def test_nulls_and_infinities_are_counted_apart_not_binned() -> None:
     assert win["x"]["n"] == 2 and sum(win["x"]["counts"]) == 2
 
 
-def test_constant_column_gives_one_edge_and_no_false_drift() -> None:
+def test_constant_column_gives_one_bin_and_no_false_drift() -> None:
     base = pd.DataFrame({"x": [5.0] * 100})
     layout = summarize_baseline(base, {"x": "numeric"}, bins=10)
-    assert layout["x"]["edges"] == [5.0]
+    # below the minimum | the constant value | above the maximum
+    assert layout["x"]["edges"] == [5.0, float(np.nextafter(5.0, np.inf))]
+    assert layout["x"]["counts"] == [0, 100, 0]
     same = summarize_window(pd.DataFrame({"x": [5.0] * 30}), layout)
     results = compare(layout, same, ["psi", "ks"], {"psi": 0.2, "ks": 0.1})
     assert not any(r.drifted for r in results)
