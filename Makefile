@@ -15,7 +15,7 @@ export GAPWATCH_HOME ?= $(ROOT)/.gapwatch
 export GAPWATCH_DEMO_SOURCE_URL ?= sqlite:///$(GAPWATCH_HOME)/demo_production.db
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint bench clean venv airflow-db
+.PHONY: demo test lint bench clean venv airflow-db scenarios
 
 venv: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ demo: venv airflow-db
 
 test: venv
 	$(BIN)/pytest -q
+
+# The detection scoreboard: generated scenarios with known truth through the real evaluation.
+scenarios: venv
+	$(BIN)/python -m gapwatch.scenarios --write docs/scoreboard.md
 
 lint: venv
 	$(BIN)/ruff check .

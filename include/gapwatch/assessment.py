@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 OVERALL = "*"
-SAMPLING_Z = 1.96  # breaches count only beyond the 95% interval of the value
+# A breach needs 95% confidence that the metric is past its limit: a one-sided test, so the
+# value's upper (lower, for errors) 95% bound must lie beyond the limit.
+SAMPLING_Z = 1.645
 BOOTSTRAP_SEED = 20260105  # fixed: the same window always gets the same bootstrap errors
 MULTIVARIATE_COLUMN = "__multivariate__"
 
@@ -233,6 +235,7 @@ def estimate_performance(
         [metric.name],
         unsupported=unsupported,
         prior=base.get("prior"),
+        seed=BOOTSTRAP_SEED,
     )
     value = values[metric.name]
     row = _row(OVERALL, metric, value, base["metrics"], estimated=True)
@@ -270,7 +273,9 @@ def assess_drift(
     overrides = {
         name: {"methods": o.methods, "threshold": o.threshold} for name, o in spec.drift.features.items()
     }
-    results = compare(statistics, stats, spec.drift.methods, spec.drift.method_thresholds(), overrides)
+    results = compare(
+        statistics, stats, spec.drift.methods, spec.drift.method_thresholds(), overrides, spec.drift.significance
+    )
     model = base.get("multivariate")
     if model:
         errors = reconstruction_errors(frame, model)

@@ -382,20 +382,32 @@ def calibration_map(y: np.ndarray, score: np.ndarray, *, bins: int = 50) -> dict
     return {"x": [float(v) for v in x_mean], "y": [float(v) for v in fitted]}
 
 
-def expected_roc_auc(score: np.ndarray, prob: np.ndarray) -> float | None:
-    """ROC AUC expected when each row is positive with probability ``prob`` (CBPE).
+def weighted_expected_roc_auc(w: np.ndarray, score: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """Expected ROC AUC (CBPE) under resample weights; one value per row of ``w``.
 
     Sort by the model's score; expected true and false positives at each threshold are the
-    cumulative sums of ``prob`` and ``1 - prob``; ties are grouped like scikit-learn's roc_curve.
+    cumulative sums of ``prob`` and ``1 - prob``; ties are grouped like scikit-learn's roc_curve,
+    and the curve is integrated with the trapezoid rule as ``sklearn.metrics.auc`` does.
     """
     order = np.argsort(-score, kind="stable")
-    s, p = score[order], prob[order]
+    s, p, ws = score[order], prob[order], w[:, order]
     ends = np.r_[np.nonzero(np.diff(s))[0], s.size - 1]
-    tp = np.r_[0.0, np.cumsum(p)[ends]]
-    fp = np.r_[0.0, np.cumsum(1 - p)[ends]]
-    if tp[-1] <= 0 or fp[-1] <= 0:
+    zero = np.zeros((w.shape[0], 1))
+    tp = np.hstack([zero, np.cumsum(ws * p, axis=1)[:, ends]])
+    fp = np.hstack([zero, np.cumsum(ws * (1 - p), axis=1)[:, ends]])
+    tpr = _safe_div(tp, np.broadcast_to(tp[:, -1:], tp.shape))
+    fpr = _safe_div(fp, np.broadcast_to(fp[:, -1:], fp.shape))
+    area = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
+    return np.where((tp[:, -1] > 0) & (fp[:, -1] > 0), area, np.nan)
+
+
+def expected_roc_auc(score: np.ndarray, prob: np.ndarray) -> float | None:
+    """ROC AUC expected when each row is positive with probability ``prob`` (CBPE)."""
+    score, prob = np.asarray(score, dtype=float), np.asarray(prob, dtype=float)
+    if score.size == 0:
         return None
-    return float(np.trapezoid(tp / tp[-1], fp / fp[-1]))
+    value = float(weighted_expected_roc_auc(np.ones((1, score.size)), score, prob)[0])
+    return value if np.isfinite(value) else None
 
 
 def estimate_binary(
@@ -406,6 +418,7 @@ def estimate_binary(
     *,
     unsupported: np.ndarray | None = None,
     prior: float | None = None,
+    seed: int = 0,
 ) -> dict[str, MetricValue]:
     """Label-free estimates of ROC AUC and accuracy from calibrated scores (CBPE, NannyML style).
 
@@ -415,8 +428,9 @@ def estimate_binary(
     score: the model's ranking of them is then worth nothing, which is what the estimate should
     assume until their labels say otherwise.
 
-    Returns estimated ``roc_auc`` / ``accuracy`` (other names are skipped), with a standard error
-    computed as for a realized value on the expected class counts.
+    Returns estimated ``roc_auc`` / ``accuracy`` (other names are skipped). The estimate is a
+    function of the window's scores only, so its sampling error is the bootstrap spread over the
+    window's rows (label noise does not enter until labels arrive).
     """
     score = np.asarray(score, dtype=float)
     keep = np.isfinite(score)
@@ -431,13 +445,13 @@ def estimate_binary(
         stderr: float | None = None
         if n and name == "roc_auc":
             value = expected_roc_auc(score, prob)
-            n_pos = max(int(round(prob.sum())), 1)
             if value is not None:
-                stderr = _auc_stderr(value, n_pos, max(n - n_pos, 1))
+                stderr = _bootstrap_stderr(weighted_expected_roc_auc, seed, score, prob)
         elif n and name == "accuracy":
             p = np.asarray(pred, dtype=float)[keep]
-            value = float(np.mean(np.where(p >= 0.5, prob, 1 - prob)))
-            stderr = _proportion_stderr(value, n)
+            correct = np.where(p >= 0.5, prob, 1 - prob)
+            value = float(np.mean(correct))
+            stderr = _mean_stderr(correct)
         else:
             continue
         out[name] = MetricValue(name, value, stderr, n, "estimated" if value is not None else None)

@@ -338,8 +338,9 @@ def decide(
     Evidence of the performance and estimate findings (stable field names; messages are rendered
     from them):
 
-    - ``metric``, ``value``, ``stderr``, ``interval`` ([low, high], 95%), ``uncertainty``
-      (analytic | bootstrap | estimated), ``n``: the value and its sampling error;
+    - ``metric``, ``value``, ``stderr``, ``interval`` ([low, high]: value -/+ 1.645 stderr, the
+      one-sided 95% bounds; a breach needs the whole interval past the threshold),
+      ``uncertainty`` (analytic | bootstrap | estimated), ``n``: the value and its sampling error;
     - ``baseline``, ``threshold``, ``status`` (breach | ok | insufficient): what it is judged against;
     - ``estimated`` (bool): True for the label-free estimate, never for a realized value;
     - ``labeled``, ``pending``, ``pending_share``, ``cohort_start``, ``reason``: label maturity;

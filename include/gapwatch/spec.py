@@ -179,6 +179,10 @@ class Drift(_Strict):
     )
     features: dict[str, FeatureDrift] = Field(default_factory=dict)
     bins: int = Field(default=10, ge=2, le=100)
+    significance: float | None = Field(
+        default=0.001, gt=0, lt=1,
+        description="a distance drifts only if KS / chi-square on the same counts also rejects at this level",
+    )
     multivariate: bool = Field(default=False, description="PCA reconstruction error over numeric features")
     multivariate_tolerance: float = Field(
         default=0.1, gt=0, description="relative rise of the mean reconstruction error that counts"

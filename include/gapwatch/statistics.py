@@ -356,12 +356,22 @@ def drift_value(method: str, base: dict[str, Any], win: dict[str, Any]) -> float
     return d if method == "ks" else ks_pvalue(d, base["n"], win["n"])
 
 
+def significance_pvalue(base: dict[str, Any], win: dict[str, Any]) -> float:
+    """p-value of "same distribution": KS (numeric) or chi-square (categorical), from summaries."""
+    if base["kind"] == "categorical":
+        e, a = _aligned_categories(base["counts"], win["counts"])
+        return chi_square_pvalue(e, a)
+    d = ks_statistic(base["fine_counts"], win["fine_counts"])
+    return ks_pvalue(d, base["n"], win["n"])
+
+
 def compare(
     baseline: dict[str, Any],
     window: dict[str, Any],
     methods: list[str] | None,
     thresholds: dict[str, float] | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
+    significance: float | None = None,
 ) -> list[DriftResult]:
     """Drift of every summarised column.
 
@@ -373,6 +383,10 @@ def compare(
             (KS on categories, chi-square on numbers) are skipped.
         thresholds: method -> threshold, over ``DEFAULT_THRESHOLD``.
         overrides: column -> {"methods": [...], "threshold": float} for that column only.
+        significance: if set, a distance (PSI, KS D, Wasserstein, Jensen-Shannon) counts as drift
+            only when the two-sample test of the same summaries also rejects at this level: the
+            distance says the change matters, the test that it is not the noise of a small window
+            (the same rule as "a breach only beyond the sampling error" for metrics).
     """
     limits = {**DEFAULT_THRESHOLD, **(thresholds or {})}
     results: list[DriftResult] = []
@@ -380,6 +394,7 @@ def compare(
         win = window[name]
         override = (overrides or {}).get(name, {})
         chosen = override.get("methods") or methods or [default_method(base["kind"], base["n"])]
+        noise_p: float | None = None
         for method in chosen:
             value = drift_value(method, base, win)
             if value is None and method in (NUMERIC_ONLY if base["kind"] == "categorical" else CATEGORICAL_ONLY):
@@ -390,6 +405,9 @@ def compare(
                 drifted = finite and value < threshold  # type: ignore[operator]
             else:
                 drifted = finite and value >= threshold  # type: ignore[operator]
+                if drifted and significance is not None:
+                    noise_p = significance_pvalue(base, win) if noise_p is None else noise_p
+                    drifted = bool(noise_p < significance)
             results.append(
                 DriftResult(
                     column=name,
