@@ -109,9 +109,13 @@ def weighted_average_precision(w: np.ndarray, y: np.ndarray, score: np.ndarray) 
     return np.where(total[:, 0] > 0, out, np.nan)
 
 
+_ECE_INNER_EDGES = np.linspace(0.0, 1.0, ECE_BINS + 1)[1:-1]
+
+
 def _ece_bins(score: np.ndarray) -> np.ndarray:
-    # Equal-width bins on [0, 1]; a score of exactly 1.0 belongs to the last bin.
-    return np.clip((score * ECE_BINS).astype(int), 0, ECE_BINS - 1)
+    # Equal-width bins on [0, 1], a score on an edge in the lower bin: scikit-learn's
+    # calibration_curve(strategy="uniform") convention, so the two agree bin for bin.
+    return np.searchsorted(_ECE_INNER_EDGES, score, side="left")
 
 
 def weighted_ece(w: np.ndarray, y: np.ndarray, score: np.ndarray) -> np.ndarray:
