@@ -188,6 +188,9 @@ class Drift(_Strict):
         default=0.1, gt=0, description="relative rise of the mean reconstruction error that counts"
     )
 
+    def describe(self) -> str:
+        return ", ".join(self.methods) if self.methods else "methods chosen per column"
+
     def method_thresholds(self) -> dict[str, float]:
         return {**DRIFT_THRESHOLDS, "psi": self.psi_threshold, "ks": self.ks_threshold, **self.thresholds}
 
@@ -212,6 +215,12 @@ class Baseline(_Strict):
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+    def describe(self) -> str:
+        if self.table is not None:
+            return f"reference table {self.table}"
+        assert self.start is not None and self.end is not None
+        return f"{self.start.date()} to {self.end.date()}"
 
     @model_validator(mode="after")
     def _ordered(self) -> Baseline:
