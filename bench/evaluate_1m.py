@@ -2,7 +2,8 @@
 
 Prints seconds and peak traced memory of each step, as ratios against a reference run in the same
 process: reading the same window from Parquet (what ``pipeline.evaluate_*`` does first), and the
-in-memory size of the frame. Run with ``.venv/bin/python bench/evaluate_1m.py [rows]``.
+in-memory size of the frame. Peak memory is what tracemalloc sees (numpy/pandas allocations;
+pyarrow's own buffers during the read are not traced, hence memory is compared to the frame). Run with ``.venv/bin/python bench/evaluate_1m.py [rows]``.
 """
 
 from __future__ import annotations
