@@ -331,7 +331,9 @@ def _evidence_lines(kind: str, ev: dict[str, Any]) -> list[str]:
     if kind == "data":
         lines.append("Failing expectations:")
         lines += [f"  - {d}" for d in ev.get("failing_expectations", [])]
-        lines.append("Model evaluation for this window is inconclusive (not judged on broken data).")
+        lines.append("Model evaluation for this window is inconclusive (not judged on broken data)."
+                     if ev.get("blocks_evaluation", True) else "Warning only: model evaluation went ahead.")
+        lines += [f"Data Docs: {ev['data_docs_url']}"] if ev.get("data_docs_url") else []
     elif kind in ("performance", "estimate"):
         if ev.get("value") is not None:
             lines.append(
