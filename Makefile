@@ -15,7 +15,7 @@ export GAPWATCH_HOME ?= $(ROOT)/.gapwatch
 export GAPWATCH_DEMO_SOURCE_URL ?= sqlite:///$(GAPWATCH_HOME)/demo_production.db
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint bench clean venv airflow-db airflow test-ui chromium screenshots
+.PHONY: demo test lint bench clean venv airflow-db airflow test-ui chromium screenshots scenarios
 
 venv: $(VENV)/.installed
 
@@ -84,6 +84,10 @@ airflow: venv airflow-db
 	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=INFO \
 	PATH=$(ROOT)/$(BIN):$$PATH $(BIN)/airflow standalone
+
+# The detection scoreboard: generated scenarios with known truth through the real evaluation.
+scenarios: venv
+	$(BIN)/python -m gapwatch.scenarios --write docs/scoreboard.md
 
 lint: venv
 	$(BIN)/ruff check .

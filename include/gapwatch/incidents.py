@@ -21,8 +21,12 @@ from gapwatch import config, store
 from gapwatch.spec import MonitorSpec, Person
 
 JUDGED = ("breach", "ok")  # inconclusive / insufficient windows neither count nor break a streak
-SEVERITY = {"data": "critical", "performance": "critical", "drift": "warning"}
-OWNER_ROLE = {"data": "data_steward", "performance": "technical_owner", "drift": "technical_owner"}
+# "estimate": the label-free performance estimate (CBPE); a warning until labels confirm it.
+SEVERITY = {"data": "critical", "performance": "critical", "drift": "warning", "estimate": "warning"}
+OWNER_ROLE = {
+    "data": "data_steward", "performance": "technical_owner", "drift": "technical_owner",
+    "estimate": "technical_owner",
+}
 TICKET_KIND = {"performance": "retrain", "data": "fix_feed"}
 
 
@@ -73,8 +77,10 @@ def _title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
     ev = finding["evidence"]
     if finding["kind"] == "data":
         return f"{spec.name}: input data not ready ({finding['check'].split(':', 1)[1]})"
-    if finding["kind"] == "performance":
+    if finding["kind"] in ("performance", "estimate"):
         metric = finding["check"].split(":", 1)[1]
+        if finding["kind"] == "estimate":
+            metric = f"estimated {metric} (labels pending)"
         side = "below" if spec.main_metric.higher_is_better else "above"
         value = ev.get("value")
         err = ev.get("stderr") or 0
@@ -341,7 +347,7 @@ def _evidence_lines(kind: str, ev: dict[str, Any]) -> list[str]:
         lines.append("Model evaluation for this window is inconclusive (not judged on broken data)."
                      if ev.get("blocks_evaluation", True) else "Warning only: model evaluation went ahead.")
         lines += [f"Data Docs: {ev['data_docs_url']}"] if ev.get("data_docs_url") else []
-    elif kind == "performance":
+    elif kind in ("performance", "estimate"):
         if ev.get("value") is not None:
             lines.append(
                 f"{ev.get('metric')}: {ev['value']:.3f} ± {1.96 * (ev.get('stderr') or 0):.3f} "
