@@ -340,6 +340,12 @@ class MonitorSpec(_Strict):
             raise ValueError(
                 f"metrics {wrong} do not apply to task {self.task!r}; allowed: {sorted(allowed)}"
             )
+        if self.baseline.table is not None and self.readiness.volume.enabled:
+            raise ValueError(
+                "readiness.volume compares a window with the baseline's rows per window, and a "
+                "reference table (baseline.table) has no time span: set readiness.volume.enabled: "
+                "false, or use a baseline window (start/end)"
+            )
         columns = {f.name for f in self.predictions.features}
         unknown = [s for s in self.segments if s not in columns]
         if unknown:

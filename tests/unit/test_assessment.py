@@ -83,7 +83,8 @@ def test_baseline_from_a_reference_table(gapwatch_home, tmp_path, monkeypatch) -
         "predicted_label": (score > 0.5).astype(int), "defaulted": (rng.random(n) < score).astype(int),
     })
     test_set.to_sql("credit_test_set", sa.create_engine(url), index=False)
-    spec = _spec(baseline={"table": "credit_test_set", "sub_windows": 5})
+    readiness = {"suite": "credit_default_inputs", "volume": {"enabled": False}}
+    spec = _spec(baseline={"table": "credit_test_set", "sub_windows": 5}, readiness=readiness)
     base = pipeline.baseline(spec)
     assert base["statistics"]["utilization"]["n"] == n
     assert base["metrics"]["roc_auc"]["value"] == pytest.approx(0.83, abs=0.03)

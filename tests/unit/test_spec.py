@@ -110,6 +110,7 @@ def test_metric_thresholds_drift_overrides_and_reference_table_parse(tmp_path: P
         d["drift"] = {"methods": None, "features": {"income": {"methods": ["psi"], "threshold": 0.3}},
                       "multivariate": True}
         d["baseline"] = {"table": "credit_test_set", "label": "defaulted", "sub_windows": 8}
+        d["readiness"]["volume"] = {"enabled": False}
 
     spec = load_spec(_write(tmp_path, "rich", mutate))
     assert not spec.metrics[1].higher_is_better and spec.metrics[0].spread_k == 3
@@ -142,3 +143,17 @@ def test_multiclass_task_takes_multiclass_metrics(tmp_path: Path) -> None:
 
     spec = load_spec(_write(tmp_path, "multi", mutate))
     assert spec.task == "multiclass_classification" and spec.main_metric.higher_is_better
+
+
+def test_a_reference_table_baseline_needs_the_volume_check_off(tmp_path: Path) -> None:
+    def mutate(d):
+        d["baseline"] = {"table": "credit_test_set"}
+
+    with pytest.raises(SpecError, match="set readiness.volume.enabled: false"):
+        load_spec(_write(tmp_path, "table_baseline", mutate))
+
+    def fixed(d):
+        mutate(d)
+        d["readiness"]["volume"] = {"enabled": False}
+
+    assert load_spec(_write(tmp_path, "table_baseline", fixed)).baseline.table == "credit_test_set"
