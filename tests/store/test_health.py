@@ -42,7 +42,7 @@ def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -
     steward = load_specs().by_name("credit_default").owners.data_steward
     assert credit["owners"]["data_steward"] == {"name": steward.name, "email": steward.email,
                                                 "slack_channel": steward.slack_channel}
-    assert {i["kind"] for i in credit["open_incidents"]} == {"performance", "drift"}
+    assert {i["kind"] for i in credit["open_incidents"]} == {"performance", "drift", "estimate"}
     assert credit["last_run"]["window_start"] == window_bounds(10)[0].isoformat()
     assert credit["last_run"]["dag_run_path"] == "dags/gapwatch__credit_default/runs/manual__credit_default_10"
     trend = [t["value"] for t in credit["trend"]]
