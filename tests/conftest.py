@@ -52,3 +52,7 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> str:
 def demo_env(gapwatch_home: Path, demo_source: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", demo_source)
     return gapwatch_home
+
+
+# Real servers on loopback (SMTP, Slack/PagerDuty/Jira/webhook HTTP) for the notification tests.
+from loopback import fake_services, smtp_sink  # noqa: E402,F401
