@@ -24,6 +24,7 @@ JUDGED = ("breach", "ok")  # inconclusive / insufficient windows neither count n
 SEVERITY = {"data": "critical", "performance": "critical", "drift": "warning"}
 OWNER_ROLE = {"data": "data_steward", "performance": "technical_owner", "drift": "technical_owner"}
 TICKET_KIND = {"performance": "retrain", "data": "fix_feed"}
+RESOLVED_LATER = -1  # _reopen_recent: the incident was resolved at or after the window being run
 
 
 def fingerprint(monitor: str, check: str, segment: str = "*") -> str:
@@ -152,9 +153,11 @@ def _apply_one(
                 _event(conn, current.id, window.start, "breach_continues", {"breaches_in_a_row": breaches})
             incident_id = current.id
         elif breaches >= spec.policy.breaches_before_incident and (
-            reopened := _reopen_recent(conn, spec, window, finding, run_link)
+            recent := _reopen_recent(conn, spec, window, finding, run_link)
         ) is not None:
-            incident_id = reopened
+            if recent == RESOLVED_LATER:
+                return changes  # resolved at or after this window: a rerun does not undo that
+            incident_id = recent
             changes.append({"action": "reopened", "incident": incident_id})
         elif breaches >= spec.policy.breaches_before_incident:
             title = _title(spec, finding)
@@ -316,6 +319,9 @@ def _reopen_recent(
 ) -> int | None:
     """Reopen the incident of this fingerprint resolved within the cool-down, if there is one.
 
+    Returns its id, ``RESOLVED_LATER`` when it was resolved at or after this window (a rerun of
+    that window must neither reopen it nor open a second incident), or None.
+
     The partial unique index allows one unresolved incident per fingerprint; the caller checked
     there is none, and the guarded UPDATE (``status = 'resolved'``) lets only one run reopen it.
     Cool-down is measured in data time (windows), so replays and backfills decide the same way.
@@ -332,7 +338,9 @@ def _reopen_recent(
         return None
     resolved_window = store.as_utc(recent.resolved_window)
     cooldown = spec.notifications.reopen_cooldown
-    if not (resolved_window <= window.start <= resolved_window + cooldown):
+    if window.start <= resolved_window:
+        return RESOLVED_LATER
+    if window.start > resolved_window + cooldown:
         return None
     now = store.utcnow()
     reopened = conn.execute(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,13 @@ from gapwatch.routing import Destination, platform_destination
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
+BACKOFF_ENV = "GAPWATCH_RETRY_BACKOFF_SECONDS"
+
+
+def base_backoff() -> timedelta:
+    """The first retry's delay; each further attempt doubles it (30 s, 1 min, 2 min ... ~1 h)."""
+    value = os.environ.get(BACKOFF_ENV)
+    return timedelta(seconds=float(value)) if value else BASE_BACKOFF
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +161,7 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
             .values(
                 attempts=attempts,
                 status="dead" if dead else "pending",
-                next_attempt_at=now + BASE_BACKOFF * 2 ** (attempts - 1),
+                next_attempt_at=now + base_backoff() * 2 ** (attempts - 1),
                 last_error=error,
             )
         ).rowcount
