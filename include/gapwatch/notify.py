@@ -168,9 +168,14 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
         # An alert about an undeliverable platform alert would loop; that one only gets logged.
         if dead and updated and msg["recipient_role"] != "platform":
             alert = dead_letter_message({**msg, "attempts": attempts, "last_error": error})
+            try:
+                destination = platform_destination()
+            except ValueError as bad_setting:  # a typo in the setting must not lose the alert
+                log.error("gapwatch outbox: %s; the platform alert goes to the file sink", bad_setting)
+                destination = Destination("file", "platform", "platform team")
             queue(
                 conn, monitor=msg["monitor"], event_key=f"dead_letter:{msg['idempotency_key']}",
-                destination=platform_destination(), message=alert,
+                destination=destination, message=alert,
             )
     return dead
 
