@@ -150,7 +150,8 @@ def _apply_one(
                     .where(inc.c.id == current.id)
                     .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=now)
                 )
-                _event(conn, current.id, window.start, "breach_continues", {"breaches_in_a_row": breaches})
+                _event(conn, current.id, window.start, "breach_continues",
+                       {"breaches_in_a_row": breaches, "why": f"still failing ({breaches} windows in a row)"})
             incident_id = current.id
         elif breaches >= spec.policy.breaches_before_incident and (
             recent := _reopen_recent(conn, spec, window, finding, run_link)
@@ -188,7 +189,9 @@ def _apply_one(
                 sa.select(inc.c.id).where(inc.c.fingerprint == fp, inc.c.status.in_(store.OPEN_STATES))
             ).scalar_one()
             if inserted:
-                _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link})
+                why = (f"{finding['check']} failed {breaches} window(s) in a row "
+                       f"(policy: incident after {spec.policy.breaches_before_incident})")
+                _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link, "why": why})
                 queue_incident_messages(conn, spec, incident_id, "opened", run_link)
                 changes.append({"action": "opened", "incident": incident_id, "title": title})
         else:
@@ -245,7 +248,9 @@ def _maybe_ticket(
             store.tickets.c.status == "open",
         )
     ).scalar_one()
-    _event(conn, incident_id, window.start, "ticket_raised", {"ticket": ticket_id, "title": title})
+    _event(conn, incident_id, window.start, "ticket_raised", {
+        "ticket": ticket_id, "title": title,
+        "why": f"{breaches} failing windows (policy: ticket after {spec.policy.windows_before_ticket})"})
     role = "technical_owner" if kind == "retrain" else "data_steward"
     message = ticket_message(
         spec, ticket_id=ticket_id, incident_id=incident_id, title=title, kind=kind, breaches=breaches,

@@ -96,6 +96,7 @@ def test_ack_records_who_and_why_and_acknowledges_the_page(spec, fake_services, 
     assert incident["status"] == "acknowledged" and incident["acknowledged_by"] == "ravi.menon"
     assert incident["sla_due_at"] is None  # no escalation once someone owns it
     assert _trail() == [("gapwatch", "opened"), ("ravi.menon", "acknowledged")]
+    assert "metric:roc_auc failed 1 window(s) in a row" in _events()[0]["detail"]["why"]
     ack = _events()[-1]
     assert ack["detail"]["why"] == "looking at the new channel"
     assert abs(ack["at"] - store.utcnow()) < timedelta(minutes=1)
