@@ -34,6 +34,7 @@ airflow-db: $(AIRFLOW_HOME)/.migrated
 
 demo: venv airflow-db
 	$(BIN)/gapwatch validate
+	mkdir -p $(GAPWATCH_HOME)
 	$(BIN)/gapwatch demo seed > $(GAPWATCH_HOME)/seed.json
 	@echo "seeded the demo production database: $(GAPWATCH_DEMO_SOURCE_URL)"
 	$(BIN)/gapwatch demo run

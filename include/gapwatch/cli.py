@@ -276,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_run)
     p = demo.add_parser("summary", help="print what the demo found")
     p.set_defaults(func=cmd_demo_summary)
+    from gapwatch.readiness_cli import add_parsers as add_readiness_parsers
+
+    add_readiness_parsers(sub)
     return parser
 
 

@@ -62,10 +62,13 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         ]
     if kind == "data":
         failing = ev.get("failing_expectations") or []
+        blocking = ev.get("blocks_evaluation", True)
         return [
-            f"What broke: the input data failed {len(failing)} critical expectation(s) of its "
-            f"readiness suite ({ev.get('rows')} rows checked).",
-            "How badly: the window is not usable; model evaluation is inconclusive, not blamed on the model.",
+            f"What broke: the input data failed {len(failing)} {'critical' if blocking else 'warning-level'} "
+            f"readiness check(s) ({ev.get('rows')} rows checked).",
+            "How badly: the window is not usable; model evaluation is inconclusive, not blamed on the model."
+            if blocking
+            else "How badly: not blocking. Warning only: model evaluation went ahead.",
         ]
     drifted = ev.get("drifted_features") or []
     return [

@@ -97,35 +97,14 @@ def _load(spec: MonitorSpec, window: Window, name: str) -> pd.DataFrame:
 
 
 def check_readiness(spec: MonitorSpec, window: Window) -> dict[str, Any]:
-    """Validate the window with the monitor's GX suite and keep the result in the store."""
-    from gapwatch.readiness import validate_dataframe
+    """Validate the window with the monitor's GX suite and built-in checks; keep the result.
 
-    frame = _load(spec, window, "window")
-    suite_path = config.expectations_dir() / f"{spec.readiness.suite}.json"
-    result = validate_dataframe(frame, suite_path, pii_columns=spec.pii_columns)
-    with store.engine().begin() as conn:
-        store.upsert(
-            conn,
-            store.validations,
-            {
-                "monitor": spec.name,
-                "window_start": window.start,
-                "suite": result.suite,
-                "success": result.success,
-                "evaluated_rows": result.evaluated_rows,
-                "critical_failures": len(result.critical_failures),
-                "warnings": len(result.warnings),
-                "result": result.to_dict(),
-            },
-            ["monitor", "window_start", "suite"],
-        )
-    return {
-        "suite": result.suite,
-        "ready": result.success,
-        "critical_failures": [o.description for o in result.critical_failures],
-        "warnings": [o.description for o in result.warnings],
-        "rows": result.evaluated_rows,
-    }
+    With ``readiness.validate_in: database`` the suite runs inside the source database and
+    the extracted window is never loaded here (see ``gapwatch.readiness_stage``).
+    """
+    from gapwatch.readiness_stage import run_readiness
+
+    return run_readiness(spec, window, lambda: _load(spec, window, "window"))
 
 
 def _window_ready(spec: MonitorSpec, start: datetime) -> bool | None:
@@ -348,21 +327,10 @@ def decide(
 ) -> list[dict[str, Any]]:
     """Turn the stage summaries into findings: one per check, each breach / ok / not judged."""
     from gapwatch.incidents import make_finding
+    from gapwatch.readiness_stage import readiness_findings
 
     main = spec.main_metric
-    findings = [
-        make_finding(
-            spec,
-            kind="data",
-            check=f"readiness:{spec.readiness.suite}",
-            status="ok" if readiness["ready"] else "breach",
-            evidence={
-                "failing_expectations": readiness["critical_failures"],
-                "warnings": readiness["warnings"],
-                "rows": readiness["rows"],
-            },
-        )
-    ]
+    findings = readiness_findings(spec, readiness)
     main_row = performance["metrics"].get(main.name, {})
     perf_status = {"breach": "breach", "ok": "ok"}.get(performance["status"], performance["status"])
     worst = sorted(

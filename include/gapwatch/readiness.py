@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -35,17 +36,20 @@ __all__ = [
     "SEVERITIES",
     "ExpectationOutcome",
     "ReadinessResult",
+    "SuiteValidation",
     "load_suite_json",
     "validate_dataframe",
+    "validate_suite",
 ]
 
 SEVERITIES = ("critical", "warning")
 _DEFAULT_SEVERITY = "critical"
 
 # Names inside the throw-away GX context. Expectation ids carry the position in the suite
-# file because GX returns results in its own order.
+# file because GX returns results in its own order; they are UUIDs because GX's result
+# schema (used when Data Docs store the result) accepts nothing else.
 _DATASOURCE = "gapwatch_readiness"
-_ID_PREFIX = "gapwatch-readiness-"
+_ID_BASE = 0x6A7E_0000_0000_0000_0000_0000_0000_0000
 
 # How many failing values we keep per expectation. GX is asked for exactly this many so it
 # does not collect (and count) more than we would throw away.
@@ -93,6 +97,8 @@ class ExpectationOutcome:
         unexpected_percent: Percent of failing rows for row-wise expectations, else None.
         unexpected_examples: Up to five failing values; always empty for PII columns.
         description: One human-readable line; never contains a PII value.
+        check: The check the expectation belongs to: ``"suite"`` for the steward's suite,
+            or a built-in check (``freshness``, ``volume``, ``schema``, ``duplicates``).
     """
 
     expectation_type: str
@@ -105,6 +111,7 @@ class ExpectationOutcome:
     unexpected_percent: float | None = None
     unexpected_examples: list = field(default_factory=list)
     description: str = ""
+    check: str = "suite"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ExpectationOutcome:
@@ -127,6 +134,7 @@ class ExpectationOutcome:
             unexpected_percent=d.get("unexpected_percent"),
             unexpected_examples=list(d.get("unexpected_examples") or []),
             description=str(d.get("description") or ""),
+            check=str(d.get("check") or "suite"),
         )
 
 
@@ -182,6 +190,20 @@ class ReadinessResult:
             evaluated_rows=int(d["evaluated_rows"]),
             outcomes=[ExpectationOutcome.from_dict(o) for o in d.get("outcomes") or []],
         )
+
+
+@dataclass
+class SuiteValidation:
+    """A readiness result together with GX's own (PII-scrubbed) validation result.
+
+    Attributes:
+        result: gapwatch's compact result (stored, reported).
+        gx_result: GX's ``ExpectationSuiteValidationResult`` with every value of a PII
+            column removed; what the Data Docs page is rendered from.
+    """
+
+    result: ReadinessResult
+    gx_result: Any
 
 
 # --------------------------------------------------------------------------- suite files
@@ -293,11 +315,52 @@ def validate_dataframe(
     """
     suite_path = Path(suite_path)
     suite_spec = load_suite_json(suite_path)
+    return validate_suite(
+        suite_spec, dataframe=df, pii_columns=pii_columns, source=str(suite_path)
+    ).result
+
+
+def validate_suite(
+    suite_spec: Mapping[str, Any],
+    *,
+    dataframe: Any = None,
+    sql_url: str | None = None,
+    sql_query: str | None = None,
+    pii_columns: Collection[str] = (),
+    source: str = "suite",
+) -> SuiteValidation:
+    """Validate one window against a suite, in pandas or inside a SQL database.
+
+    Give either ``dataframe`` (GX pandas data source, whole-DataFrame batch) or
+    ``sql_url`` and ``sql_query`` (GX SQL data source with a query asset: every metric
+    is computed by the database as an aggregate query, so the rows never reach this
+    process). Each entry's ``meta.gapwatch_check`` (default ``"suite"``) names the check
+    it belongs to.
+
+    Args:
+        suite_spec: A suite as returned by :func:`load_suite_json` (entries may also come
+            from the built-in checks).
+        dataframe: The window as a ``pandas.DataFrame``; not modified.
+        sql_url: SQLAlchemy URL of the source database (PostgreSQL, SQLite or another
+            dialect GX's generic SQL data source supports).
+        sql_query: A ``SELECT`` returning exactly the window's rows.
+        pii_columns: Columns whose values must never appear in the result or in
+            ``gx_result``.
+        source: What to call the suite in error messages (usually its file).
+
+    Returns:
+        The compact result and GX's PII-scrubbed result (for Data Docs).
+
+    Raises:
+        ValueError: On a malformed suite entry (unknown type, invalid kwargs).
+        TypeError: If ``dataframe`` is given but is not a pandas DataFrame.
+    """
+    if (dataframe is None) == (sql_url is None or sql_query is None):
+        raise ValueError("give either dataframe, or sql_url and sql_query")
     pii = frozenset(pii_columns)
 
     _quiet_gx()
     import great_expectations as gx
-    import pandas as pd
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -305,16 +368,20 @@ def validate_dataframe(
         ProgressBarsConfig,
     )
 
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"validate_dataframe needs a pandas DataFrame, got {type(df).__name__}")
+    entries = list(suite_spec["expectations"])
+    expectations = _build_expectations(entries, Path(source))
+    if dataframe is not None:
+        import pandas as pd
 
-    entries = suite_spec["expectations"]
-    expectations = _build_expectations(entries, suite_path)
-    frame = _for_fast_path(df, entries)
+        if not isinstance(dataframe, pd.DataFrame):
+            raise TypeError(
+                f"validate_dataframe needs a pandas DataFrame, got {type(dataframe).__name__}"
+            )
+        frame = _for_fast_path(dataframe, entries)
 
     # Ephemeral = in-memory stores only. Progress bars (tqdm on stderr, one per metric
-    # batch) and analytics are switched off in the context config itself; no temp
-    # Data Docs site is created because we never render docs.
+    # batch) and analytics are switched off in the context config itself; Data Docs are
+    # rendered separately (readiness_docs) from the scrubbed result.
     context = gx.get_context(
         mode="ephemeral",
         project_config=DataContextConfig(
@@ -324,10 +391,20 @@ def validate_dataframe(
         ),
     )
     try:
-        asset = context.data_sources.add_pandas(_DATASOURCE).add_dataframe_asset(suite_spec["name"])
-        batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
+        if dataframe is not None:
+            asset = context.data_sources.add_pandas(_DATASOURCE).add_dataframe_asset(
+                suite_spec["name"]
+            )
+            batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
+                batch_parameters={"dataframe": frame}
+            )
+        else:
+            batch = (
+                _add_sql_datasource(context, str(sql_url))
+                .add_query_asset(suite_spec["name"], query=str(sql_query))
+                .add_batch_definition_whole_table("window")
+                .get_batch()
+            )
         # The suite is not added to the context: nothing needs to persist, and adding it
         # would only cost a serialisation round trip.
         suite = ExpectationSuite(name=suite_spec["name"], expectations=expectations)
@@ -335,7 +412,7 @@ def validate_dataframe(
         # back to file order; they must be set after the suite is built, because
         # ExpectationSuite refuses expectations that already have an id.
         for index, expectation in enumerate(suite.expectations):
-            expectation.id = f"{_ID_PREFIX}{index}"
+            expectation.id = str(uuid.UUID(int=_ID_BASE + index))
         gx_result = batch.validate(
             suite,
             result_format={
@@ -346,6 +423,7 @@ def validate_dataframe(
                 "include_unexpected_rows": False,
             },
         )
+        evaluated_rows = len(frame) if dataframe is not None else _row_count(gx_result, batch)
     finally:
         # GX's context is a process-wide singleton and its pandas execution engine keeps
         # the loaded batch (our whole DataFrame) alive after validation; dropping the
@@ -357,21 +435,106 @@ def validate_dataframe(
     by_index: dict[int, Any] = {}
     for res in gx_result.results:
         exp_id = res.expectation_config.id or ""
-        if exp_id.startswith(_ID_PREFIX):
-            by_index[int(exp_id[len(_ID_PREFIX) :])] = res
+        with contextlib.suppress(ValueError):
+            by_index[uuid.UUID(exp_id).int - _ID_BASE] = res
     outcomes = []
+    ordered = []
     for index, entry in enumerate(entries):
         res = by_index.get(index)
         if res is None:  # pragma: no cover - GX always returns one result per expectation
-            raise RuntimeError(f"{suite_path}: GX returned no result for expectation #{index}")
+            raise RuntimeError(f"{source}: GX returned no result for expectation #{index}")
         outcomes.append(_to_outcome(entry, res, pii))
+        ordered.append(res)
+    gx_result.results = ordered
+    _scrub_pii(gx_result, entries, pii)
 
-    return ReadinessResult(
+    result = ReadinessResult(
         suite=suite_spec["name"],
         success=not any(not o.success and o.severity == "critical" for o in outcomes),
-        evaluated_rows=len(df),
+        evaluated_rows=evaluated_rows,
         outcomes=outcomes,
     )
+    return SuiteValidation(result=result, gx_result=gx_result)
+
+
+def _add_sql_datasource(context: Any, url: str) -> Any:
+    """Add the GX SQL data source that fits the URL's dialect to an ephemeral context.
+
+    ``create_temp_table`` matters for memory: to learn a query asset's column names, GX
+    1.24 executes the bare query (``column_reflection_fallback``, no ``LIMIT``), and the
+    DB-API driver buffers every row of the window in this process. With a temporary table
+    the database copies the window server-side, GX reads the column names with
+    ``SELECT * ... LIMIT 1`` and every metric stays an aggregate query; nothing but
+    results reaches the worker (see bench/readiness_in_database.py).
+    """
+    dialect = url.split(":", 1)[0].split("+", 1)[0]
+    sources = context.data_sources
+    options = {"connection_string": url, "create_temp_table": True}
+    if dialect in ("postgresql", "postgres"):
+        return sources.add_postgres(_DATASOURCE, **options)
+    if dialect == "sqlite":
+        return sources.add_sqlite(_DATASOURCE, **options)
+    return sources.add_sql(_DATASOURCE, **options)
+
+
+def _row_count(gx_result: Any, batch: Any) -> int:
+    """The window's row count, from a result that already has it, else one metric query."""
+    for res in gx_result.results:
+        result = res.result or {}
+        if res.expectation_config.type == "expect_table_row_count_to_be_between":
+            value = result.get("observed_value")
+            if isinstance(value, int):
+                return value
+        if isinstance(result.get("element_count"), int):
+            return int(result["element_count"])
+    from great_expectations.validator.metric_configuration import MetricConfiguration
+
+    metric = MetricConfiguration("table.row_count", metric_domain_kwargs={"batch_id": batch.id})
+    return int(batch.validator.compute_metrics([metric])[metric.id])
+
+
+# Result keys that can carry row values of the expectation's column.
+_VALUE_BEARING_RESULT_KEYS = (
+    "partial_unexpected_list",
+    "partial_unexpected_counts",
+    "partial_unexpected_index_list",
+    "unexpected_list",
+    "unexpected_index_list",
+    "unexpected_index_query",
+    "unexpected_rows",
+    "details",
+)
+
+
+def _scrub_pii(gx_result: Any, entries: list[dict], pii: frozenset[str]) -> None:
+    """Remove every value of a PII column from GX's result, in place (counts stay).
+
+    GX renders unexpected values and observed values into Data Docs and GX 1.x has no
+    per-expectation result format, so the values are removed after validation, before
+    anything renders or stores them. Batch metadata that quotes the query is dropped too.
+    """
+    for entry, res in zip(entries, gx_result.results, strict=True):
+        if not (_columns_of(entry.get("kwargs") or {}) & pii):
+            continue
+        result = res.result or {}
+        for key in _VALUE_BEARING_RESULT_KEYS:
+            result.pop(key, None)
+        observed = result.get("observed_value")
+        if observed is not None and not (
+            entry["type"] in _COUNT_LIKE_OBSERVED
+            and isinstance(observed, int | float)
+            and not isinstance(observed, bool)
+        ):
+            result["observed_value"] = "(hidden: PII column)"
+        res.result = result
+        info = res.exception_info or {}
+        if info:
+            # Error messages can quote data (a failing cast of a value).
+            res.exception_info = {
+                "raised_exception": bool(_exception_message(res)),
+                "exception_message": "details withheld (PII column)" if _exception_message(res) else None,
+                "exception_traceback": None,
+            }
 
 
 def _quiet_gx() -> None:
@@ -555,6 +718,7 @@ def _to_outcome(entry: Mapping[str, Any], res: Any, pii: frozenset[str]) -> Expe
         unexpected_count=int(unexpected_count) if unexpected_count is not None else None,
         unexpected_percent=float(unexpected_percent) if unexpected_percent is not None else None,
         unexpected_examples=examples,
+        check=str((entry.get("meta") or {}).get("gapwatch_check") or "suite"),
     )
     outcome.description = _describe(outcome, result, error, touches_pii)
     return outcome

@@ -28,6 +28,8 @@ from pydantic import (
 MONITORS_DIR_ENV = "GAPWATCH_MONITORS_DIR"
 _NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+# libyaml's loader is ~8x faster than the pure-Python one; parse time is paid on every DAG parse.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -122,8 +124,70 @@ class GroundTruthTable(_Strict):
         return parse_duration(value)
 
 
+BUILTIN_CHECKS = ("freshness", "volume", "schema", "duplicates")
+_SEVERITY_KEY_RE = re.compile(r"^(freshness|volume|schema|duplicates|expect_[a-z0-9_]+(:.+)?)$")
+
+
+class FreshnessCheck(_Strict):
+    """The newest row of the window must be no older than ``max_age`` at the window's end."""
+
+    enabled: bool = True
+    max_age: timedelta = Field(default=timedelta(days=1), description="e.g. 6h, 1d")
+
+    @field_validator("max_age", mode="before")
+    @classmethod
+    def _parse_age(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+
+class VolumeCheck(_Strict):
+    """The window's row count must lie in a band around the baseline's rows per window."""
+
+    enabled: bool = True
+    min_ratio: float = Field(default=0.7, ge=0, description="lowest row count / baseline per window")
+    max_ratio: float = Field(default=1.5, gt=0, description="highest row count / baseline per window")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VolumeCheck:
+        if self.max_ratio <= self.min_ratio:
+            raise ValueError("volume.max_ratio must be greater than volume.min_ratio")
+        return self
+
+
+class ToggleCheck(_Strict):
+    enabled: bool = True
+
+
 class Readiness(_Strict):
+    """The readiness gate: the steward's GX suite plus the built-in checks every feed gets."""
+
+    # "schema" is a BaseModel attribute in pydantic, hence the alias.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     suite: str = Field(description="file name (without .json) in include/expectations/")
+    validate_in: Literal["memory", "database"] = Field(
+        default="memory",
+        description="memory: GX on the extracted window (pandas); database: GX on the SQL source",
+    )
+    freshness: FreshnessCheck = Field(default_factory=FreshnessCheck)
+    volume: VolumeCheck = Field(default_factory=VolumeCheck)
+    schema_check: ToggleCheck = Field(default_factory=ToggleCheck, alias="schema")
+    duplicates: ToggleCheck = Field(default_factory=ToggleCheck)
+    severity: dict[str, Literal["critical", "warning"]] = Field(
+        default_factory=dict,
+        description="per-check severity: a built-in check name, 'expect_type' or 'expect_type:column'",
+    )
+
+    @field_validator("severity")
+    @classmethod
+    def _known_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if not _SEVERITY_KEY_RE.match(k)]
+        if bad:
+            raise ValueError(
+                f"severity keys {bad} must be one of {list(BUILTIN_CHECKS)}, "
+                "'expect_<type>' or 'expect_<type>:<column>'"
+            )
+        return value
 
 
 class Metric(_Strict):
@@ -352,7 +416,7 @@ def _describe(error: dict[str, Any]) -> str:
 def load_spec(path: Path) -> MonitorSpec:
     """Parse one spec file; raise SpecError with every problem found."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(path, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(raw, dict):

@@ -110,6 +110,19 @@ baselines = sa.Table(
     sa.UniqueConstraint("monitor", "key"),
 )
 
+# What the readiness built-in checks compare a window with (issue 3): the baseline's rows per
+# second and its columns with their type families, captured once so a later schema change shows.
+readiness_profiles = sa.Table(
+    "readiness_profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("monitor", sa.String(100), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),  # hash of what the profile was built from
+    sa.Column("profile", sa.JSON, nullable=False),
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("monitor", "key"),
+)
+
 findings = sa.Table(
     "findings",
     metadata,

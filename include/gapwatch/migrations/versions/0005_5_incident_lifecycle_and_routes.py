@@ -1,7 +1,7 @@
 """incident lifecycle (ack, snooze, escalation, reopen) and routed outbox messages
 
 Revision ID: 5a
-Revises: 0001
+Revises: 3a (merged from main; originally 0001)
 Create Date: 2026-11-24
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5a"
-down_revision = "0001"
+down_revision = "3a"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,252 @@
+"""The readiness stage of a monitor run: validate, keep the result, render Data Docs, report.
+
+``run_readiness`` validates one window with the steward's suite plus the built-in checks
+(:mod:`gapwatch.readiness_checks`), either on the extracted window in pandas or, with
+``readiness.validate_in: database``, inside the source database through a GX SQL data source
+so no row leaves the database. The per-expectation result is upserted into the store's
+``validations`` table with the path of its Data Docs page. ``readiness_findings`` turns the
+stage summary into one finding per check and severity, so a stale feed and a short feed
+open separate incidents for the data steward, and a warning-level failure notifies without
+blocking evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from gapwatch import config, store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gapwatch.pipeline import Window
+    from gapwatch.readiness import ReadinessResult
+    from gapwatch.spec import MonitorSpec
+
+log = logging.getLogger(__name__)
+
+
+def window_query(spec: MonitorSpec, window: Window) -> str:
+    """The ``SELECT`` of the window's rows, rendered for the source's dialect.
+
+    GX's query asset takes SQL text, so the bounds are rendered as literals by SQLAlchemy
+    (they are datetimes we produced, never user input).
+    """
+    from gapwatch import sources
+    from gapwatch.readiness_checks import _split_table, naive_utc
+
+    p = spec.predictions
+    schema, name = _split_table(p.table)
+    table = sa.table(name, sa.column(p.timestamp, sa.DateTime()), schema=schema)
+    ts = table.c[p.timestamp]
+    query = (
+        sa.select(sa.text("*"))
+        .select_from(table)
+        .where(ts >= naive_utc(window.start), ts < naive_utc(window.end))
+    )
+    dialect = sources.source_engine(spec.source_url()).dialect
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _with_parsed_timestamps(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Parse a text timestamp column (SQLite returns DATETIME as text) for the freshness check."""
+    import pandas as pd
+
+    if column not in frame.columns or pd.api.types.is_datetime64_any_dtype(frame[column]):
+        return frame
+    parsed = pd.to_datetime(frame[column], errors="coerce", utc=True).dt.tz_localize(None)
+    copy = frame.copy(deep=False)
+    copy[column] = parsed
+    return copy
+
+
+def run_readiness(
+    spec: MonitorSpec, window: Window, load_frame: Callable[[], pd.DataFrame]
+) -> dict[str, Any]:
+    """Validate one window, store the result and its Data Docs page, return the summary.
+
+    Args:
+        spec: The monitor.
+        window: The window.
+        load_frame: Returns the window's rows; called only when ``validate_in`` is
+            ``memory`` (in-database validation reads no rows).
+
+    Returns:
+        A JSON-safe summary for XCom and :func:`readiness_findings`: ``suite``, ``ready``,
+        ``critical_failures`` and ``warnings`` (descriptions), ``rows``, ``validate_in``,
+        ``data_docs_url`` and ``checks`` (one entry per check and severity).
+    """
+    from gapwatch.readiness import load_suite_json, validate_suite
+    from gapwatch.readiness_checks import (
+        apply_severity,
+        baseline_profile,
+        builtin_entries,
+        current_column_families,
+        severity_for,
+        types_outcome,
+    )
+
+    suite_path = config.expectations_dir() / f"{spec.readiness.suite}.json"
+    suite_spec = load_suite_json(suite_path)
+    profile = baseline_profile(spec)
+    entries = apply_severity(
+        spec, [*suite_spec["expectations"], *builtin_entries(spec, window.start, window.end, profile)]
+    )
+    combined = {"name": suite_spec["name"], "expectations": entries}
+    pii = spec.pii_columns
+    if spec.readiness.validate_in == "database":
+        validation = validate_suite(
+            combined,
+            sql_url=spec.source_url(),
+            sql_query=window_query(spec, window),
+            pii_columns=pii,
+            source=str(suite_path),
+        )
+    else:
+        frame = _with_parsed_timestamps(load_frame(), spec.predictions.timestamp)
+        validation = validate_suite(combined, dataframe=frame, pii_columns=pii, source=str(suite_path))
+        del frame
+    result = validation.result
+    if spec.readiness.schema_check.enabled and profile["columns"]:
+        severity = severity_for(spec, {"type": "", "meta": {"gapwatch_check": "schema"}}, "critical")
+        result.outcomes.append(types_outcome(spec, profile, current_column_families(spec), severity))
+        result.success = not result.critical_failures
+
+    page_path = page_url = None
+    try:
+        from gapwatch.readiness_docs import build_page
+
+        page = build_page(spec.name, window.key, window.start, validation.gx_result)
+        page_path, page_url = str(page.path), page.url
+    except Exception:  # Data Docs are for reading; a rendering bug must not stop the gate.
+        log.exception("could not build the Data Docs page for %s %s", spec.name, window.key)
+
+    with store.engine().begin() as conn:
+        store.upsert(
+            conn,
+            store.validations,
+            {
+                "monitor": spec.name,
+                "window_start": window.start,
+                "suite": result.suite,
+                "success": result.success,
+                "evaluated_rows": result.evaluated_rows,
+                "critical_failures": len(result.critical_failures),
+                "warnings": len(result.warnings),
+                "result": {**result.to_dict(), "validate_in": spec.readiness.validate_in},
+                "data_docs_path": page_path,
+            },
+            ["monitor", "window_start", "suite"],
+        )
+    return {
+        "suite": result.suite,
+        "ready": result.success,
+        "critical_failures": [o.description for o in result.critical_failures],
+        "warnings": [o.description for o in result.warnings],
+        "rows": result.evaluated_rows,
+        "validate_in": spec.readiness.validate_in,
+        "data_docs_url": page_url,
+        "checks": _checks(result),
+    }
+
+
+def _checks(result: ReadinessResult) -> list[dict[str, Any]]:
+    """One entry per (check, severity) present in the result, in first-seen order."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in result.outcomes:
+        group = groups.setdefault(
+            (o.check, o.severity),
+            {"check": o.check, "severity": o.severity, "expectations": 0, "failing": []},
+        )
+        group["expectations"] += 1
+        if not o.success:
+            group["failing"].append(o.description)
+    return list(groups.values())
+
+
+def readiness_findings(spec: MonitorSpec, readiness: dict[str, Any]) -> list[dict[str, Any]]:
+    """Findings for the data steward: one per check and severity.
+
+    The steward's suite keeps the check id ``readiness:<suite>``; built-in checks are
+    ``readiness:freshness``, ``readiness:volume``, ``readiness:schema`` and
+    ``readiness:duplicates``; warning-level expectations get their own ``...:warning``
+    finding with severity ``warning``, so they notify (and resolve) on their own without
+    blocking model evaluation.
+
+    Args:
+        spec: The monitor.
+        readiness: :func:`run_readiness` output.
+
+    Returns:
+        Findings as built by :func:`gapwatch.incidents.make_finding`.
+    """
+    from gapwatch.incidents import make_finding
+
+    checks = readiness.get("checks") or [
+        {"check": "suite", "severity": "critical", "failing": readiness["critical_failures"]}
+    ]
+    findings = []
+    for group in checks:
+        name = spec.readiness.suite if group["check"] == "suite" else group["check"]
+        warning = group["severity"] == "warning"
+        finding = make_finding(
+            spec,
+            kind="data",
+            check=f"readiness:{name}" + (":warning" if warning else ""),
+            status="breach" if group["failing"] else "ok",
+            evidence={
+                "failing_expectations": group["failing"],
+                "rows": readiness["rows"],
+                "data_docs_url": readiness.get("data_docs_url"),
+                "blocks_evaluation": not warning,
+            },
+        )
+        finding["severity"] = group["severity"]
+        findings.append(finding)
+    return findings
+
+
+# ---------------------------------------------------------------- reading results
+
+
+def stored_validations(monitor: str, window_start: datetime | None = None) -> list[dict[str, Any]]:
+    """Stored validations of a monitor, newest first (or the one of ``window_start``)."""
+    v = store.validations
+    query = sa.select(v).where(v.c.monitor == monitor).order_by(v.c.window_start.desc())
+    if window_start is not None:
+        query = query.where(v.c.window_start == window_start)
+    with store.engine().connect() as conn:
+        return store.rows(conn, query)
+
+
+def format_validation(row: dict[str, Any]) -> list[str]:
+    """Terminal lines for one stored validation: verdict, Data Docs page, every expectation."""
+    from gapwatch.readiness import ReadinessResult
+
+    result = ReadinessResult.from_dict(row["result"])
+    verdict = "ready" if row["success"] else "NOT READY"
+    lines = [
+        f"{row['window_start'].date().isoformat()}  {verdict}  suite {row['suite']}  "
+        f"{row['evaluated_rows']} rows  {row['critical_failures']} critical, {row['warnings']} warning "
+        f"(validated in {row['result'].get('validate_in', 'memory')})",
+        f"  Data Docs: {row['data_docs_path'] or '-'}",
+    ]
+    for o in result.outcomes:
+        mark = "ok  " if o.success else "FAIL"
+        lines.append(f"  {mark} {o.severity:<8} {o.check:<10} {o.expectation_type}")
+        lines.append(f"       {o.description}")
+        details = []
+        if o.observed_value is not None:
+            details.append(f"observed {o.observed_value}")
+        if o.unexpected_count is not None:
+            details.append(f"unexpected {o.unexpected_count} ({(o.unexpected_percent or 0):.2f}%)")
+        if o.unexpected_examples:
+            details.append(f"e.g. {o.unexpected_examples}")
+        if details and not o.success:
+            lines.append("       " + "; ".join(str(d) for d in details))
+    return lines
