@@ -1,9 +1,14 @@
 # The gapwatch image: Airflow 3 with the project installed (used by docker-compose.yml).
-FROM apache/airflow:3.3.2-python3.11
+# Keep the tag on the Airflow version the project is tested with (tests/unit/test_compose.py).
+ARG AIRFLOW_VERSION=3.3.2
+FROM apache/airflow:${AIRFLOW_VERSION}-python3.11
+ARG AIRFLOW_VERSION
 COPY --chown=airflow:root pyproject.toml README.md /opt/gapwatch/
 COPY --chown=airflow:root include /opt/gapwatch/include
-RUN pip install --no-cache-dir -e /opt/gapwatch
+# Pin Airflow itself so installing gapwatch never up- or downgrades the image's Airflow.
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -e /opt/gapwatch
 COPY --chown=airflow:root dags /opt/airflow/dags
+# The plugin brings its own templates and the vendored Vega builds (no CDN at run time).
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 ENV GAPWATCH_MONITORS_DIR=/opt/gapwatch/include/monitors \
     GAPWATCH_EXPECTATIONS_DIR=/opt/gapwatch/include/expectations

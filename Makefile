@@ -15,7 +15,7 @@ export GAPWATCH_HOME ?= $(ROOT)/.gapwatch
 export GAPWATCH_DEMO_SOURCE_URL ?= sqlite:///$(GAPWATCH_HOME)/demo_production.db
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint bench clean venv airflow-db
+.PHONY: demo test lint bench clean venv airflow-db airflow test-ui chromium screenshots scenarios
 
 venv: $(VENV)/.installed
 
@@ -40,8 +40,54 @@ demo: venv airflow-db
 	$(BIN)/gapwatch demo run
 	$(BIN)/gapwatch demo summary
 
-test: venv
+test: venv chromium
 	$(BIN)/pytest -q
+
+# Only the Model Health browser test (a real api-server and headless Chromium).
+test-ui: venv chromium
+	$(BIN)/pytest -q -m ui
+
+# Refresh the screenshots the README shows (the browser test, saving into docs/).
+screenshots: venv chromium
+	GAPWATCH_SCREENSHOT_DIR=$(ROOT)/docs $(BIN)/pytest -q -m ui -k browser
+
+# Debian's Chromium and its driver for the browser test; installed with apt when missing, never
+# downloaded by a test tool.
+chromium:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+# The embedded Airflow (api-server, scheduler, dag-processor, triggerer) with the demo's runs
+# and the Model Health page; a known admin login kept in $(AIRFLOW_HOME).
+AIRFLOW_PORT ?= 8080
+AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json
+airflow: venv airflow-db
+	@$(BIN)/python -c "import sqlalchemy as sa; from gapwatch import store; \
+	  c = store.engine().connect(); raise SystemExit(0 if c.execute(sa.select(sa.func.count()).select_from(store.runs)).scalar() else 1)" \
+	  || $(MAKE) demo
+	@test -s $(AIRFLOW_PASSWORDS) || $(BIN)/python -c "import json, secrets; \
+	  print(json.dumps({'admin': secrets.token_urlsafe(12)}))" > $(AIRFLOW_PASSWORDS)
+	@test -s $(AIRFLOW_HOME)/jwt_secret || $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(AIRFLOW_HOME)/jwt_secret
+	@echo ""
+	@echo "  Airflow:      http://localhost:$(AIRFLOW_PORT)"
+	@echo "  Model Health: http://localhost:$(AIRFLOW_PORT)/plugin/model-health   (JSON: /gapwatch/health/api/fleet)"
+	@echo "  login:        admin / $$($(BIN)/python -c "import json; print(json.load(open('$(AIRFLOW_PASSWORDS)'))['admin'])")"
+	@echo "  (stop with Ctrl-C; the demo's DAGs stay paused so the scheduler does not run them again)"
+	@echo ""
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=$(AIRFLOW_PASSWORDS) \
+	AIRFLOW__API_AUTH__JWT_SECRET=$$(cat $(AIRFLOW_HOME)/jwt_secret) \
+	AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True \
+	AIRFLOW__LOGGING__LOGGING_LEVEL=INFO \
+	PATH=$(ROOT)/$(BIN):$$PATH $(BIN)/airflow standalone
+
+# The detection scoreboard: generated scenarios with known truth through the real evaluation.
+scenarios: venv
+	$(BIN)/python -m gapwatch.scenarios --write docs/scoreboard.md
 
 lint: venv
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,72 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> str:
 def demo_env(gapwatch_home: Path, demo_source: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", demo_source)
     return gapwatch_home
+
+
+# ---------------------------------------------------------------- store backends (SQLite, PostgreSQL)
+
+PG_DB_PREFIX = os.environ.get("GAPWATCH_TEST_PG_PREFIX", "gw6")
+
+
+def create_pg_database() -> str:
+    """A new, empty PostgreSQL database on the local server; returns its SQLAlchemy URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{PG_DB_PREFIX}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - says what is missing, never skips
+        raise RuntimeError(
+            f"PostgreSQL at {PG_ADMIN_URL} is needed by the store tests (run .ci/run, which starts it)"
+        ) from exc
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    from gapwatch import store
+
+    store._engine_for(url).dispose()
+    store._migrated.discard(url)
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(
+    request: pytest.FixtureRequest, gapwatch_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The gapwatch store on each backend: SQLite under the test's home, or a fresh PostgreSQL db."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{gapwatch_home / 'gapwatch.db'}"
+        monkeypatch.setenv("GAPWATCH_DB_URL", url)
+        yield url
+        return
+    url = create_pg_database()
+    monkeypatch.setenv("GAPWATCH_DB_URL", url)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
 
 
 # Real servers on loopback (SMTP, Slack/PagerDuty/Jira/webhook HTTP) for the notification tests.

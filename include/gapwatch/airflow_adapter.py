@@ -41,8 +41,8 @@ def doc_md(spec: MonitorSpec) -> str:
 **Fallback:** {spec.fallback}
 
 **Checks:** readiness suite `{spec.readiness.suite}`; metrics {metrics} on labels matured after
-{spec.ground_truth.delay}; drift ({", ".join(spec.drift.methods)}) against the baseline
-{spec.baseline.start.date()} to {spec.baseline.end.date()}; segments {", ".join(spec.segments) or "none"}.
+{spec.ground_truth.delay}; drift ({spec.drift.describe()}) against the baseline
+{spec.baseline.describe()}; segments {", ".join(spec.segments) or "none"}.
 
 **Policy:** incident after {spec.policy.breaches_before_incident} breach(es) in a row, auto-resolve
 after {spec.policy.healthy_runs_to_resolve} healthy runs, maintenance ticket after

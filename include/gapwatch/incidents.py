@@ -21,8 +21,12 @@ from gapwatch.messages import incident_message, ticket_message
 from gapwatch.spec import MonitorSpec
 
 JUDGED = ("breach", "ok")  # inconclusive / insufficient windows neither count nor break a streak
-SEVERITY = {"data": "critical", "performance": "critical", "drift": "warning"}
-OWNER_ROLE = {"data": "data_steward", "performance": "technical_owner", "drift": "technical_owner"}
+# "estimate": the label-free performance estimate (CBPE); a warning until labels confirm it.
+SEVERITY = {"data": "critical", "performance": "critical", "drift": "warning", "estimate": "warning"}
+OWNER_ROLE = {
+    "data": "data_steward", "performance": "technical_owner", "drift": "technical_owner",
+    "estimate": "technical_owner",
+}
 TICKET_KIND = {"performance": "retrain", "data": "fix_feed"}
 RESOLVED_LATER = -1  # _reopen_recent: the incident was resolved at or after the window being run
 
@@ -74,8 +78,10 @@ def _title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
     ev = finding["evidence"]
     if finding["kind"] == "data":
         return f"{spec.name}: input data not ready ({finding['check'].split(':', 1)[1]})"
-    if finding["kind"] == "performance":
+    if finding["kind"] in ("performance", "estimate"):
         metric = finding["check"].split(":", 1)[1]
+        if finding["kind"] == "estimate":
+            metric = f"estimated {metric} (labels pending)"
         side = "below" if spec.main_metric.higher_is_better else "above"
         value = ev.get("value")
         err = ev.get("stderr") or 0
@@ -144,14 +150,7 @@ def _apply_one(
 
     if finding["status"] == "breach":
         if current is not None:
-            if window.start > store.as_utc(current.last_breach_window):
-                conn.execute(
-                    inc.update()
-                    .where(inc.c.id == current.id)
-                    .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=now)
-                )
-                _event(conn, current.id, window.start, "breach_continues",
-                       {"breaches_in_a_row": breaches, "why": f"still failing ({breaches} windows in a row)"})
+            _continue_breach(conn, current.id, window, finding, breaches)
             incident_id = current.id
         elif breaches >= spec.policy.breaches_before_incident and (
             recent := _reopen_recent(conn, spec, window, finding, run_link)
@@ -194,6 +193,10 @@ def _apply_one(
                 _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link, "why": why})
                 queue_incident_messages(conn, spec, incident_id, "opened", run_link)
                 changes.append({"action": "opened", "incident": incident_id, "title": title})
+            else:
+                # A concurrent run of this monitor opened it between our read and our insert (the
+                # partial unique index turned our insert into a no-op): update it instead.
+                _continue_breach(conn, incident_id, window, finding, breaches)
         else:
             return changes
         changes += _maybe_ticket(conn, spec, window, finding, incident_id, breaches, run_link)
@@ -211,6 +214,22 @@ def _apply_one(
             queue_incident_messages(conn, spec, current.id, "resolved", run_link, why=why)
             changes.append({"action": "resolved", "incident": current.id, "title": current.title})
     return changes
+
+
+def _continue_breach(
+    conn: Connection, incident_id: int, window: Any, finding: dict[str, Any], breaches: int
+) -> None:
+    """A further breaching window for an open incident: move its last breach and audit it."""
+    inc = store.incidents
+    last = conn.execute(sa.select(inc.c.last_breach_window).where(inc.c.id == incident_id)).scalar_one()
+    if window.start > store.as_utc(last):
+        conn.execute(
+            inc.update()
+            .where(inc.c.id == incident_id)
+            .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=store.utcnow())
+        )
+        _event(conn, incident_id, window.start, "breach_continues",
+               {"breaches_in_a_row": breaches, "why": f"still failing ({breaches} windows in a row)"})
 
 
 def _maybe_ticket(

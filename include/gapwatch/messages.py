@@ -46,15 +46,16 @@ VERBS = {
 
 def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> list[str]:
     """The measured value against its limit, with its 95% interval, in words."""
-    if kind == "performance":
+    if kind in ("performance", "estimate"):
         value, threshold = ev.get("value"), ev.get("threshold")
         if value is None or threshold is None:
             return [f"What broke: {ev.get('metric', 'the main metric')} could not be judged ({ev.get('reason')})."]
         half = Z95 * (ev.get("stderr") or 0.0)
         side = "below" if higher_is_better else "above"
         gap = (threshold - value) if higher_is_better else (value - threshold)
+        estimated = " (estimated without labels)" if kind == "estimate" else ""
         return [
-            f"What broke: {ev.get('metric')} is {fmt(value)} (95% interval {fmt(value - half)} to "
+            f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% interval {fmt(value - half)} to "
             f"{fmt(value + half)}), {side} its threshold {fmt(threshold)} "
             f"(baseline {fmt(ev.get('baseline'))}).",
             f"How badly: {fmt(gap)} past the threshold; judged on {ev.get('labeled')} matured labels "
@@ -181,9 +182,9 @@ def incident_message(
 def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
     keys = {
         "performance": ("metric", "value", "stderr", "threshold", "baseline", "labeled", "pending"),
+        "estimate": ("metric", "value", "stderr", "threshold", "baseline", "pending", "unsupported_share"),
         "data": ("rows",),
-        "drift": (),
-    }[kind]
+    }.get(kind, ())
     facts = {k: ev.get(k) for k in keys if ev.get(k) is not None}
     if ev.get("failing_expectations"):
         facts["failing_expectations"] = ev["failing_expectations"][:5]

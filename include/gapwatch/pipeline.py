@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 OVERALL = "*"
-SAMPLING_Z = 1.96  # breaches count only beyond the 95% interval of the value
 
 
 @dataclass(frozen=True)
@@ -122,31 +121,52 @@ def _window_ready(spec: MonitorSpec, start: datetime) -> bool | None:
 # ---------------------------------------------------------------- baseline
 
 
+BASELINE_FORMAT = 2  # bump when the stored summary changes shape, so old baselines are rebuilt
+
+
 def _baseline_key(spec: MonitorSpec) -> str:
     basis = {
+        "format": BASELINE_FORMAT,
         "baseline": spec.baseline.model_dump(mode="json"),
         "predictions": spec.predictions.model_dump(mode="json"),
         "ground_truth": spec.ground_truth.model_dump(mode="json"),
         "metrics": [m.name for m in spec.metrics],
-        "bins": spec.drift.bins,
+        "drift": spec.drift.model_dump(mode="json"),
         "segments": spec.segments,
     }
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _drift_columns(spec: MonitorSpec) -> dict[str, str]:
-    columns = {f.name: f.kind for f in spec.predictions.features if not f.pii}
-    if spec.predictions.score:
-        columns[spec.predictions.score] = "numeric"
-    elif spec.task == "regression":
-        columns[spec.predictions.prediction] = "numeric"
-    return columns
+def _read_reference(spec: MonitorSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reference rows and their labeled subset (a ``label`` column), from a window or a table."""
+    from gapwatch import sources
+
+    b = spec.baseline
+    if b.table is not None:
+        import pandas as pd
+
+        with sources.source_engine(spec.source_url()).connect() as conn:
+            frame = pd.read_sql(sa.select(sa.text("*")).select_from(sa.table(b.table)), conn)
+        label = b.label or spec.ground_truth.label
+        if label not in frame:
+            raise ValueError(f"monitor {spec.name}: reference table {b.table} has no label column {label!r}")
+        frame = frame.rename(columns={label: "label"})
+        return frame, frame.dropna(subset=["label"])
+    assert b.start is not None and b.end is not None
+    frame = sources.read_window(spec, b.start, b.end)
+    # The baseline is in the past: its labels are settled well before three label delays on.
+    matured = sources.read_matured(spec, b.start, b.end, as_of=b.end + 3 * spec.ground_truth.delay)
+    return frame, matured.dropna(subset=["label"])
 
 
 def baseline(spec: MonitorSpec) -> dict[str, Any]:
-    """The baseline's statistics and metric values, computed once and kept in the store."""
-    from gapwatch import sources
-    from gapwatch.statistics import summarize_baseline
+    """The baseline's summary (``assessment.summarize_reference``), computed once and stored.
+
+    Stored in ``baselines.statistics`` (the per-column drift statistics) and ``baselines.metrics``
+    (metric values with their spread, plus the estimate's calibration map and the multivariate
+    model under the ``_model`` key): a few hundred numbers per column, never rows.
+    """
+    from gapwatch.assessment import summarize_reference
 
     key = _baseline_key(spec)
     table = store.baselines
@@ -157,18 +177,14 @@ def baseline(spec: MonitorSpec) -> dict[str, Any]:
             )
         ).first()
     if row is not None:
-        return {"statistics": row.statistics, "metrics": row.metrics}
+        metrics = dict(row.metrics)
+        return {"statistics": row.statistics, **metrics.pop("_model", {}), "metrics": metrics}
 
-    start, end = spec.baseline.start, spec.baseline.end
-    frame = sources.read_window(spec, start, end)
+    frame, labeled = _read_reference(spec)
     if frame.empty:
-        raise ValueError(f"monitor {spec.name}: the baseline window {start}..{end} has no rows")
-    statistics = summarize_baseline(frame, _drift_columns(spec), spec.drift.bins)
-    # The baseline is in the past: its labels are settled well before three label delays on.
-    matured = sources.read_matured(spec, start, end, as_of=end + 3 * spec.ground_truth.delay)
-    metrics = {
-        name: value.to_dict() for name, value in _metrics(spec, matured.dropna(subset=["label"])).items()
-    }
+        raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline}) has no rows")
+    summary = summarize_reference(spec, frame, labeled)
+    model = {k: v for k, v in summary.items() if k not in ("statistics", "metrics")}
     with store.engine().begin() as conn:
         store.insert_ignore(
             conn,
@@ -176,90 +192,65 @@ def baseline(spec: MonitorSpec) -> dict[str, Any]:
             {
                 "monitor": spec.name,
                 "key": key,
-                "statistics": statistics,
-                "metrics": metrics,
+                "statistics": summary["statistics"],
+                "metrics": {**summary["metrics"], "_model": model},
                 "created_at": store.utcnow(),
             },
             ["monitor", "key"],
         )
-    return {"statistics": statistics, "metrics": metrics}
+    return summary
 
 
 # ---------------------------------------------------------------- performance
 
 
-def _metrics(spec: MonitorSpec, labeled: pd.DataFrame) -> dict[str, Any]:
-    from gapwatch.evaluation import binary_metrics, regression_metrics
+TREND_WINDOWS = 6
 
-    names = [m.name for m in spec.metrics]
-    p = spec.predictions
-    if spec.task == "binary_classification":
-        score = labeled[p.score].to_numpy(dtype=float) if p.score else None
-        return binary_metrics(labeled["label"].to_numpy(), labeled[p.prediction].to_numpy(), score, names)
-    return regression_metrics(labeled["label"].to_numpy(), labeled[p.prediction].to_numpy(), names)
+
+def _trend(spec: MonitorSpec, window: Window, metric: str) -> list[dict[str, Any]]:
+    """The metric's overall value in the last windows up to this one (oldest first)."""
+    t = store.metric_values
+    with store.engine().connect() as conn:
+        rows = store.rows(
+            conn,
+            sa.select(t.c.window_start, t.c.value, t.c.stderr, t.c.status)
+            .where(t.c.monitor == spec.name, t.c.metric == metric, t.c.segment == OVERALL,
+                   t.c.window_start <= window.start)
+            .order_by(t.c.window_start.desc())
+            .limit(TREND_WINDOWS),
+        )
+    return [
+        {"window": store.as_utc(r["window_start"]).date().isoformat(), "value": r["value"],
+         "stderr": r["stderr"], "status": r["status"]}
+        for r in reversed(rows)
+    ]
 
 
 def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, Any]:
-    """Metrics on the matured cohort, overall and per segment, against the baseline."""
-    from gapwatch.evaluation import is_breach, threshold_for
+    """Metrics on the matured cohort, overall and per segment, against the baseline; plus the
+    label-free estimate on this window's own predictions (binary classifiers), under ``estimate``."""
+    from gapwatch.assessment import assess_performance, estimate_performance
 
     cohort = _load(spec, window, "cohort")
-    labeled = cohort.dropna(subset=["label"])
     cohort_start = window.shifted(spec.ground_truth.delay).start
-    summary: dict[str, Any] = {
-        "labeled": len(labeled),
-        "pending": len(cohort) - len(labeled),
-        "cohort_start": cohort_start.isoformat(),
-        "metrics": {},
-        "segments": [],
-    }
-    main = spec.main_metric
+    gate = None
     if not ready:
-        summary["status"] = "inconclusive"
-        summary["reason"] = "this window failed its readiness suite"
+        gate = "this window failed its readiness suite"
     elif _window_ready(spec, cohort_start) is False:
-        summary["status"] = "inconclusive"
-        summary["reason"] = "the predictions being judged were made on data that failed readiness"
-    elif len(labeled) < main.min_labels:
-        summary["status"] = "insufficient"
-        summary["reason"] = f"{len(labeled)} matured labels, fewer than min_labels={main.min_labels}"
-    else:
-        summary["status"] = "ok"
-    if summary["status"] != "ok":
-        _store_metric_rows(spec, window, [])
-        return summary
-
-    base = baseline(spec)["metrics"]
-    rows: list[dict[str, Any]] = []
-    groups: list[tuple[str, pd.DataFrame]] = [(OVERALL, labeled)]
-    for column in spec.segments:
-        groups += [(f"{column}={key}", part) for key, part in labeled.groupby(column, sort=True)]
-    for segment, frame in groups:
-        for name, value in _metrics(spec, frame).items():
-            metric = next(m for m in spec.metrics if m.name == name)
-            base_value = base.get(name, {}).get("value")
-            threshold = threshold_for(metric.higher_is_better, metric.floor, metric.max_drop, base_value)
-            too_few = value.n < metric.min_labels
-            breach = not too_few and is_breach(value, threshold, metric.higher_is_better, SAMPLING_Z)
-            status = "insufficient" if too_few else "breach" if breach else "ok"
-            rows.append(
-                {
-                    "segment": segment,
-                    "metric": name,
-                    "value": value.value,
-                    "stderr": value.stderr,
-                    "baseline": base_value,
-                    "threshold": threshold,
-                    "n": value.n,
-                    "status": status,
-                }
-            )
+        gate = "the predictions being judged were made on data that failed readiness"
+    base = baseline(spec) if gate is None else {"metrics": {}}
+    summary, rows = assess_performance(spec, cohort, base, gate=gate)
+    summary["cohort_start"] = cohort_start.isoformat()
     _store_metric_rows(spec, window, rows)
-    summary["metrics"] = {r["metric"]: r for r in rows if r["segment"] == OVERALL}
-    summary["segments"] = [r for r in rows if r["segment"] != OVERALL and r["metric"] == main.name]
-    if summary["metrics"][main.name]["status"] == "breach":
-        summary["status"] = "breach"
+    summary["trend"] = _trend(spec, window, spec.main_metric.name)
+    frame = _load(spec, window, "window") if ready else None
+    summary["estimate"] = estimate_performance(
+        spec, frame, baseline(spec) if ready else {}, gate=None if ready else "this window failed its readiness suite"
+    )
     return summary
+
+
+_METRIC_COLUMNS = ("segment", "metric", "value", "stderr", "baseline", "threshold", "n", "status")
 
 
 def _store_metric_rows(spec: MonitorSpec, window: Window, rows: list[dict[str, Any]]) -> None:
@@ -272,7 +263,8 @@ def _store_metric_rows(spec: MonitorSpec, window: Window, rows: list[dict[str, A
         if rows:
             conn.execute(
                 table.insert(),
-                [{"monitor": spec.name, "window_start": window.start, **r} for r in rows],
+                [{"monitor": spec.name, "window_start": window.start, **{k: r[k] for k in _METRIC_COLUMNS}}
+                 for r in rows],
             )
 
 
@@ -281,7 +273,7 @@ def _store_metric_rows(spec: MonitorSpec, window: Window, rows: list[dict[str, A
 
 def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, Any]:
     """Drift of each feature and of the score against the baseline's stored statistics."""
-    from gapwatch.statistics import compare, summarize_window
+    from gapwatch.assessment import assess_drift
 
     table = store.drift_values
     if not ready:
@@ -290,11 +282,7 @@ def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, 
                 table.delete().where(table.c.monitor == spec.name, table.c.window_start == window.start)
             )
         return {"status": "inconclusive", "reason": "this window failed its readiness suite", "drifted": []}
-    base = baseline(spec)["statistics"]
-    frame = _load(spec, window, "window")
-    stats = summarize_window(frame, base)
-    thresholds = {"psi": spec.drift.psi_threshold, "ks": spec.drift.ks_threshold}
-    results = compare(base, stats, spec.drift.methods, thresholds)
+    summary, results = assess_drift(spec, _load(spec, window, "window"), baseline(spec))
     with store.engine().begin() as conn:
         for r in results:
             store.upsert(
@@ -303,19 +291,14 @@ def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, 
                 {"monitor": spec.name, "window_start": window.start, **r.to_dict()},
                 ["monitor", "window_start", "column", "method"],
             )
-    drifted: dict[str, dict[str, float | None]] = {}
-    for r in results:
-        if r.drifted:
-            drifted.setdefault(r.column, {})[r.method] = r.value
-    ranked = sorted(drifted.items(), key=lambda kv: -max(v or 0 for v in kv[1].values()))
-    return {
-        "status": "drift" if drifted else "ok",
-        "drifted": [{"column": c, **values} for c, values in ranked],
-        "values": {f"{r.column}.{r.method}": r.value for r in results},
-    }
+    return summary
 
 
 # ---------------------------------------------------------------- decide & publish
+
+
+WORST_SEGMENTS = 3
+DRIFTED_IN_EVIDENCE = 5
 
 
 def decide(
@@ -325,7 +308,27 @@ def decide(
     performance: dict[str, Any],
     drift: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Turn the stage summaries into findings: one per check, each breach / ok / not judged."""
+    """Turn the stage summaries into findings: one per check, each breach / ok / not judged.
+
+    Checks: ``readiness:<suite>`` (kind data), ``metric:<main metric>`` (kind performance, the
+    realized value on matured labels), ``estimate:<metric>`` (kind estimate, binary classifiers:
+    the label-free CBPE estimate, severity warning; never opens a ticket), ``drift`` (kind drift).
+
+    Evidence of the performance and estimate findings (stable field names; messages are rendered
+    from them):
+
+    - ``metric``, ``value``, ``stderr``, ``interval`` ([low, high]: value -/+ 1.645 stderr, the
+      one-sided 95% bounds; a breach needs the whole interval past the threshold),
+      ``uncertainty`` (analytic | bootstrap | estimated), ``n``: the value and its sampling error;
+    - ``baseline``, ``threshold``, ``status`` (breach | ok | insufficient): what it is judged against;
+    - ``estimated`` (bool): True for the label-free estimate, never for a realized value;
+    - ``labeled``, ``pending``, ``pending_share``, ``cohort_start``, ``reason``: label maturity;
+    - ``trend``: [{window, value, stderr, status}] of the realized main metric, last windows;
+    - ``worst_segments``: [{segment, value, stderr, n, status}], lowest first (highest for errors);
+    - ``drifted_features``: [{column, <method>: value, ...}] most drifted first;
+    - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
+    - estimate only: ``unsupported_share`` (rows outside the baseline's input range).
+    """
     from gapwatch.incidents import make_finding
     from gapwatch.readiness_stage import readiness_findings
 
@@ -333,10 +336,20 @@ def decide(
     findings = readiness_findings(spec, readiness)
     main_row = performance["metrics"].get(main.name, {})
     perf_status = {"breach": "breach", "ok": "ok"}.get(performance["status"], performance["status"])
-    worst = sorted(
-        (s for s in performance["segments"] if s["value"] is not None),
-        key=lambda s: s["value"] if main.higher_is_better else -s["value"],
-    )[:3]
+    judged = [s for s in performance["segments"] if s["value"] is not None]
+    worst = sorted(judged, key=lambda s: s["value"] if main.higher_is_better else -s["value"])[:WORST_SEGMENTS]
+    context = {
+        "labeled": performance["labeled"],
+        "pending": performance["pending"],
+        "pending_share": performance.get("pending_share"),
+        "cohort_start": performance["cohort_start"],
+        "trend": performance.get("trend", []),
+        "worst_segments": [
+            {k: s[k] for k in ("segment", "value", "stderr", "n", "status")} for s in worst
+        ],
+        "drifted_features": drift.get("drifted", [])[:DRIFTED_IN_EVIDENCE],
+        "drift_ranking": drift.get("ranking", []),
+    }
     findings.append(
         make_finding(
             spec,
@@ -344,23 +357,40 @@ def decide(
             check=f"metric:{main.name}",
             status=perf_status,
             evidence={
-                **main_row,
-                "labeled": performance["labeled"],
-                "pending": performance["pending"],
-                "cohort_start": performance["cohort_start"],
+                **{k: v for k, v in main_row.items() if k != "segment"},
+                "metric": main.name,
+                "estimated": False,
+                **context,
                 "reason": performance.get("reason"),
-                "worst_segments": worst,
-                "drifted_features": drift.get("drifted", [])[:5],
             },
         )
     )
+    estimate = performance.get("estimate") or {}
+    if estimate.get("status", "not_applicable") != "not_applicable":
+        row = estimate.get("row") or {}
+        findings.append(
+            make_finding(
+                spec,
+                kind="estimate",
+                check=f"estimate:{estimate['metric']}",
+                status=estimate["status"],
+                evidence={
+                    **{k: v for k, v in row.items() if k != "segment"},
+                    "metric": estimate["metric"],
+                    "estimated": True,
+                    **context,
+                    "unsupported_share": estimate.get("unsupported_share"),
+                    "reason": estimate.get("reason"),
+                },
+            )
+        )
     findings.append(
         make_finding(
             spec,
             kind="drift",
             check="drift",
             status={"drift": "breach"}.get(drift["status"], drift["status"]),
-            evidence={"drifted_features": drift.get("drifted", [])},
+            evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", [])},
         )
     )
     return findings
@@ -371,6 +401,8 @@ def run_status(readiness: dict[str, Any], performance: dict[str, Any], drift: di
         return "not_ready"
     if performance["status"] == "breach":
         return "degraded"
+    if (performance.get("estimate") or {}).get("status") == "breach":
+        return "at_risk"  # the label-free estimate says degraded; labels have not confirmed it yet
     if drift["status"] == "drift":
         return "drifting"
     if performance["status"] == "insufficient":

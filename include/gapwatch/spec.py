@@ -25,6 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, metrics_for
+
+ColumnMethod = Literal["psi", "ks", "ks_pvalue", "wasserstein", "jensenshannon", "chisquare"]
+
 MONITORS_DIR_ENV = "GAPWATCH_MONITORS_DIR"
 _NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -191,34 +195,86 @@ class Readiness(_Strict):
 
 
 class Metric(_Strict):
-    name: Literal["roc_auc", "f1", "accuracy", "mae", "rmse"]
+    """A metric to watch and its thresholds (the calculation lives in ``evaluation``).
+
+    The effective limit is the strictest of the limits set: ``floor`` (absolute), ``max_drop``
+    (from the baseline, in metric units), ``max_relative_drop`` (from the baseline, as a fraction)
+    and ``spread_k`` (the baseline's mean -/+ k standard deviations over its sub-windows).
+    """
+
+    name: str = Field(description="a metric of catalog.METRICS, e.g. roc_auc, f1_macro, mae")
     floor: float | None = Field(default=None, description="absolute limit (min, or max for errors)")
     max_drop: float | None = Field(
-        default=None, description="allowed worsening from the baseline value, in metric units"
+        default=None, ge=0, description="allowed worsening from the baseline value, in metric units"
+    )
+    max_relative_drop: float | None = Field(
+        default=None, gt=0, description="allowed worsening as a fraction of the baseline value"
+    )
+    spread_k: float | None = Field(
+        default=None, gt=0, description="limit at baseline mean -/+ k std over its sub-windows"
     )
     min_labels: int = Field(default=200, ge=1)
 
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(f"unknown metric {value!r}; known: {sorted(METRICS)}")
+        return value
+
     @property
     def higher_is_better(self) -> bool:
-        return self.name in {"roc_auc", "f1", "accuracy"}
+        return METRICS[self.name].higher_is_better
 
 
-_TASK_METRICS = {
-    "binary_classification": {"roc_auc", "f1", "accuracy"},
-    "regression": {"mae", "rmse"},
-}
+class FeatureDrift(_Strict):
+    """Per-column override of the drift method(s) and threshold."""
+
+    methods: list[ColumnMethod] | None = None
+    threshold: float | None = Field(default=None, gt=0)
 
 
 class Drift(_Strict):
-    methods: list[Literal["psi", "ks"]] = Field(default_factory=lambda: ["psi", "ks"])
+    """Drift settings. Without ``methods`` each column gets Evidently's default for its kind and
+    the baseline's size (see statistics.DEFAULT_METHOD); ``features`` overrides per column."""
+
+    methods: list[ColumnMethod] | None = Field(
+        default=None, description="methods for every column; unset = automatic per column"
+    )
     psi_threshold: float = Field(default=0.2, gt=0)
     ks_threshold: float = Field(default=0.15, gt=0, le=1, description="KS statistic D")
+    thresholds: dict[ColumnMethod, float] = Field(
+        default_factory=dict, description="threshold per method (p-value methods: drift below it)"
+    )
+    features: dict[str, FeatureDrift] = Field(default_factory=dict)
     bins: int = Field(default=10, ge=2, le=100)
+    significance: float | None = Field(
+        default=0.001, gt=0, lt=1,
+        description="a distance drifts only if KS / chi-square on the same counts also rejects at this level",
+    )
+    multivariate: bool = Field(default=False, description="PCA reconstruction error over numeric features")
+    multivariate_tolerance: float = Field(
+        default=0.1, gt=0, description="relative rise of the mean reconstruction error that counts"
+    )
+
+    def describe(self) -> str:
+        return ", ".join(self.methods) if self.methods else "methods chosen per column"
+
+    def method_thresholds(self) -> dict[str, float]:
+        return {**DRIFT_THRESHOLDS, "psi": self.psi_threshold, "ks": self.ks_threshold, **self.thresholds}
 
 
 class Baseline(_Strict):
-    start: datetime
-    end: datetime
+    """The reference: a window of production predictions (``start``/``end``) or a reference table
+    (``table``, e.g. the test set: the prediction columns plus a label column)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    table: str | None = Field(default=None, description="reference table in the model's source")
+    label: str | None = Field(default=None, description="label column of `table` (default: ground_truth.label)")
+    sub_windows: int = Field(
+        default=4, ge=2, le=52, description="equal slices of the baseline for spread thresholds"
+    )
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -229,9 +285,20 @@ class Baseline(_Strict):
             value = value.replace(tzinfo=UTC)
         return value
 
+    def describe(self) -> str:
+        if self.table is not None:
+            return f"reference table {self.table}"
+        assert self.start is not None and self.end is not None
+        return f"{self.start.date()} to {self.end.date()}"
+
     @model_validator(mode="after")
     def _ordered(self) -> Baseline:
-        if self.end <= self.start:
+        window = self.start is not None or self.end is not None
+        if window == (self.table is not None):
+            raise ValueError("set either start and end (a reference window) or table (a reference table)")
+        if window and (self.start is None or self.end is None):
+            raise ValueError("a reference window needs both start and end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError("baseline end must be after start")
         return self
 
@@ -276,7 +343,7 @@ class Notifications(_Strict):
         default="gapwatch_webhook", description="Airflow connection of the generic signed webhook"
     )
     routes: dict[str, Route] = Field(default_factory=dict, description="named routes (on-call, escalation)")
-    page_for: list[Literal["performance", "data", "drift"]] = Field(
+    page_for: list[Literal["performance", "estimate", "data", "drift"]] = Field(
         default_factory=lambda: ["performance"],
         description="incident kinds that page the technical owner's oncall_route when critical",
     )
@@ -322,7 +389,7 @@ class MonitorSpec(_Strict):
     name: str = Field(pattern=_NAME_RE, description="lower_snake_case; the DAG is gapwatch__<name>")
     version: str
     description: str = ""
-    task: Literal["binary_classification", "regression"]
+    task: Literal["binary_classification", "multiclass_classification", "regression"]
     owners: Owners
     schedule: str = Field(description="cron expression, e.g. '0 0 * * 1' (Mondays 00:00 UTC)")
     start_date: date
@@ -342,11 +409,17 @@ class MonitorSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorSpec:
-        allowed = _TASK_METRICS[self.task]
+        allowed = set(metrics_for(self.task))
         wrong = [m.name for m in self.metrics if m.name not in allowed]
         if wrong:
             raise ValueError(
                 f"metrics {wrong} do not apply to task {self.task!r}; allowed: {sorted(allowed)}"
+            )
+        if self.baseline.table is not None and self.readiness.volume.enabled:
+            raise ValueError(
+                "readiness.volume compares a window with the baseline's rows per window, and a "
+                "reference table (baseline.table) has no time span: set readiness.volume.enabled: "
+                "false, or use a baseline window (start/end)"
             )
         columns = {f.name for f in self.predictions.features}
         unknown = [s for s in self.segments if s not in columns]
@@ -354,6 +427,12 @@ class MonitorSpec(_Strict):
             raise ValueError(f"segments {unknown} must be feature columns; features: {sorted(columns)}")
         if self.task == "binary_classification" and not self.predictions.score:
             raise ValueError("a binary classifier needs predictions.score for ROC AUC and drift")
+        needs_score = [m.name for m in self.metrics if METRICS[m.name].needs_score]
+        if needs_score and not self.predictions.score:
+            raise ValueError(f"metrics {needs_score} need predictions.score")
+        unknown_drift = sorted(set(self.drift.features) - {f.name for f in self.predictions.features})
+        if unknown_drift:
+            raise ValueError(f"drift.features {unknown_drift} must be feature columns")
         if len(self.schedule.split()) != 5:
             raise ValueError("schedule must be a 5-field cron expression, e.g. '0 0 * * 1'")
         routes = self.notifications.routes

@@ -1,34 +1,86 @@
 """Window statistics and drift.
 
-A window is summarised into small, mergeable statistics (per-column counts, nulls, histograms on
-the baseline's bin edges, category counts). Drift compares two such summaries, so the baseline is
-read and summarised once and every later window only ships its own counts.
+A window is summarised into small statistics: per numeric column a coarse histogram on the
+baseline's decile edges, a fine histogram on its 100 quantile edges, its own quantiles on a fixed
+grid, count, nulls, non-finite values, mean, standard deviation, minimum and maximum; per categorical column the category counts
+(capped). Drift compares two such summaries, so the baseline is read and summarised once and every
+later window only ships its own counts.
 
-PSI and KS are computed here from the binned counts rather than with scipy on raw rows: that is
-what makes the comparison work on stored summaries (and on SQL aggregates later). KS on 100
-quantile bins is exact at the bin edges, a tight lower bound of the raw-sample statistic.
+Methods (``DRIFT_METHODS``), each computed from the summaries, not from raw rows:
+
+* ``psi``: population stability index on the coarse bins / categories (drift if >= threshold).
+* ``ks``: Kolmogorov-Smirnov D on the fine bins (exact at the bin edges, so a tight lower bound of
+  the raw-sample statistic; drift if >= threshold); ``ks_pvalue``: its two-sided p-value from
+  Smirnov's asymptotic distribution, as ``scipy.stats.ks_2samp(method="asymp")`` computes it
+  (drift if < threshold).
+* ``wasserstein``: Wasserstein-1 distance divided by the baseline's standard deviation (Evidently's
+  "normed" form), from each summary's stored quantiles (176 per column, dense in the tails).
+* ``jensenshannon``: Jensen-Shannon distance (``scipy.spatial.distance.jensenshannon``, natural
+  log) of the coarse bins / categories (drift if >= threshold).
+* ``chisquare``: chi-square test of homogeneity of the category counts
+  (``scipy.stats.chi2_contingency``; drift if p < threshold). Evidently uses a goodness-of-fit
+  test against the reference shares instead; that gives an infinite statistic for a category the
+  reference never saw, the contingency test handles it.
+* ``pca_reconstruction`` (multivariate): mean PCA reconstruction error of the window's numeric
+  features under a PCA fitted on the baseline (see ``fit_reconstruction``).
+
+PSI, KS, Wasserstein from binned counts are written here rather than with scipy on raw rows: that
+is what makes the comparison work on stored summaries (and on SQL aggregates later).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from gapwatch.catalog import COLUMN_METHODS, DRIFT_THRESHOLDS, MULTIVARIATE_METHODS, PVALUE_METHODS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 PSI_EPSILON = 1e-4  # floor for empty bins, so PSI stays finite (Evidently uses the same idea)
 FINE_BINS = 100
+MAX_CATEGORIES = 100  # categories kept by name per summary; the rest are counted as OTHER
+OTHER = "__other__"
+# Probabilities at which each numeric summary keeps its quantiles (for Wasserstein): 0.05% steps
+# in the outer 2% on each side, 1% steps in between; 176 values per column.
+_QUANTILE_BREAKS = np.unique(np.r_[np.linspace(0, 0.02, 41), np.linspace(0.02, 0.98, 97), np.linspace(0.98, 1, 41)])
+QUANTILE_GRID = (_QUANTILE_BREAKS[:-1] + _QUANTILE_BREAKS[1:]) / 2
+QUANTILE_WEIGHTS = np.diff(_QUANTILE_BREAKS)
+WASSERSTEIN_MIN_NORM = 0.001  # Evidently's floor for the reference std (constant columns)
+
+# Evidently's default choice of method (docs-old.evidentlyai.com/reference/data-drift-algorithm,
+# and release notes of evidently v0.1.50 "Automatic Stattest Selection"): with <= 1000 reference
+# observations, numerical -> two-sample KS p-value, categorical -> chi-square p-value (both at
+# 0.05); with > 1000, numerical -> Wasserstein distance (normed) and categorical ->
+# Jensen-Shannon distance (both at 0.1). Evidently also treats numeric columns with <= 5 distinct
+# values as categorical and uses a Z-test for binary categories; gapwatch follows the column kind
+# declared in the spec and uses chi-square for every small categorical sample.
+SMALL_SAMPLE = 1000
+DEFAULT_METHOD = {
+    ("numeric", True): "ks_pvalue",
+    ("categorical", True): "chisquare",
+    ("numeric", False): "wasserstein",
+    ("categorical", False): "jensenshannon",
+}
+DEFAULT_THRESHOLD = {**DRIFT_THRESHOLDS, "pca_reconstruction": 0.1}
+NUMERIC_ONLY = {"ks", "ks_pvalue", "wasserstein"}
+CATEGORICAL_ONLY = {"chisquare"}
+DRIFT_METHODS = sorted(DEFAULT_THRESHOLD)
 
 
 def _quantile_edges(values: np.ndarray, bins: int) -> list[float]:
-    """Inner edges at the baseline's quantiles; duplicates dropped (constant or lumpy columns)."""
+    """Edges at the baseline's quantiles, plus its min and just above its max, so values outside
+    the baseline's range get bins of their own (a constant column still detects a new value);
+    duplicates dropped (constant or lumpy columns)."""
     if values.size == 0:
         return []
     qs = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])
-    return [float(q) for q in np.unique(qs)]
+    top = np.nextafter(values.max(), np.inf)
+    return [float(q) for q in np.unique(np.r_[values.min(), qs, top])]
 
 
 def _bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
@@ -37,8 +89,12 @@ def _bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
     return np.bincount(idx, minlength=len(edges) + 1).astype(int).tolist()
 
 
+def _numeric_raw(series: pd.Series) -> np.ndarray:
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _numeric(series: pd.Series) -> np.ndarray:
-    values = series.to_numpy(dtype=float, na_value=np.nan)
+    values = _numeric_raw(series)
     return values[np.isfinite(values)]
 
 
@@ -48,7 +104,7 @@ def summarize_baseline(df: pd.DataFrame, columns: dict[str, str], bins: int) -> 
     Args:
         df: the baseline rows.
         columns: column name -> "numeric" | "categorical".
-        bins: number of (coarse) bins for PSI.
+        bins: number of (coarse) bins for PSI and Jensen-Shannon.
     """
     layout: dict[str, Any] = {}
     for name, kind in columns.items():
@@ -64,6 +120,15 @@ def summarize_baseline(df: pd.DataFrame, columns: dict[str, str], bins: int) -> 
     return summarize_window(df, layout)
 
 
+def _category_counts(column: pd.Series) -> dict[str, int]:
+    counts = column.dropna().astype(str).value_counts()
+    kept = {str(k): int(v) for k, v in counts.iloc[:MAX_CATEGORIES].items()}
+    rest = int(counts.iloc[MAX_CATEGORIES:].sum())
+    if rest:
+        kept[OTHER] = kept.get(OTHER, 0) + rest
+    return kept
+
+
 def summarize_window(df: pd.DataFrame, layout: dict[str, Any]) -> dict[str, Any]:
     """Summarise a window on the bin edges of ``layout`` (a baseline summary)."""
     out: dict[str, Any] = {}
@@ -71,26 +136,34 @@ def summarize_window(df: pd.DataFrame, layout: dict[str, Any]) -> dict[str, Any]
         column = df[name]
         nulls = int(column.isna().sum())
         if spec["kind"] == "numeric":
-            values = _numeric(column)
+            raw = _numeric_raw(column)
+            finite = np.isfinite(raw)
+            values = raw[finite]
+            has = values.size > 0
             out[name] = {
                 "kind": "numeric",
                 "n": int(values.size),
                 "nulls": nulls,
+                "nonfinite": int((~finite).sum()) - nulls,
                 "edges": spec["edges"],
                 "counts": _bin_counts(values, spec["edges"]),
                 "fine_edges": spec["fine_edges"],
                 "fine_counts": _bin_counts(values, spec["fine_edges"]),
-                "mean": float(values.mean()) if values.size else None,
+                "mean": float(values.mean()) if has else None,
+                "std": float(values.std()) if has else None,
+                "min": float(values.min()) if has else None,
+                "max": float(values.max()) if has else None,
+                "quantiles": (
+                    np.quantile(values, QUANTILE_GRID, method="inverted_cdf").tolist() if has else []
+                ),
             }
         else:
-            counts = column.dropna().astype(str).value_counts()
-            out[name] = {
-                "kind": "categorical",
-                "n": int(counts.sum()),
-                "nulls": nulls,
-                "counts": {str(k): int(v) for k, v in counts.items()},
-            }
+            counts = _category_counts(column)
+            out[name] = {"kind": "categorical", "n": int(sum(counts.values())), "nulls": nulls, "counts": counts}
     return out
+
+
+# ---------------------------------------------------------------- statistics on counts
 
 
 def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
@@ -113,10 +186,123 @@ def ks_statistic(expected: np.ndarray | list[float], actual: np.ndarray | list[f
     return float(np.max(np.abs(np.cumsum(e) / e.sum() - np.cumsum(a) / a.sum())))
 
 
+def ks_pvalue(d: float, n1: int, n2: int) -> float:
+    """Two-sided p-value of KS ``d``: Smirnov's asymptotic law, exactly as scipy's ks_2samp
+    ``method="asymp"`` (``kstwo.sf(d, round(n1*n2/(n1+n2)))``)."""
+    from scipy.stats import kstwo
+
+    if not (n1 and n2) or not np.isfinite(d):
+        return float("nan")
+    en = n1 * n2 / (n1 + n2)
+    return float(np.clip(kstwo.sf(d, np.round(en)), 0.0, 1.0))
+
+
+def jensen_shannon(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
+    """Jensen-Shannon distance (natural log) of two count vectors on the same bins."""
+    from scipy.spatial.distance import jensenshannon
+
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(actual, dtype=float)
+    if e.sum() == 0 or a.sum() == 0:
+        return float("nan")
+    return float(jensenshannon(e / e.sum(), a / a.sum()))
+
+
+def chi_square_pvalue(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
+    """p-value of the chi-square test of homogeneity of two count vectors (categories)."""
+    from scipy.stats import chi2_contingency
+
+    table = np.vstack([np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 1.0 if table.sum(axis=1).all() else float("nan")
+    return float(chi2_contingency(table, correction=False).pvalue)
+
+
+def wasserstein_normed(base: dict[str, Any], win: dict[str, Any]) -> float:
+    """Wasserstein-1 distance of two numeric summaries divided by the baseline's std.
+
+    W1 is the integral over u in (0, 1) of |Q_base(u) - Q_win(u)| (quantile functions). Each summary
+    stores its empirical quantiles (``inverted_cdf``, the exact step function) at the midpoints of
+    ``QUANTILE_GRID``, dense in the tails where W1 gets most of its error; the integral is the
+    weighted sum. Within 1-10% of ``scipy.stats.wasserstein_distance`` on the raw rows (tested).
+    Evidently divides by max(std(reference), 0.001); so does this.
+    """
+    if not base["n"] or not win["n"]:
+        return float("nan")
+    qb = np.asarray(base["quantiles"], dtype=float)
+    qw = np.asarray(win["quantiles"], dtype=float)
+    distance = float(np.sum(QUANTILE_WEIGHTS * np.abs(qb - qw)))
+    return distance / max(base["std"] or 0.0, WASSERSTEIN_MIN_NORM)
+
+
 def _aligned_categories(base: dict[str, int], win: dict[str, int]) -> tuple[list[int], list[int]]:
     # Unseen categories get their own bin with a zero baseline count (PSI floors it).
     keys = sorted(set(base) | set(win))
     return [base.get(k, 0) for k in keys], [win.get(k, 0) for k in keys]
+
+
+# ---------------------------------------------------------------- multivariate: PCA reconstruction
+
+
+def fit_reconstruction(
+    df: pd.DataFrame, columns: list[str], *, variance: float = 0.65, max_rows: int = 20_000, seed: int = 0
+) -> dict[str, Any] | None:
+    """Fit the multivariate drift model on the baseline: standardise, PCA keeping ``variance``
+    of the variance (NannyML's data-reconstruction default is 65%), and record the baseline's
+    reconstruction error. Bounded: fitted on at most ``max_rows`` sampled rows; stored as a few
+    small arrays (means, scales, components), never rows."""
+    from sklearn.decomposition import PCA
+
+    if len(columns) < 2 or df.empty:
+        return None
+    x = np.column_stack([_numeric_raw(df[c]) for c in columns])
+    x = np.where(np.isfinite(x), x, np.nan)
+    mean = np.nanmean(x, axis=0)
+    scale = np.nanstd(x, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    rng = np.random.default_rng(seed)
+    if x.shape[0] > max_rows:
+        x = x[rng.choice(x.shape[0], size=max_rows, replace=False)]
+    z = np.nan_to_num((x - mean) / scale)
+    pca = PCA(n_components=variance, svd_solver="full", random_state=seed).fit(z)
+    model = {
+        "columns": list(columns),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "components": pca.components_.tolist(),
+        "center": pca.mean_.tolist(),
+    }
+    errors = reconstruction_errors(df, model)
+    model["error_mean"] = float(errors.mean())
+    model["error_std"] = float(errors.std())
+    return model
+
+
+def reconstruction_errors(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
+    """Per-row Euclidean reconstruction error (missing values imputed with the baseline mean)."""
+    x = np.column_stack([_numeric_raw(df[c]) for c in model["columns"]])
+    mean = np.asarray(model["mean"])
+    z = (np.where(np.isfinite(x), x, mean) - mean) / np.asarray(model["scale"])
+    comps = np.asarray(model["components"])
+    center = np.asarray(model["center"])
+    restored = (z - center) @ comps.T @ comps + center
+    return np.sqrt(((z - restored) ** 2).sum(axis=1))
+
+
+def reconstruction_drift(errors: np.ndarray, model: dict[str, Any], tolerance: float) -> tuple[float, float]:
+    """(value, threshold): the window's mean error and the limit it must exceed to drift.
+
+    The limit is the baseline's mean error plus the larger of ``tolerance`` x that mean and three
+    standard errors of the window mean, so a small window's noise never counts as drift.
+    """
+    n = max(errors.size, 1)
+    base = model["error_mean"]
+    margin = max(tolerance * base, 3 * model["error_std"] / math.sqrt(n))
+    return float(errors.mean()) if errors.size else float("nan"), base + margin
+
+
+# ---------------------------------------------------------------- comparing summaries
 
 
 @dataclass(frozen=True)
@@ -130,36 +316,117 @@ class DriftResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def severity(self) -> float:
+        """How far past its threshold (>= 1 means drifted), comparable across methods."""
+        if self.value is None:
+            return 0.0
+        if self.method in PVALUE_METHODS:
+            return math.log(max(self.value, 1e-300)) / math.log(self.threshold)
+        return self.value / self.threshold
+
+
+def default_method(kind: str, n_reference: int) -> str:
+    """Evidently's default drift method for a column kind and reference size (see above)."""
+    return DEFAULT_METHOD[(kind, n_reference <= SMALL_SAMPLE)]
+
+
+def drift_value(method: str, base: dict[str, Any], win: dict[str, Any]) -> float | None:
+    """One drift statistic of a column, from the two summaries (None where it does not apply)."""
+    if base["kind"] == "categorical":
+        if method in NUMERIC_ONLY:
+            return None
+        e, a = _aligned_categories(base["counts"], win["counts"])
+        if method == "psi":
+            return psi(e, a)
+        if method == "jensenshannon":
+            return jensen_shannon(e, a)
+        return chi_square_pvalue(e, a)
+    if method in CATEGORICAL_ONLY:
+        return None
+    if method not in DEFAULT_THRESHOLD or method in MULTIVARIATE_METHODS:
+        raise ValueError(f"{method!r} is not a per-column drift method; use one of {COLUMN_METHODS}")
+    if method == "psi":
+        return psi(base["counts"], win["counts"])
+    if method == "jensenshannon":
+        return jensen_shannon(base["counts"], win["counts"])
+    if method == "wasserstein":
+        return wasserstein_normed(base, win)
+    d = ks_statistic(base["fine_counts"], win["fine_counts"])
+    return d if method == "ks" else ks_pvalue(d, base["n"], win["n"])
+
+
+def significance_pvalue(base: dict[str, Any], win: dict[str, Any]) -> float:
+    """p-value of "same distribution": KS (numeric) or chi-square (categorical), from summaries."""
+    if base["kind"] == "categorical":
+        e, a = _aligned_categories(base["counts"], win["counts"])
+        return chi_square_pvalue(e, a)
+    d = ks_statistic(base["fine_counts"], win["fine_counts"])
+    return ks_pvalue(d, base["n"], win["n"])
+
 
 def compare(
     baseline: dict[str, Any],
     window: dict[str, Any],
-    methods: list[str],
-    thresholds: dict[str, float],
+    methods: list[str] | None,
+    thresholds: dict[str, float] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    significance: float | None = None,
 ) -> list[DriftResult]:
-    """Drift of every summarised column; KS applies to numeric columns only."""
+    """Drift of every summarised column.
+
+    Args:
+        baseline: the baseline summary.
+        window: the window summary (same columns).
+        methods: methods for every column; ``None`` picks Evidently's default per column from its
+            kind and the baseline's sample size. Methods that do not apply to a column's kind
+            (KS on categories, chi-square on numbers) are skipped.
+        thresholds: method -> threshold, over ``DEFAULT_THRESHOLD``.
+        overrides: column -> {"methods": [...], "threshold": float} for that column only.
+        significance: if set, a distance (PSI, KS D, Wasserstein, Jensen-Shannon) counts as drift
+            only when the two-sample test of the same summaries also rejects at this level: the
+            distance says the change matters, the test that it is not the noise of a small window
+            (the same rule as "a breach only beyond the sampling error" for metrics).
+    """
+    limits = {**DEFAULT_THRESHOLD, **(thresholds or {})}
     results: list[DriftResult] = []
     for name, base in baseline.items():
         win = window[name]
-        for method in methods:
-            if base["kind"] == "categorical":
-                if method != "psi":
-                    continue
-                e, a = _aligned_categories(base["counts"], win["counts"])
-                value = psi(e, a)
-            elif method == "psi":
-                value = psi(base["counts"], win["counts"])
+        override = (overrides or {}).get(name, {})
+        chosen = override.get("methods") or methods or [default_method(base["kind"], base["n"])]
+        noise_p: float | None = None
+        for method in chosen:
+            value = drift_value(method, base, win)
+            if value is None and method in (NUMERIC_ONLY if base["kind"] == "categorical" else CATEGORICAL_ONLY):
+                continue
+            threshold = float(override.get("threshold") or limits[method])
+            finite = value is not None and bool(np.isfinite(value))
+            if method in PVALUE_METHODS:
+                drifted = finite and value < threshold  # type: ignore[operator]
             else:
-                value = ks_statistic(base["fine_counts"], win["fine_counts"])
-            threshold = thresholds[method]
-            finite = value is not None and np.isfinite(value)
+                drifted = finite and value >= threshold  # type: ignore[operator]
+                if drifted and significance is not None:
+                    noise_p = significance_pvalue(base, win) if noise_p is None else noise_p
+                    drifted = bool(noise_p < significance)
             results.append(
                 DriftResult(
                     column=name,
                     method=method,
-                    value=float(value) if finite else None,
+                    value=float(value) if finite else None,  # type: ignore[arg-type]
                     threshold=threshold,
-                    drifted=bool(finite and value >= threshold),
+                    drifted=bool(drifted),
                 )
             )
     return results
+
+
+def outside_support(df: pd.DataFrame, baseline: dict[str, Any]) -> np.ndarray:
+    """Rows with a numeric value outside the baseline's [min, max] (where a model extrapolates)."""
+    mask = np.zeros(len(df), dtype=bool)
+    for name, base in baseline.items():
+        if base["kind"] != "numeric" or base.get("min") is None or name not in df:
+            continue
+        values = _numeric_raw(df[name])
+        with np.errstate(invalid="ignore"):
+            mask |= (values < base["min"]) | (values > base["max"])
+    return mask

@@ -27,7 +27,7 @@ PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request, gapwatch_home, monkeypatch):
+def lifecycle_store(request, gapwatch_home, monkeypatch):
     """The store on SQLite (default) and on a fresh PostgreSQL database (partial unique index!)."""
     if request.param == "sqlite":
         yield None
@@ -49,7 +49,7 @@ def store_url(request, gapwatch_home, monkeypatch):
 
 
 @pytest.fixture
-def spec(gapwatch_home, store_url, fake_services, monkeypatch, tmp_path):
+def spec(gapwatch_home, lifecycle_store, fake_services, monkeypatch, tmp_path):
     wire_connections(monkeypatch, fake_services)
     folder = wired_spec_dir(tmp_path, ROOT, channels=["file", "slack"])
     monkeypatch.setenv("GAPWATCH_MONITORS_DIR", str(folder))

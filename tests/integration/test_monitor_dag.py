@@ -31,7 +31,8 @@ def _snapshot(home: Path) -> dict:
     return counts
 
 
-def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path) -> None:
+def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path, store_url: str) -> None:
+    """Runs on the SQLite store and on a fresh PostgreSQL store (``store_url`` is parametrised)."""
     from gapwatch.airflow_adapter import build_dag
 
     spec = load_specs().by_name("credit_default")
@@ -47,7 +48,7 @@ def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path) -> None:
 
     start = {k: window_bounds(k)[0] for k in range(1, 13)}
     by_kind = {i["kind"]: i for i in incidents}
-    assert sorted(by_kind) == ["data", "drift", "performance"] and len(incidents) == 3
+    assert sorted(by_kind) == ["data", "drift", "estimate", "performance"] and len(incidents) == 4
 
     # The feed break: not ready, a data incident for the steward, model evaluation inconclusive.
     broken = runs[start[FEED_BREAK_WINDOW]]
@@ -66,6 +67,13 @@ def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path) -> None:
     assert start[SHIFT_FROM_WINDOW] <= perf["opened_window"] <= start[SHIFT_FROM_WINDOW] + timedelta(days=14)
     assert perf["evidence"]["value"] < perf["evidence"]["threshold"]
     assert by_kind["drift"]["opened_window"] == start[SHIFT_FROM_WINDOW]
+    # The label-free estimate warns in the shift's first window, before its labels mature, marked
+    # estimated and distinct from the realized incident that follows once they do.
+    estimate = by_kind["estimate"]
+    assert estimate["check"] == "estimate:roc_auc" and estimate["severity"] == "warning"
+    assert estimate["opened_window"] == start[SHIFT_FROM_WINDOW] < perf["opened_window"]
+    assert estimate["evidence"]["estimated"] is True and perf["evidence"]["estimated"] is False
+    assert perf["opened_window"] == start[SHIFT_FROM_WINDOW + 1]
 
     # A maintenance ticket once the degradation persists, with its evidence.
     (ticket,) = tickets

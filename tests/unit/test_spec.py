@@ -63,7 +63,7 @@ def test_unknown_field_and_wrong_choice_name_what_is_allowed(tmp_path: Path) -> 
     with pytest.raises(SpecError) as err:
         load_spec(_write(tmp_path, "typos", mutate))
     message = str(err.value)
-    assert "task: Input should be 'binary_classification' or 'regression'" in message
+    assert "task: Input should be 'binary_classification', 'multiclass_classification' or 'regression'" in message
     assert "polcy: unknown field" in message
 
 
@@ -98,3 +98,62 @@ def test_validate_command_exit_codes(tmp_path: Path, capsys) -> None:
     assert main(["validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "no_steward.yml" in err and "owners.data_steward" in err
+
+
+def test_metric_thresholds_drift_overrides_and_reference_table_parse(tmp_path: Path) -> None:
+    def mutate(d):
+        d["metrics"] = [
+            {"name": "roc_auc", "max_relative_drop": 0.05, "spread_k": 3, "min_labels": 100},
+            {"name": "log_loss", "floor": 0.6},
+            {"name": "ece"},
+        ]
+        d["drift"] = {"methods": None, "features": {"income": {"methods": ["psi"], "threshold": 0.3}},
+                      "multivariate": True}
+        d["baseline"] = {"table": "credit_test_set", "label": "defaulted", "sub_windows": 8}
+        d["readiness"]["volume"] = {"enabled": False}
+
+    spec = load_spec(_write(tmp_path, "rich", mutate))
+    assert not spec.metrics[1].higher_is_better and spec.metrics[0].spread_k == 3
+    assert spec.drift.methods is None and spec.drift.features["income"].methods == ["psi"]
+    assert spec.baseline.describe() == "reference table credit_test_set"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d.update(metrics=[{"name": "mape"}]), "do not apply to task 'binary_classification'"),
+        (lambda d: d.update(metrics=[{"name": "auc_roc"}]), "unknown metric 'auc_roc'"),
+        (lambda d: d.update(drift={"methods": ["energy"]}), "drift.methods.0"),
+        (lambda d: d.update(drift={"features": {"nope": {}}}), "drift.features ['nope'] must be feature columns"),
+        (lambda d: d.update(baseline={"start": "2026-01-05"}), "needs both start and end"),
+        (lambda d: d.update(baseline={"start": "2026-01-05", "end": "2026-01-19", "table": "t"}), "either start"),
+    ],
+)
+def test_bad_metric_drift_and_baseline_settings_are_named(tmp_path: Path, mutate, expected) -> None:
+    with pytest.raises(SpecError) as err:
+        load_spec(_write(tmp_path, "bad_one", mutate))
+    assert expected in str(err.value)
+
+
+def test_multiclass_task_takes_multiclass_metrics(tmp_path: Path) -> None:
+    def mutate(d):
+        d["task"] = "multiclass_classification"
+        d["predictions"].pop("score")
+        d["metrics"] = [{"name": "f1_macro", "max_drop": 0.05}, {"name": "accuracy"}, {"name": "f1_weighted"}]
+
+    spec = load_spec(_write(tmp_path, "multi", mutate))
+    assert spec.task == "multiclass_classification" and spec.main_metric.higher_is_better
+
+
+def test_a_reference_table_baseline_needs_the_volume_check_off(tmp_path: Path) -> None:
+    def mutate(d):
+        d["baseline"] = {"table": "credit_test_set"}
+
+    with pytest.raises(SpecError, match="set readiness.volume.enabled: false"):
+        load_spec(_write(tmp_path, "table_baseline", mutate))
+
+    def fixed(d):
+        mutate(d)
+        d["readiness"]["volume"] = {"enabled": False}
+
+    assert load_spec(_write(tmp_path, "table_baseline", fixed)).baseline.table == "credit_test_set"

@@ -1,0 +1,192 @@
+"""Vega-Lite charts of a model's health, built with altair from the rows ``gapwatch.health`` returns.
+
+Each function returns a Vega-Lite spec as a plain dict; the page draws it with vega-embed (served
+locally, see plugins/gapwatch_health/static/vendor). Kept apart from the Airflow plugin so the
+charts can be checked without a web server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import altair as alt
+
+STATUS_COLOURS = {"ok": "#2f855a", "breach": "#c53030", "insufficient": "#a0aec0"}
+KIND_COLOURS = {"data": "#b7791f", "performance": "#c53030", "drift": "#6b46c1"}
+WIDTH = 640
+
+
+def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    return chart.to_dict()
+
+
+def sparkline(trend: list[dict[str, Any]], *, title: str = "") -> dict[str, Any]:
+    """The main metric over recent windows, small enough for a table cell."""
+    points = [t for t in trend if t.get("value") is not None]
+    base = alt.Chart(alt.Data(values=points)).encode(
+        x=alt.X("window:T", axis=None),
+        y=alt.Y("value:Q", axis=None, scale=alt.Scale(zero=False)),
+    )
+    line = base.mark_line(color="#4a5568", strokeWidth=1.5)
+    dots = base.mark_point(filled=True, size=18).encode(
+        color=alt.Color(
+            "status:N",
+            scale=alt.Scale(
+                domain=["healthy", "degraded", "drifting", "not_ready", "awaiting_labels"],
+                range=["#2f855a", "#c53030", "#6b46c1", "#b7791f", "#a0aec0"],
+            ),
+            legend=None,
+        ),
+        tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d"), alt.Tooltip("value:Q", format=".3f"), "status:N"],
+    )
+    return _spec(
+        (line + dots)
+        .properties(width=140, height=32, title=title)
+        .configure_view(strokeWidth=0)
+    )
+
+
+def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: bool = True) -> dict[str, Any]:
+    """One metric per window with its 95% band, the baseline and the breach threshold."""
+    data = [r for r in rows if r["metric"] == metric and r["value"] is not None]
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("window:T", title="window start", axis=alt.Axis(format="%b %d")),
+    )
+    band = base.mark_area(opacity=0.25, color="#4299e1").encode(
+        y=alt.Y("lower:Q", title=metric, scale=alt.Scale(zero=False)),
+        y2="upper:Q",
+    )
+    value = base.mark_line(color="#2b6cb0", point=False).encode(y="value:Q")
+    points = base.mark_point(filled=True, size=60).encode(
+        y="value:Q",
+        color=alt.Color(
+            "status:N",
+            title="status",
+            scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+        ),
+        tooltip=[
+            alt.Tooltip("window:T", format="%Y-%m-%d"),
+            alt.Tooltip("value:Q", format=".3f"),
+            alt.Tooltip("lower:Q", format=".3f", title="95% low"),
+            alt.Tooltip("upper:Q", format=".3f", title="95% high"),
+            alt.Tooltip("baseline:Q", format=".3f"),
+            alt.Tooltip("threshold:Q", format=".3f"),
+            "n:Q",
+            "status:N",
+        ],
+    )
+    # A metric without a floor or baseline has no threshold line; filter so Vega sees no nulls.
+    threshold = (
+        base.mark_line(color="#c53030", strokeDash=[6, 4])
+        .encode(y="threshold:Q")
+        .transform_filter("isValid(datum.threshold)")
+    )
+    baseline = (
+        base.mark_line(color="#718096", strokeDash=[2, 2])
+        .encode(y="baseline:Q")
+        .transform_filter("isValid(datum.baseline)")
+    )
+    side = "below" if higher_is_better else "above"
+    return _spec(
+        alt.layer(band, baseline, threshold, value, points).properties(
+            width=WIDTH,
+            height=220,
+            title=alt.Title(
+                f"{metric} per window",
+                subtitle=f"band: 95% interval; dashed red: threshold (breach when the band is wholly {side}); "
+                "dotted grey: baseline",
+            ),
+        )
+    )
+
+
+def drift_heatmap(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Feature x window, coloured by how far the worst drift statistic is past its threshold."""
+    worst: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        if r["ratio"] is None:
+            continue
+        key = (r["window"], r["column"])
+        cell = worst.setdefault(key, {"window": r["window"], "column": r["column"], "ratio": 0.0,
+                                      "drifted": False})
+        cell[r["method"]] = r["value"]
+        cell["ratio"] = max(cell["ratio"], r["ratio"])
+        cell["drifted"] = cell["drifted"] or r["drifted"]
+    methods = sorted({r["method"] for r in rows})
+    data = list(worst.values())
+    base = alt.Chart(alt.Data(values=data)).encode(
+        x=alt.X("window:O", title="window start", timeUnit="yearmonthdate",
+                axis=alt.Axis(format="%b %d", labelAngle=-45)),
+        y=alt.Y("column:N", title=None),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "ratio:Q",
+            title="× threshold",
+            scale=alt.Scale(scheme="orangered", domain=[0, 2], clamp=True),
+        ),
+        tooltip=["column:N", alt.Tooltip("window:T", format="%Y-%m-%d"), "drifted:N",
+                 *[alt.Tooltip(f"{m}:Q", format=".3f") for m in methods],
+                 alt.Tooltip("ratio:Q", format=".2f", title="× threshold")],
+    )
+    marks = base.mark_text(text="●", color="white", fontSize=9).transform_filter("datum.drifted")
+    return _spec(
+        (cells + marks).properties(
+            width=WIDTH,
+            height=alt.Step(22),
+            title=alt.Title("Drift per feature and window",
+                            subtitle=f"worst of {', '.join(methods)} relative to its threshold; ● drifted"),
+        )
+    )
+
+
+def readiness_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each window's readiness verdict and how many expectations failed."""
+    data = [r | {"verdict": "ready" if r["success"] else "not ready"} for r in rows]
+    return _spec(
+        alt.Chart(alt.Data(values=data))
+        .mark_bar(size=18)
+        .encode(
+            x=alt.X("window:T", title="window start", axis=alt.Axis(format="%b %d")),
+            y=alt.Y("evaluated_rows:Q", title="rows validated"),
+            color=alt.Color("verdict:N", scale=alt.Scale(domain=["ready", "not ready"],
+                                                         range=["#2f855a", "#c53030"])),
+            tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d"), "suite:N", "verdict:N",
+                     "evaluated_rows:Q", "critical_failures:Q", "warnings:Q"],
+        )
+        .properties(width=WIDTH, height=120, title="Readiness (GX suite) per window")
+    )
+
+
+def incident_timeline(incidents: list[dict[str, Any]], last_window: str | None) -> dict[str, Any]:
+    """Each incident as a bar from the window that opened it to the one that resolved it (or now)."""
+    end_default = (
+        (datetime.fromisoformat(last_window) + timedelta(days=7)).isoformat() if last_window else None
+    )
+    data = [
+        {
+            "label": f"#{i['id']} {i['kind']}",
+            "title": i["title"],
+            "kind": i["kind"],
+            "status": i["status"],
+            "start": i["opened_window"],
+            "end": i["resolved_window"] or end_default or i["last_breach_window"],
+        }
+        for i in incidents
+    ]
+    return _spec(
+        alt.Chart(alt.Data(values=data))
+        .mark_bar(cornerRadius=3, height=14)
+        .encode(
+            x=alt.X("start:T", title="window", axis=alt.Axis(format="%b %d")),
+            x2="end:T",
+            y=alt.Y("label:N", title=None, sort=None),
+            color=alt.Color("kind:N", scale=alt.Scale(domain=list(KIND_COLOURS),
+                                                      range=list(KIND_COLOURS.values()))),
+            opacity=alt.condition("datum.status == 'resolved'", alt.value(0.45), alt.value(1.0)),
+            tooltip=["label:N", "title:N", "status:N", alt.Tooltip("start:T", format="%Y-%m-%d"),
+                     alt.Tooltip("end:T", format="%Y-%m-%d")],
+        )
+        .properties(width=WIDTH, height=alt.Step(24), title="Incidents (faded: resolved)")
+    )

@@ -1,0 +1,107 @@
+"""What the Model Health page and API show, read from a store the real pipeline filled (demo data,
+both backends): the degraded model flagged with its evidence, the healthy one not, broken monitors."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gapwatch import health, health_charts, store
+from gapwatch.demo import FEED_BREAK_WINDOW, SHIFT_FROM_WINDOW, window_bounds
+from gapwatch.pipeline import Window, run_window
+from gapwatch.spec import load_specs, monitors_dir
+
+pytestmark = pytest.mark.integration
+
+
+def _fill(windows: range, monitors: tuple[str, ...]) -> None:
+    specs = load_specs()
+    for k in windows:
+        start, end = window_bounds(k)
+        for name in monitors:
+            run_window(specs.by_name(name), Window(start, end), airflow_run_id=f"manual__{name}_{k}")
+
+
+def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -> None:
+    _fill(range(1, 11), ("credit_default",))
+    _fill(range(1, 3), ("delivery_eta",))
+
+    with store.engine().connect() as conn:
+        fleet = health.fleet(conn)
+        detail = health.model_detail(conn, "credit_default")
+        assert health.model_detail(conn, "no_such_model") is None
+
+    by_model = {r["model"]: r for r in fleet}
+    credit, eta = by_model["credit_default"], by_model["delivery_eta"]
+    assert [r["model"] for r in fleet] == ["credit_default", "delivery_eta"]  # worst first
+    assert credit["status"] == "degraded" and "roc_auc" in credit["status_reason"]
+    assert eta["status"] == "healthy" and eta["open_incidents"] == []
+    steward = load_specs().by_name("credit_default").owners.data_steward
+    assert credit["owners"]["data_steward"] == {"name": steward.name, "email": steward.email,
+                                                "slack_channel": steward.slack_channel}
+    assert {i["kind"] for i in credit["open_incidents"]} == {"performance", "drift"}
+    assert credit["last_run"]["window_start"] == window_bounds(10)[0].isoformat()
+    assert credit["last_run"]["dag_run_path"] == "dags/gapwatch__credit_default/runs/manual__credit_default_10"
+    trend = [t["value"] for t in credit["trend"]]
+    assert len(trend) == 10 and trend[FEED_BREAK_WINDOW - 1] is None  # not judged on broken data
+    assert max(v for v in trend[:SHIFT_FROM_WINDOW - 1] if v) - trend[-1] > 0.08
+
+    assert detail is not None
+    roc = [m for m in detail["metrics"] if m["metric"] == "roc_auc"]
+    last = roc[-1]
+    assert last["status"] == "breach" and last["upper"] < last["threshold"] < last["baseline"]
+    assert last["lower"] < last["value"] < last["upper"]
+    shifted = window_bounds(SHIFT_FROM_WINDOW)[0].isoformat()
+    drifted = {(d["column"], d["window"]) for d in detail["drift"] if d["drifted"]}
+    assert ("utilization", shifted) in drifted
+    assert not [d for d in detail["drift"] if d["drifted"] and d["window"] < shifted]
+    broken = [v for v in detail["readiness"] if not v["success"]]
+    assert [v["window"] for v in broken] == [window_bounds(FEED_BREAK_WINDOW)[0].isoformat()]
+    assert any("utilization" in f for f in broken[0]["failing"])
+    data_incident = next(i for i in detail["incidents"] if i["kind"] == "data")
+    assert data_incident["status"] == "resolved"
+    assert [e["action"] for e in data_incident["events"]] == ["opened", "auto_resolved"]
+    assert detail["spec"]["runbook_url"].startswith("https://")
+
+    # The charts are valid Vega-Lite specs carrying the same numbers.
+    trend_chart = health_charts.metric_trend(detail["metrics"], "roc_auc")
+    assert trend_chart["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+    values = [r["value"] for r in trend_chart["datasets"][next(iter(trend_chart["datasets"]))]] \
+        if "datasets" in trend_chart else [r["value"] for r in trend_chart["data"]["values"]]
+    assert values == [r["value"] for r in roc]
+    heat = health_charts.drift_heatmap(detail["drift"])
+    cells = heat["data"]["values"] if "data" in heat else next(iter(heat["datasets"].values()))
+    assert {(c["column"], c["window"]) for c in cells if c["drifted"]} == drifted
+
+
+def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: Path) -> None:
+    _fill(range(1, 2), ("delivery_eta",))
+    folder = tmp_path / "monitors"
+    shutil.copytree(monitors_dir(), folder)
+    (folder / "credit_default.yml").write_text("name: credit_default\nversion: 1\n")  # no owners ...
+    specs = load_specs(folder)
+    failed = health.DagRunState("scheduled__2026-01-19", "failed", window_bounds(2)[1] + timedelta(days=7))
+
+    with store.engine().connect() as conn:
+        fleet = {r["model"]: r for r in health.fleet(conn, specs, {"gapwatch__delivery_eta": failed})}
+        ok = {r["model"]: r for r in health.fleet(conn, specs)}
+
+    assert fleet["credit_default"]["status"] == "monitor_broken"
+    assert "owners" in fleet["credit_default"]["status_reason"]
+    assert fleet["delivery_eta"]["status"] == "monitor_broken"
+    assert "scheduled__2026-01-19 ended failed" in fleet["delivery_eta"]["status_reason"]
+    assert ok["delivery_eta"]["status"] == "healthy"  # without the failed DAG run it is fine
+
+
+def test_data_docs_links_stay_inside_gapwatch_home(gapwatch_home: Path) -> None:
+    site = gapwatch_home / "data_docs" / "credit_default" / "index.html"
+    assert health.data_docs_link(str(site)) == "data-docs/data_docs/credit_default/index.html"
+    assert health.data_docs_link(f"file://{site}") == "data-docs/data_docs/credit_default/index.html"
+    assert health.data_docs_link("data_docs/x.html") == "data-docs/data_docs/x.html"
+    assert health.data_docs_link("https://docs.example.com/run/1") == "https://docs.example.com/run/1"
+    assert health.data_docs_link("/etc/passwd") is None
+    assert health.data_docs_link("../../etc/passwd") is None
+    assert health.data_docs_link(None) is None

@@ -1,0 +1,147 @@
+"""The Model Health page in a real Airflow api-server: refused without a login, and in headless
+Chromium, after logging in, the degraded demo model flagged with its trend chart drawn."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+import jwt
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.ui]
+
+ROOT = Path(__file__).resolve().parents[2]
+# Screenshots go to a scratch folder so `make test` leaves the tree clean; `make screenshots`
+# points this at docs/ to refresh the ones the README shows.
+DOCS = Path(os.environ.get("GAPWATCH_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="gapwatch-shots-"))
+APP = "/gapwatch/health"
+
+
+def _token(server) -> str:
+    response = httpx.post(f"{server.url}/auth/token",
+                          json={"username": server.username, "password": server.password})
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/models/credit_default", "/api/fleet", "/api/models/credit_default",
+             "/api/models/credit_default/charts", "/static/vendor/vega.min.js", "/data-docs/gapwatch.db"]
+)
+def test_every_route_refuses_anonymous_callers(airflow_server, path: str) -> None:
+    response = httpx.get(f"{airflow_server.url}{APP}{path}", follow_redirects=False)
+    if path.startswith(("/api/", "/static/")):
+        assert response.status_code == 401
+        assert "credit_default" not in response.text
+    else:  # a page sends the browser to Airflow's login, and back here afterwards
+        assert response.status_code == 303
+        login = urljoin(airflow_server.url, response.headers["location"])
+        assert login.startswith(f"{airflow_server.url}/auth/login?next=")
+        assert "gapwatch%2Fhealth" in login
+
+
+def test_forged_or_stolen_looking_tokens_are_refused(airflow_server) -> None:
+    forged = jwt.encode({"sub": "admin", "role": "ADMIN"}, "not-the-secret-" * 5, algorithm="HS512")
+    for headers, cookies in (({"Authorization": f"Bearer {forged}"}, {}), ({}, {"_token": forged})):
+        response = httpx.get(f"{airflow_server.url}{APP}/api/fleet", headers=headers, cookies=cookies)
+        assert response.status_code in (401, 403)
+        assert "credit_default" not in response.text
+
+
+def test_json_api_serves_the_fleet_and_a_model(airflow_server) -> None:
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
+    fleet = httpx.get(f"{airflow_server.url}{APP}/api/fleet", headers=headers).json()["models"]
+    status = {m["model"]: m["status"] for m in fleet}
+    assert status == {"credit_default": "degraded", "delivery_eta": "healthy"}
+    model = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default", headers=headers).json()
+    assert sorted(i["kind"] for i in model["incidents"]) == ["data", "drift", "performance"]
+    assert [t["kind"] for t in model["tickets"]] == ["retrain"]
+    assert len(model["runs"]) == 12 and all(r["airflow_run_id"] for r in model["runs"])
+    # The links on the page point at DAG runs Airflow really has.
+    run = model["runs"][-1]
+    dag_run = httpx.get(
+        f"{airflow_server.url}/api/v2/dags/gapwatch__credit_default/dagRuns/{run['airflow_run_id']}",
+        headers=headers,
+    )
+    assert dag_run.status_code == 200 and dag_run.json()["state"] == "success"
+    missing = httpx.get(f"{airflow_server.url}{APP}/api/models/nope", headers=headers)
+    assert missing.status_code == 404
+
+
+def test_pages_with_the_ui_cookie_dag_tab_and_data_docs(airflow_server) -> None:
+    cookies = {"_token": _token(airflow_server)}
+    get = lambda path: httpx.get(f"{airflow_server.url}{APP}{path}", cookies=cookies)  # noqa: E731
+    tab = get("/dags/gapwatch__credit_default")  # the Model Health tab on the DAG's page
+    assert tab.status_code == 200 and 'id="model-status">degraded<' in tab.text
+    assert "dags/gapwatch__credit_default/runs/" in tab.text
+    assert "not a gapwatch monitor" in get("/dags/some_other_dag").text
+    docs = airflow_server.home / "gapwatch" / "data_docs" / "index.html"
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text("<h1>suite results</h1>")
+    assert get("/data-docs/data_docs/index.html").text == "<h1>suite results</h1>"
+    assert get("/data-docs/..%2F..%2Fpasswords.json").status_code == 404  # nothing outside the home
+
+
+def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_paths) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser, driver_path = chromium_paths
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,1000", f"--user-data-dir={tempfile.mkdtemp(prefix='gw-chromium-')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    wait = WebDriverWait(driver, 60)
+    try:
+        # The nav entry's page inside the Airflow UI: first Airflow's own login.
+        driver.get(f"{airflow_server.url}/plugin/model-health")
+        wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys(airflow_server.username)
+        driver.find_element(By.NAME, "password").send_keys(airflow_server.password)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+        wait.until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
+        row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-model=credit_default]")))
+        assert row.get_attribute("data-status") == "degraded"
+        assert row.find_element(By.CSS_SELECTOR, ".status").text == "degraded"
+        healthy = driver.find_element(By.CSS_SELECTOR, "tr[data-model=delivery_eta]")
+        assert healthy.get_attribute("data-status") == "healthy"
+        wait.until(lambda d: row.find_elements(By.CSS_SELECTOR, "div.sparkline[data-rendered=true] svg"))
+        driver.switch_to.default_content()
+        DOCS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(DOCS / "model-health-fleet.png"))
+
+        # One click to the model: the trend chart drawn, with the breaching windows in red.
+        driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
+        row = driver.find_element(By.CSS_SELECTOR, "tr[data-model=credit_default]")
+        row.find_element(By.LINK_TEXT, "credit_default").click()
+        chart = wait.until(ec.presence_of_element_located(
+            (By.CSS_SELECTOR, "#trend-roc_auc[data-rendered=true] svg")))
+        points = chart.find_elements(By.CSS_SELECTOR, "g.mark-symbol path")
+        assert len(points) >= 8
+        breaches = [p for p in points if (p.get_attribute("fill") or "").lower() == "#c53030"]
+        assert len(breaches) >= 3
+        assert chart.find_elements(By.CSS_SELECTOR, "g.mark-area path")  # the uncertainty band
+        assert driver.find_element(By.ID, "model-status").text == "degraded"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#drift-heatmap[data-rendered=true] svg"))
+        # Every script and chart came from this server (no CDN: the UI works offline).
+        resources = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)")
+        assert resources and all(r.startswith(airflow_server.url) for r in resources), resources
+        driver.switch_to.default_content()
+        driver.save_screenshot(str(DOCS / "model-health.png"))
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
+                  and APP in e.get("message", "")]
+        assert not errors, errors
+    finally:
+        driver.quit()
