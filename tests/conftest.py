@@ -119,3 +119,7 @@ def pg_url() -> Iterator[str]:
         yield url
     finally:
         drop_pg_database(url)
+
+
+# Real servers on loopback (SMTP, Slack/PagerDuty/Jira/webhook HTTP) for the notification tests.
+from loopback import fake_services, smtp_sink  # noqa: E402,F401

@@ -164,23 +164,58 @@ def connection_sqlalchemy_url(conn_id: str) -> str:
     return conn.get_uri().replace("postgres://", "postgresql+psycopg2://", 1)
 
 
-def send_email(message: dict[str, Any]) -> None:
-    """Send one outbox message with Airflow's SMTP provider hook."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    from gapwatch.config import smtp_conn_id
-
-    address = message["recipient"].rsplit("<", 1)[-1].rstrip(">")
-    with SmtpHook(smtp_conn_id=smtp_conn_id()) as hook:
-        hook.send_email_smtp(
-            to=address,
-            subject=message["subject"],
-            html_content=f"<pre>{_escape(message['body'])}</pre>",
-            custom_headers={"X-Gapwatch-Idempotency-Key": message["idempotency_key"]},
-        )
+OPERATIONS_DAG_ID = "gapwatch_operations"
+OPERATIONS_SCHEDULE = "*/5 * * * *"
 
 
-def _escape(text: str) -> str:
-    import html
+def build_operations_dag() -> DAG:
+    """Housekeeping every few minutes: escalate overdue incidents, queue due digests, deliver."""
+    import pendulum
+    from airflow.sdk import dag, task
 
-    return html.escape(text)
+    @dag(
+        dag_id=OPERATIONS_DAG_ID,
+        description="gapwatch housekeeping: escalation, weekly digests, outbox delivery",
+        doc_md="""### gapwatch operations
+
+Every five minutes:
+
+1. **escalate_overdue**: incidents still unacknowledged past their acknowledgement SLA go to the
+   next route in their spec's `notifications.escalation` (an audit event each).
+2. **queue_weekly_digests**: once a week (Monday 08:00 UTC by default) each business owner's
+   digest of their models, health, incidents and tickets, in plain language.
+3. **deliver_pending**: every due outbox message of every monitor, with retries and backoff; a
+   message that exhausts its attempts is dead-lettered and alerts the platform route
+   (`GAPWATCH_PLATFORM_ROUTE`).
+
+Channel secrets live in Airflow connections; see the README section "Notifications".
+""",
+        schedule=OPERATIONS_SCHEDULE,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["gapwatch", "operations"],
+        default_args={"owner": "gapwatch-platform", "retries": TASK_RETRIES, "retry_delay": timedelta(minutes=1)},
+    )
+    def operations() -> None:
+        @task
+        def escalate_overdue() -> list[dict[str, Any]]:
+            from gapwatch import operations as ops
+
+            return ops.escalate()
+
+        @task
+        def queue_weekly_digests() -> int:
+            from gapwatch import operations as ops
+
+            return ops.queue_digests()
+
+        @task
+        def deliver_pending(_escalated: Any, _digests: Any) -> dict[str, int]:
+            from gapwatch import operations as ops
+
+            return ops.deliver()
+
+        deliver_pending(escalate_overdue(), queue_weekly_digests())
+
+    return operations()

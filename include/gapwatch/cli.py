@@ -143,6 +143,96 @@ def cmd_demo_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- incident lifecycle
+
+
+def _lifecycle(args: argparse.Namespace) -> int:
+    """ack / resolve / snooze one incident: one transaction with its audit event and messages."""
+    from gapwatch import incidents, notify
+
+    engine = store.engine()
+    with engine.begin() as conn:
+        monitor = conn.execute(
+            sa.select(store.incidents.c.monitor).where(store.incidents.c.id == args.id)
+        ).scalar()
+        if monitor is None:
+            raise KeyError(f"no incident #{args.id}")
+        spec = load_specs(getattr(args, "directory", None)).by_name(monitor)
+        if args.action == "ack":
+            incident = incidents.acknowledge(conn, spec, args.id, by=args.by, why=args.why)
+        elif args.action == "resolve":
+            incident = incidents.resolve(conn, spec, args.id, by=args.by, why=args.why)
+        else:
+            until = datetime.fromisoformat(args.until)
+            incident = incidents.snooze(conn, spec, args.id, until=until, by=args.by, why=args.why)
+    delivery = notify.deliver_pending(engine, monitor=monitor)
+    print(f"incident #{incident['id']} is now {incident['status']}"
+          + (f", snoozed until {incident['snoozed_until'].isoformat()}" if args.action == "snooze" else "")
+          + f" (messages: {delivery['sent']} sent, {delivery['retrying']} to retry)")
+    return 0
+
+
+def cmd_incident_show(args: argparse.Namespace) -> int:
+    from gapwatch import incidents
+
+    with store.engine().connect() as conn:
+        incident = incidents._incident(conn, args.id)
+        trail = incidents.audit_trail(conn, args.id)
+    if args.json:
+        print(json.dumps({"incident": incident, "events": trail}, default=str, indent=2))
+        return 0
+    print(f"#{incident['id']} [{incident['status']}] {incident['severity']} {incident['title']}")
+    for key in ("fingerprint", "owner_role", "acknowledged_by", "snoozed_until", "escalation_level",
+                "reopened_count"):
+        print(f"  {key}: {_cell(incident[key])}")
+    print("Audit trail (when, who, what, why):")
+    for e in trail:
+        why = e["detail"].get("why") or ""
+        print(f"  {e['at'].isoformat(timespec='seconds')}  {e['actor']:<16} {e['action']:<18} {why}")
+    return 0
+
+
+def cmd_message_retry(args: argparse.Namespace) -> int:
+    from gapwatch import notify
+
+    if not notify.retry_dead(store.engine(), args.id):
+        raise ValueError(f"message #{args.id} is not dead-lettered")
+    print(f"message #{args.id} is queued again; the next delivery run sends it")
+    return 0
+
+
+def cmd_operations_run(args: argparse.Namespace) -> int:
+    from gapwatch.operations import housekeeping
+
+    print(json.dumps(housekeeping(directory=args.directory), default=str, indent=2))
+    return 0
+
+
+def add_lifecycle_commands(incidents: Any, messages: Any, sub: Any) -> None:
+    for action, help_text in [("ack", "acknowledge: you own it now; stops escalation"),
+                              ("resolve", "resolve by hand (also resolves the page)"),
+                              ("snooze", "no escalation until --until")]:
+        p = incidents.add_parser(action, help=help_text)
+        p.add_argument("id", type=int)
+        p.add_argument("--by", required=True, help="who (name or email), kept in the audit trail")
+        p.add_argument("--why", default="", help="why, kept in the audit trail")
+        if action == "snooze":
+            p.add_argument("--until", required=True, help="ISO date/time (UTC)")
+        p.add_argument("--directory", help="specs folder")
+        p.set_defaults(func=_lifecycle)
+    p = incidents.add_parser("show", help="one incident with its audit trail")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_incident_show)
+    p = messages.add_parser("retry", help="requeue a dead-lettered message")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_message_retry)
+    ops = sub.add_parser("operations", help="housekeeping").add_subparsers(dest="action", required=True)
+    p = ops.add_parser("run", help="escalate overdue incidents, queue due digests, deliver the outbox")
+    p.add_argument("--directory", help="specs folder")
+    p.set_defaults(func=cmd_operations_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gapwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", nargs="?", help="specs folder (default: include/monitors)")
     p.set_defaults(func=cmd_validate)
 
+    groups = {}
     for name, func, help_text in [
         ("runs", cmd_runs, "monitor runs per window"),
         ("incidents", cmd_incidents, "incidents and their lifecycle state"),
@@ -159,11 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         group = sub.add_parser(name, help=help_text)
         actions = group.add_subparsers(dest="action", required=True)
+        groups[name] = actions
         listing = actions.add_parser("list", help=f"list {name}")
         listing.add_argument("--monitor", help="only this monitor")
         listing.add_argument("--status", help="only this status")
         listing.add_argument("--json", action="store_true", help="machine-readable output")
         listing.set_defaults(func=func)
+    add_lifecycle_commands(groups["incidents"], groups["messages"], sub)
 
     p = sub.add_parser("run", help="run one window of a monitor in-process (no Airflow)")
     p.add_argument("monitor")

@@ -9,16 +9,16 @@ did not happen and nothing that happened goes unannounced.
 
 from __future__ import annotations
 
-import hashlib
-import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gapwatch import config, store
-from gapwatch.spec import MonitorSpec, Person
+from gapwatch import config, notify, routing, store
+from gapwatch.messages import incident_message, ticket_message
+from gapwatch.spec import MonitorSpec
 
 JUDGED = ("breach", "ok")  # inconclusive / insufficient windows neither count nor break a streak
 # "estimate": the label-free performance estimate (CBPE); a warning until labels confirm it.
@@ -28,6 +28,7 @@ OWNER_ROLE = {
     "estimate": "technical_owner",
 }
 TICKET_KIND = {"performance": "retrain", "data": "fix_feed"}
+RESOLVED_LATER = -1  # _reopen_recent: the incident was resolved at or after the window being run
 
 
 def fingerprint(monitor: str, check: str, segment: str = "*") -> str:
@@ -94,12 +95,12 @@ def _title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
 
 def _event(
     conn: Connection, incident_id: int, window_start: Any, action: str, detail: dict[str, Any],
-    actor: str = "gapwatch",
+    actor: str = "gapwatch", at: datetime | None = None,
 ) -> None:
     conn.execute(
         store.incident_events.insert().values(
             incident_id=incident_id,
-            at=store.utcnow(),
+            at=at or store.utcnow(),
             window_start=window_start,
             actor=actor,
             action=action,
@@ -151,6 +152,13 @@ def _apply_one(
         if current is not None:
             _continue_breach(conn, current.id, window, finding, breaches)
             incident_id = current.id
+        elif breaches >= spec.policy.breaches_before_incident and (
+            recent := _reopen_recent(conn, spec, window, finding, run_link)
+        ) is not None:
+            if recent == RESOLVED_LATER:
+                return changes  # resolved at or after this window: a rerun does not undo that
+            incident_id = recent
+            changes.append({"action": "reopened", "incident": incident_id})
         elif breaches >= spec.policy.breaches_before_incident:
             title = _title(spec, finding)
             inserted = store.insert_ignore(
@@ -171,6 +179,7 @@ def _apply_one(
                     "last_breach_window": window.start,
                     "opened_at": now,
                     "updated_at": now,
+                    "sla_due_at": now + spec.notifications.ack_sla[finding["severity"]],
                 },
                 ["fingerprint"],
                 where=inc.c.status != "resolved",
@@ -179,7 +188,9 @@ def _apply_one(
                 sa.select(inc.c.id).where(inc.c.fingerprint == fp, inc.c.status.in_(store.OPEN_STATES))
             ).scalar_one()
             if inserted:
-                _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link})
+                why = (f"{finding['check']} failed {breaches} window(s) in a row "
+                       f"(policy: incident after {spec.policy.breaches_before_incident})")
+                _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link, "why": why})
                 queue_incident_messages(conn, spec, incident_id, "opened", run_link)
                 changes.append({"action": "opened", "incident": incident_id, "title": title})
             else:
@@ -195,10 +206,12 @@ def _apply_one(
             conn.execute(
                 inc.update()
                 .where(inc.c.id == current.id)
-                .values(status="resolved", resolved_window=window.start, resolved_at=now, updated_at=now)
+                .values(status="resolved", resolved_window=window.start, resolved_at=now, updated_at=now,
+                        sla_due_at=None)
             )
-            _event(conn, current.id, window.start, "auto_resolved", {"healthy_runs": healthy})
-            queue_incident_messages(conn, spec, current.id, "resolved", run_link)
+            why = f"the check has been healthy for {healthy} runs in a row"
+            _event(conn, current.id, window.start, "auto_resolved", {"healthy_runs": healthy, "why": why})
+            queue_incident_messages(conn, spec, current.id, "resolved", run_link, why=why)
             changes.append({"action": "resolved", "incident": current.id, "title": current.title})
     return changes
 
@@ -215,7 +228,8 @@ def _continue_breach(
             .where(inc.c.id == incident_id)
             .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=store.utcnow())
         )
-        _event(conn, incident_id, window.start, "breach_continues", {"breaches_in_a_row": breaches})
+        _event(conn, incident_id, window.start, "breach_continues",
+               {"breaches_in_a_row": breaches, "why": f"still failing ({breaches} windows in a row)"})
 
 
 def _maybe_ticket(
@@ -253,26 +267,19 @@ def _maybe_ticket(
             store.tickets.c.status == "open",
         )
     ).scalar_one()
-    _event(conn, incident_id, window.start, "ticket_raised", {"ticket": ticket_id, "title": title})
+    _event(conn, incident_id, window.start, "ticket_raised", {
+        "ticket": ticket_id, "title": title,
+        "why": f"{breaches} failing windows (policy: ticket after {spec.policy.windows_before_ticket})"})
     role = "technical_owner" if kind == "retrain" else "data_steward"
-    body = "\n".join(
-        [
-            title,
-            "",
-            f"Incident #{incident_id} has failed for {breaches} windows in a row.",
-            "Trend (window: status, value):",
-            *[f"  {t['window']}: {t['status']} {_fmt(t.get('value'))}" for t in trend],
-            "",
-            f"Runbook: {spec.runbook_url}",
-            f"Fallback while this is open: {spec.fallback}",
-            f"Airflow run: {run_link}",
-        ]
+    message = ticket_message(
+        spec, ticket_id=ticket_id, incident_id=incident_id, title=title, kind=kind, breaches=breaches,
+        evidence=finding["evidence"], trend=trend, run_link=run_link, owner_role=role,
     )
-    _queue(
-        conn, spec, key=f"ticket:{ticket_id}:opened", role=role, subject=f"[gapwatch] TICKET {title}",
-        body=body, payload={"event": "ticket_opened", "ticket": ticket_id, "incident": incident_id},
-        incident_id=incident_id, ticket_id=ticket_id,
-    )
+    for destination in routing.ticket_destinations(spec, role):
+        notify.queue(
+            conn, monitor=spec.name, event_key=f"ticket:{ticket_id}:opened", destination=destination,
+            message=message, incident_id=incident_id, ticket_id=ticket_id,
+        )
     return [{"action": "ticket", "ticket": ticket_id, "title": title}]
 
 
@@ -291,111 +298,236 @@ def _trend(conn: Connection, spec: MonitorSpec, fp: str, until: Any, n: int = 6)
     ]
 
 
-def _fmt(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else ""
+def _event_key(incident: dict[str, Any], event: str, level: int = 0) -> str:
+    """Idempotency of an incident event: once per incident, reopen cycle (and escalation level)."""
+    cycle = incident.get("reopened_count") or 0
+    if event == "opened" or (event == "resolved" and cycle == 0):
+        return f"incident:{incident['id']}:{event}"
+    if event == "escalated":
+        return f"incident:{incident['id']}:escalated:{cycle}:{level}"
+    return f"incident:{incident['id']}:{event}:{cycle}"
 
 
 def queue_incident_messages(
-    conn: Connection, spec: MonitorSpec, incident_id: int, event: str, run_link: str
+    conn: Connection, spec: MonitorSpec, incident_id: int, event: str, run_link: str,
+    *, actor: str = "gapwatch", why: str = "",
 ) -> None:
-    incident = conn.execute(sa.select(store.incidents).where(store.incidents.c.id == incident_id)).one()
-    verb = {"opened": "OPEN", "resolved": "RESOLVED"}[event]
-    subject = f"[gapwatch] {verb} {incident.severity}: {incident.title}"
-    evidence = incident.evidence or {}
-    lines = [
-        incident.title,
-        "",
-        f"Monitor: {spec.name} (model version {spec.version})",
-        f"Check: {incident.check}   Severity: {incident.severity}   Incident #{incident_id}",
-        f"Window: {store.as_utc(incident.last_breach_window).date().isoformat()}",
-    ]
-    if event == "resolved":
-        lines.append("Resolved automatically: the check has been healthy for "
-                     f"{spec.policy.healthy_runs_to_resolve} runs in a row.")
-    lines += _evidence_lines(incident.kind, evidence)
-    owner = getattr(spec.owners, incident.owner_role)
-    lines += [
-        "",
-        f"Owner: {owner.name} <{owner.email}> ({incident.owner_role.replace('_', ' ')})",
-        f"Runbook: {spec.runbook_url}",
-        f"Fallback: {spec.fallback}",
-        f"Airflow run: {run_link}",
-    ]
-    payload = {
-        "event": f"incident_{event}",
-        "incident": incident_id,
-        "fingerprint": incident.fingerprint,
-        "severity": incident.severity,
-        "kind": incident.kind,
-        "monitor": spec.name,
-    }
-    roles = [incident.owner_role]
-    if incident.kind == "performance" and spec.owners.technical_owner.oncall_route:
-        roles.append("oncall")
-    for role in roles:
-        _queue(
-            conn, spec, key=f"incident:{incident_id}:{event}", role=role, subject=subject,
-            body="\n".join(lines), payload=payload, incident_id=incident_id,
+    """Queue the messages announcing one incident event for every destination routing gives."""
+    incident = _incident(conn, incident_id)
+    level = incident["escalation_level"] or 0
+    until = max(incident["last_breach_window"], incident["resolved_window"] or incident["last_breach_window"])
+    trend = _trend(conn, spec, incident["fingerprint"], until)
+    message = incident_message(
+        spec, incident, event, run_link=run_link, trend=trend, actor=actor, why=why, escalation_level=level
+    )
+    destinations = routing.incident_destinations(
+        spec, kind=incident["kind"], severity=incident["severity"], owner_role=incident["owner_role"],
+        event=event, escalation_level=level,
+    )
+    for destination in destinations:
+        notify.queue(
+            conn, monitor=spec.name, event_key=_event_key(incident, event, level), destination=destination,
+            message=message, incident_id=incident_id,
         )
 
 
-def _evidence_lines(kind: str, ev: dict[str, Any]) -> list[str]:
-    lines: list[str] = [""]
-    if kind == "data":
-        lines.append("Failing expectations:")
-        lines += [f"  - {d}" for d in ev.get("failing_expectations", [])]
-        lines.append("Model evaluation for this window is inconclusive (not judged on broken data)."
-                     if ev.get("blocks_evaluation", True) else "Warning only: model evaluation went ahead.")
-        lines += [f"Data Docs: {ev['data_docs_url']}"] if ev.get("data_docs_url") else []
-    elif kind in ("performance", "estimate"):
-        if ev.get("value") is not None:
-            lines.append(
-                f"{ev.get('metric')}: {ev['value']:.3f} ± {1.96 * (ev.get('stderr') or 0):.3f} "
-                f"(baseline {_fmt(ev.get('baseline'))}, threshold {_fmt(ev.get('threshold'))}, "
-                f"{ev.get('labeled')} matured labels, {ev.get('pending')} pending)"
-            )
-        if ev.get("worst_segments"):
-            lines.append("Worst segments: " + ", ".join(
-                f"{s['segment']} {_fmt(s['value'])}" for s in ev["worst_segments"]))
-    drifted = ev.get("drifted_features") or []
-    if drifted:
-        lines.append("Most drifted: " + ", ".join(
-            d["column"] + " (" + ", ".join(f"{k} {_fmt(v)}" for k, v in d.items() if k != "column") + ")"
-            for d in drifted[:5]))
-    return lines
+def _incident(conn: Connection, incident_id: int) -> dict[str, Any]:
+    found = store.rows(conn, sa.select(store.incidents).where(store.incidents.c.id == incident_id))
+    if not found:
+        raise KeyError(f"no incident #{incident_id}")
+    return found[0]
 
 
-def _queue(
-    conn: Connection, spec: MonitorSpec, *, key: str, role: str, subject: str, body: str,
-    payload: dict[str, Any], incident_id: int | None = None, ticket_id: int | None = None,
-) -> None:
-    if role == "oncall":
-        recipient = spec.owners.technical_owner.oncall_route or ""
-    else:
-        person: Person = getattr(spec.owners, role)
-        recipient = f"{person.name} <{person.email}>"
-    for channel in spec.notifications.channels:
-        if channel == "email" and role == "oncall":
-            continue  # an on-call route is not a mailbox
-        idem = hashlib.sha256(f"{spec.name}|{key}|{role}|{channel}".encode()).hexdigest()
-        store.insert_ignore(
-            conn,
-            store.outbox,
-            {
-                "idempotency_key": idem,
-                "monitor": spec.name,
-                "channel": channel,
-                "recipient_role": role,
-                "recipient": recipient,
-                "subject": subject,
-                "body": body,
-                "payload": json.loads(json.dumps(payload, default=str)),
-                "incident_id": incident_id,
-                "ticket_id": ticket_id,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": store.utcnow(),
-                "created_at": store.utcnow(),
-            },
-            ["idempotency_key"],
+def _reopen_recent(
+    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], run_link: str
+) -> int | None:
+    """Reopen the incident of this fingerprint resolved within the cool-down, if there is one.
+
+    Returns its id, ``RESOLVED_LATER`` when it was resolved at or after this window (a rerun of
+    that window must neither reopen it nor open a second incident), or None.
+
+    The partial unique index allows one unresolved incident per fingerprint; the caller checked
+    there is none, and the guarded UPDATE (``status = 'resolved'``) lets only one run reopen it.
+    Cool-down is measured in data time (windows), so replays and backfills decide the same way.
+    """
+    inc = store.incidents
+    recent = conn.execute(
+        sa.select(inc.c.id, inc.c.resolved_window)
+        .where(inc.c.fingerprint == finding["fingerprint"], inc.c.status == "resolved",
+               inc.c.resolved_window.is_not(None))
+        .order_by(inc.c.resolved_window.desc(), inc.c.id.desc())
+        .limit(1)
+    ).first()
+    if recent is None:
+        return None
+    resolved_window = store.as_utc(recent.resolved_window)
+    cooldown = spec.notifications.reopen_cooldown
+    if window.start <= resolved_window:
+        return RESOLVED_LATER
+    if window.start > resolved_window + cooldown:
+        return None
+    now = store.utcnow()
+    reopened = conn.execute(
+        inc.update()
+        .where(inc.c.id == recent.id, inc.c.status == "resolved")
+        .values(
+            status="open", resolved_window=None, resolved_at=None, acknowledged_at=None,
+            acknowledged_by=None, snoozed_until=None, escalation_level=0,
+            reopened_count=inc.c.reopened_count + 1, last_breach_window=window.start,
+            evidence=finding["evidence"], updated_at=now,
+            sla_due_at=now + spec.notifications.ack_sla[finding["severity"]],
         )
+    ).rowcount
+    if not reopened:
+        return None
+    why = (f"the check breached again {(window.start - resolved_window).days} days after it was "
+           f"resolved (cool-down {cooldown.days} days), so the same incident continues")
+    _event(conn, recent.id, window.start, "reopened",
+           {"resolved_window": resolved_window.isoformat(), "why": why})
+    queue_incident_messages(conn, spec, recent.id, "reopened", run_link, why=why)
+    return int(recent.id)
+
+
+# ---------------------------------------------------------------- lifecycle by people
+
+
+def _latest_run_link(conn: Connection, spec: MonitorSpec) -> str:
+    run_id = conn.execute(
+        sa.select(store.runs.c.airflow_run_id)
+        .where(store.runs.c.monitor == spec.name)
+        .order_by(store.runs.c.window_start.desc())
+        .limit(1)
+    ).scalar()
+    return dag_run_link(spec, run_id)
+
+
+def _require(incident: dict[str, Any], states: tuple[str, ...], action: str) -> None:
+    if incident["status"] not in states:
+        raise ValueError(f"incident #{incident['id']} is {incident['status']}; cannot {action} it")
+
+
+def acknowledge(
+    conn: Connection, spec: MonitorSpec, incident_id: int, *, by: str, why: str = "",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Someone owns it now: stops escalation, acknowledges the page, tells the owner who."""
+    now = now or store.utcnow()
+    incident = _incident(conn, incident_id)
+    _require(incident, ("open",), "acknowledge")
+    conn.execute(
+        store.incidents.update()
+        .where(store.incidents.c.id == incident_id)
+        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by, sla_due_at=None,
+                updated_at=now)
+    )
+    _event(conn, incident_id, None, "acknowledged", {"why": why}, actor=by, at=now)
+    queue_incident_messages(conn, spec, incident_id, "acknowledged", _latest_run_link(conn, spec),
+                            actor=by, why=why)
+    return _incident(conn, incident_id)
+
+
+def resolve(
+    conn: Connection, spec: MonitorSpec, incident_id: int, *, by: str, why: str = "",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Close it by hand: resolves the page and tells everyone who heard about it."""
+    now = now or store.utcnow()
+    incident = _incident(conn, incident_id)
+    _require(incident, store.OPEN_STATES, "resolve")
+    latest = conn.execute(
+        sa.select(sa.func.max(store.runs.c.window_start)).where(store.runs.c.monitor == spec.name)
+    ).scalar()
+    resolved_window = max(
+        store.as_utc(latest) or incident["last_breach_window"], incident["last_breach_window"]
+    )
+    conn.execute(
+        store.incidents.update()
+        .where(store.incidents.c.id == incident_id)
+        .values(status="resolved", resolved_at=now, resolved_window=resolved_window, sla_due_at=None,
+                updated_at=now)
+    )
+    _event(conn, incident_id, resolved_window, "resolved", {"why": why}, actor=by, at=now)
+    queue_incident_messages(conn, spec, incident_id, "resolved", _latest_run_link(conn, spec),
+                            actor=by, why=why)
+    return _incident(conn, incident_id)
+
+
+def snooze(
+    conn: Connection, spec: MonitorSpec, incident_id: int, *, until: datetime, by: str, why: str = "",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Quiet until ``until``: no escalation meanwhile; the acknowledgement SLA restarts then."""
+    now = now or store.utcnow()
+    until = store.as_utc(until)  # type: ignore[assignment]
+    if until <= now:
+        raise ValueError(f"--until {until.isoformat()} is not in the future")
+    incident = _incident(conn, incident_id)
+    _require(incident, store.OPEN_STATES, "snooze")
+    due = until + spec.notifications.ack_sla[incident["severity"]] if incident["status"] == "open" else None
+    conn.execute(
+        store.incidents.update()
+        .where(store.incidents.c.id == incident_id)
+        .values(snoozed_until=until, sla_due_at=due, updated_at=now)
+    )
+    _event(conn, incident_id, None, "snoozed", {"until": until.isoformat(), "why": why}, actor=by, at=now)
+    return _incident(conn, incident_id)
+
+
+def escalate_overdue(
+    conn: Connection, specs: dict[str, MonitorSpec], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Escalate every open incident unacknowledged past its SLA to its next escalation route."""
+    now = now or store.utcnow()
+    inc = store.incidents
+    overdue = store.rows(
+        conn,
+        sa.select(inc)
+        .where(inc.c.status == "open", inc.c.sla_due_at.is_not(None), inc.c.sla_due_at <= now,
+               sa.or_(inc.c.snoozed_until.is_(None), inc.c.snoozed_until <= now))
+        .order_by(inc.c.id),
+    )
+    changes: list[dict[str, Any]] = []
+    for incident in overdue:
+        spec = specs.get(incident["monitor"])
+        if spec is None:
+            continue
+        level = (incident["escalation_level"] or 0) + 1
+        routes = spec.notifications.escalation
+        sla = spec.notifications.ack_sla[incident["severity"]]
+        late = now - (incident["sla_due_at"] - sla)
+        why = f"unacknowledged for {_duration(late)}, past its {_duration(sla)} acknowledgement SLA"
+        if level > len(routes):
+            conn.execute(inc.update().where(inc.c.id == incident["id"]).values(sla_due_at=None))
+            _event(conn, incident["id"], None, "escalation_exhausted",
+                   {"why": why + "; no further escalation route in the spec"}, at=now)
+            changes.append({"action": "escalation_exhausted", "incident": incident["id"]})
+            continue
+        updated = conn.execute(
+            inc.update()
+            .where(inc.c.id == incident["id"], inc.c.status == "open",
+                   inc.c.escalation_level == incident["escalation_level"])
+            .values(escalation_level=level, sla_due_at=now + sla, updated_at=now)
+        ).rowcount
+        if not updated:
+            continue  # acknowledged or escalated by someone else meanwhile
+        _event(conn, incident["id"], None, "escalated",
+               {"level": level, "route": routes[level - 1], "why": why}, at=now)
+        queue_incident_messages(conn, spec, incident["id"], "escalated", _latest_run_link(conn, spec),
+                                why=f"{why}; now with {routes[level - 1]}")
+        changes.append({"action": "escalated", "incident": incident["id"], "route": routes[level - 1]})
+    return changes
+
+
+def _duration(delta: Any) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"
+
+
+def audit_trail(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
+    """Every change of one incident, oldest first: who, what, when, why."""
+    ev = store.incident_events
+    return store.rows(conn, sa.select(ev).where(ev.c.incident_id == incident_id).order_by(ev.c.id))

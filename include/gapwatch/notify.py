@@ -1,59 +1,84 @@
-"""The outbox sender: delivers queued messages through their channels, with retries.
+"""The outbox: messages queued with the change they announce, and the sender that delivers them.
 
-Messages are queued by ``gapwatch.incidents`` in the same transaction as the change they announce.
-Delivery is at-least-once from the outbox's side and made exactly-once by the channel honouring
-the message's idempotency key (the file sink skips keys it already holds). A failing channel
-delays its messages with exponential backoff; after ``MAX_ATTEMPTS`` a message is dead-lettered.
-Messages of one incident to one recipient leave in order: a later one waits while an earlier one
-is still pending.
+Messages are queued (:func:`queue`) in the same transaction as the incident or ticket change
+they announce, so nothing is announced that did not happen and nothing that happened goes
+unannounced. :func:`deliver_pending` sends them through their channels (``gapwatch.channels``):
+delivery is at-least-once from the outbox's side and made exactly-once by the far side honouring
+the idempotency key (file sink: skips keys it holds; Jira: label search before create; PagerDuty:
+dedup_key; email: Message-ID; webhook: ``Idempotency-Key`` header). A failing channel delays its
+messages with exponential backoff; after ``MAX_ATTEMPTS`` a message is dead-lettered and that
+queues its own alert to the platform route. Messages of one incident to one destination leave in
+order: a later one waits while an earlier one is still pending.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import threading
-from collections.abc import Callable
+import logging
+import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from gapwatch import config, store
+from gapwatch import channels, store
+from gapwatch.channels import Sender
+from gapwatch.messages import Message, dead_letter_message
+from gapwatch.routing import Destination, platform_destination
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
-
-Sender = Callable[[dict[str, Any]], None]
-_file_lock = threading.Lock()
+BACKOFF_ENV = "GAPWATCH_RETRY_BACKOFF_SECONDS"
 
 
-def file_sink(message: dict[str, Any], path: Path | None = None) -> None:
-    """Append the message as one JSON line, unless its idempotency key is already there.
+def base_backoff() -> timedelta:
+    """The first retry's delay; each further attempt doubles it (30 s, 1 min, 2 min ... ~1 h)."""
+    value = os.environ.get(BACKOFF_ENV)
+    return timedelta(seconds=float(value)) if value else BASE_BACKOFF
 
-    Reading the file for keys is linear in its size; fine for the embedded default, which is
-    what this sink is for (production uses real channels).
-    """
-    path = path or config.outbox_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock:
-        if path.exists():
-            with path.open() as fh:
-                if any(json.loads(line)["idempotency_key"] == message["idempotency_key"] for line in fh):
-                    return
-        with path.open("a") as fh:
-            fh.write(json.dumps(message, default=str) + "\n")
+log = logging.getLogger(__name__)
 
 
-def email_sender(message: dict[str, Any]) -> None:
-    from gapwatch.airflow_adapter import send_email
-
-    send_email(message)
+def idempotency_key(monitor: str, event_key: str, destination: Destination) -> str:
+    return hashlib.sha256(f"{monitor}|{event_key}|{destination.key}".encode()).hexdigest()
 
 
-def default_senders() -> dict[str, Sender]:
-    return {"file": file_sink, "email": email_sender}
+def queue(
+    conn: Connection,
+    *,
+    monitor: str,
+    event_key: str,
+    destination: Destination,
+    message: Message,
+    incident_id: int | None = None,
+    ticket_id: int | None = None,
+) -> bool:
+    """Queue one message for one destination; True if new (an equal key is never queued twice)."""
+    now = store.utcnow()
+    return store.insert_ignore(
+        conn,
+        store.outbox,
+        {
+            "idempotency_key": idempotency_key(monitor, event_key, destination),
+            "monitor": monitor,
+            "channel": destination.channel,
+            "recipient_role": destination.role,
+            "recipient": destination.recipient[:300],
+            "subject": message.subject[:500],
+            "body": message.body,
+            "payload": json.loads(json.dumps(message.payload, default=str)),
+            "route": destination.route or None,
+            "incident_id": incident_id,
+            "ticket_id": ticket_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+        ["idempotency_key"],
+    )
 
 
 def deliver_pending(
@@ -63,8 +88,15 @@ def deliver_pending(
     senders: dict[str, Sender] | None = None,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Try every due message once; returns counts of sent, retrying and dead messages."""
-    senders = senders or default_senders()
+    """Try every due message once; returns counts of sent, retrying, dead and waiting messages.
+
+    Args:
+        engine: the store.
+        monitor: only this monitor's messages (a monitor run sends its own; housekeeping all).
+        senders: channel name -> send function (default: ``channels.default_senders()``).
+        now: the clock (tests move it forward instead of sleeping through backoff).
+    """
+    senders = senders or channels.default_senders()
     now = now or store.utcnow()
     ob = store.outbox
     query = sa.select(ob).where(ob.c.status == "pending").order_by(ob.c.id)
@@ -83,26 +115,14 @@ def deliver_pending(
         message = {
             k: msg[k]
             for k in ("idempotency_key", "monitor", "channel", "recipient_role", "recipient",
-                      "subject", "body", "payload", "incident_id", "ticket_id")
+                      "subject", "body", "payload", "incident_id", "ticket_id", "route")
         }
         message["queued_at"] = msg["created_at"].isoformat()
         try:
             sender = senders[msg["channel"]]
-            sender(message)
+            external_ref = sender(message)
         except Exception as exc:  # any channel failure is retried, never lost
-            attempts = msg["attempts"] + 1
-            dead = attempts >= MAX_ATTEMPTS
-            with engine.begin() as conn:
-                conn.execute(
-                    ob.update()
-                    .where(ob.c.id == msg["id"], ob.c.status == "pending")
-                    .values(
-                        attempts=attempts,
-                        status="dead" if dead else "pending",
-                        next_attempt_at=now + BASE_BACKOFF * 2 ** (attempts - 1),
-                        last_error=f"{type(exc).__name__}: {exc}"[:2000],
-                    )
-                )
+            dead = _record_failure(engine, msg, exc, now)
             counts["dead" if dead else "retrying"] += 1
             blocked.add(stream)
             continue
@@ -110,7 +130,64 @@ def deliver_pending(
             conn.execute(
                 ob.update()
                 .where(ob.c.id == msg["id"])
-                .values(status="sent", sent_at=store.utcnow(), attempts=msg["attempts"] + 1, last_error=None)
+                .values(status="sent", sent_at=store.utcnow(), attempts=msg["attempts"] + 1,
+                        last_error=None, external_ref=external_ref)
             )
+            if external_ref and msg["ticket_id"] and msg["recipient_role"] == "tracker":
+                conn.execute(
+                    store.tickets.update()
+                    .where(store.tickets.c.id == msg["ticket_id"])
+                    .values(tracker_key=external_ref)
+                )
         counts["sent"] += 1
     return counts
+
+
+def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: datetime) -> bool:
+    """Count a failed attempt; dead-letter after MAX_ATTEMPTS and alert the platform. True if dead."""
+    attempts = msg["attempts"] + 1
+    dead = attempts >= MAX_ATTEMPTS
+    error = channels.redact(f"{type(exc).__name__}: {exc}")[:2000]
+    log.warning(
+        "gapwatch outbox: message #%s (%s -> %s) failed, attempt %d/%d%s: %s",
+        msg["id"], msg["channel"], msg["recipient_role"], attempts, MAX_ATTEMPTS,
+        " - dead-lettered" if dead else "", error,
+    )
+    ob = store.outbox
+    with engine.begin() as conn:
+        updated = conn.execute(
+            ob.update()
+            .where(ob.c.id == msg["id"], ob.c.status == "pending")
+            .values(
+                attempts=attempts,
+                status="dead" if dead else "pending",
+                next_attempt_at=now + base_backoff() * 2 ** (attempts - 1),
+                last_error=error,
+            )
+        ).rowcount
+        # An alert about an undeliverable platform alert would loop; that one only gets logged.
+        if dead and updated and msg["recipient_role"] != "platform":
+            alert = dead_letter_message({**msg, "attempts": attempts, "last_error": error})
+            try:
+                destination = platform_destination()
+            except ValueError as bad_setting:  # a typo in the setting must not lose the alert
+                log.error("gapwatch outbox: %s; the platform alert goes to the file sink", bad_setting)
+                destination = Destination("file", "platform", "platform team")
+            queue(
+                conn, monitor=msg["monitor"], event_key=f"dead_letter:{msg['idempotency_key']}",
+                destination=destination, message=alert,
+            )
+    return dead
+
+
+def retry_dead(engine: Engine, message_id: int) -> bool:
+    """Put a dead-lettered message back in the queue (after the channel is fixed)."""
+    ob = store.outbox
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                ob.update()
+                .where(ob.c.id == message_id, ob.c.status == "dead")
+                .values(status="pending", attempts=0, next_attempt_at=store.utcnow())
+            ).rowcount
+        )

@@ -59,8 +59,13 @@ class Person(_Strict):
     name: str = Field(min_length=1)
     email: EmailStr
     slack_channel: str | None = None
+    slack_conn_id: str | None = Field(
+        default=None,
+        description="Airflow connection (slackwebhook) holding the incoming webhook of slack_channel",
+    )
     oncall_route: str | None = Field(
-        default=None, description="where pages go, e.g. a PagerDuty service or an escalation list"
+        default=None,
+        description="where pages go: the name of a route in notifications.routes (e.g. PagerDuty)",
     )
 
 
@@ -304,8 +309,78 @@ class Policy(_Strict):
     windows_before_ticket: int = Field(default=3, ge=1)
 
 
+class Route(_Strict):
+    """One place messages can go. Secrets stay in the Airflow connection named by ``conn_id``."""
+
+    channel: Literal["file", "email", "slack", "pagerduty", "jira", "webhook"]
+    conn_id: str | None = Field(
+        default=None, description="Airflow connection id (webhook URL, routing key, token live there)"
+    )
+    to: EmailStr | None = Field(default=None, description="address of an email route")
+    project: str | None = Field(default=None, description="Jira project key of a jira route")
+    issue_type: str = Field(default="Task", description="Jira issue type of a jira route")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Route:
+        if self.channel == "email" and not self.to:
+            raise ValueError("an email route needs 'to'")
+        if self.channel == "jira" and not self.project:
+            raise ValueError("a jira route needs 'project' (the owning team's Jira project key)")
+        if self.channel in {"slack", "pagerduty"} and not self.conn_id:
+            raise ValueError(f"a {self.channel} route needs 'conn_id' (an Airflow connection)")
+        return self
+
+
 class Notifications(_Strict):
-    channels: list[Literal["file", "email"]] = Field(default_factory=lambda: ["file"])
+    """Who hears about what. Owners are reached on ``channels``; pages, escalations and tickets
+    go to named routes. Defaults keep the embedded demo on the file sink."""
+
+    channels: list[Literal["file", "email", "slack", "webhook"]] = Field(
+        default_factory=lambda: ["file"],
+        description="how owners are reached: file sink, email, their slack_conn_id, signed webhook",
+    )
+    webhook_conn_id: str = Field(
+        default="gapwatch_webhook", description="Airflow connection of the generic signed webhook"
+    )
+    routes: dict[str, Route] = Field(default_factory=dict, description="named routes (on-call, escalation)")
+    page_for: list[Literal["performance", "estimate", "data", "drift"]] = Field(
+        default_factory=lambda: ["performance"],
+        description="incident kinds that page the technical owner's oncall_route when critical",
+    )
+    escalation: list[str] = Field(
+        default_factory=list, description="route names tried in order while unacknowledged past SLA"
+    )
+    ack_sla: dict[Literal["critical", "warning"], timedelta] = Field(
+        default_factory=lambda: {"critical": timedelta(hours=1), "warning": timedelta(days=1)},
+        description="time to acknowledge before escalating, per severity",
+    )
+    reopen_cooldown: timedelta = Field(
+        default=timedelta(days=14),
+        description="a recurrence this soon after resolution reopens the incident",
+    )
+    tracker: Route | None = Field(default=None, description="where maintenance tickets go (jira)")
+
+    @field_validator("ack_sla", mode="before")
+    @classmethod
+    def _parse_slas(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            defaults = {"critical": timedelta(hours=1), "warning": timedelta(days=1)}
+            return {**defaults, **{k: parse_duration(v) for k, v in value.items()}}
+        return value
+
+    @field_validator("reopen_cooldown", mode="before")
+    @classmethod
+    def _parse_cooldown(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _routes_exist(self) -> Notifications:
+        unknown = [name for name in self.escalation if name not in self.routes]
+        if unknown:
+            raise ValueError(f"escalation routes {unknown} are not defined in notifications.routes")
+        if self.tracker is not None and self.tracker.channel not in {"jira", "file", "webhook"}:
+            raise ValueError("notifications.tracker must be a jira (or file/webhook) route")
+        return self
 
 
 class MonitorSpec(_Strict):
@@ -360,6 +435,15 @@ class MonitorSpec(_Strict):
             raise ValueError(f"drift.features {unknown_drift} must be feature columns")
         if len(self.schedule.split()) != 5:
             raise ValueError("schedule must be a 5-field cron expression, e.g. '0 0 * * 1'")
+        routes = self.notifications.routes
+        oncall = self.owners.technical_owner.oncall_route
+        if routes and oncall and oncall not in routes:
+            raise ValueError(
+                f"owners.technical_owner.oncall_route {oncall!r} is not a route in notifications.routes "
+                f"(defined: {sorted(routes)})"
+            )
+        if "slack" in self.notifications.channels and not self.owners.technical_owner.slack_conn_id:
+            raise ValueError("notifications.channels has slack: set owners.technical_owner.slack_conn_id")
         return self
 
     @property

@@ -161,6 +161,14 @@ incidents = sa.Table(
     _ts("opened_at", nullable=False),
     _ts("updated_at", nullable=False),
     _ts("resolved_at"),
+    # Lifecycle (migration 5a): who acknowledged, quiet until, when escalation is due, how far it
+    # has escalated, and how often a recurrence within the cool-down reopened it.
+    _ts("acknowledged_at"),
+    sa.Column("acknowledged_by", sa.String(200)),
+    _ts("snoozed_until"),
+    _ts("sla_due_at"),
+    sa.Column("escalation_level", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reopened_count", sa.Integer, nullable=False, server_default="0"),
     # At most one unresolved incident per fingerprint, enforced by the database so two
     # concurrent runs cannot both open one.
     sa.Index(
@@ -197,6 +205,7 @@ tickets = sa.Table(
     sa.Column("evidence", sa.JSON, nullable=False),
     _ts("opened_window", nullable=False),
     _ts("created_at", nullable=False),
+    sa.Column("tracker_key", sa.String(100)),  # the issue key in the team's tracker (e.g. Jira)
     sa.Index(
         "uq_tickets_open_fingerprint",
         "fingerprint",
@@ -226,6 +235,10 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     _ts("created_at", nullable=False),
     _ts("sent_at"),
+    # Where the message goes beyond its channel (connection id, Jira project, ...; never a
+    # secret) and what the far side called it (a Jira issue key, a PagerDuty dedup key).
+    sa.Column("route", sa.JSON),
+    sa.Column("external_ref", sa.String(200)),
 )
 
 

@@ -24,8 +24,10 @@ def test_every_dag_parses_with_owner_tags_retries_and_docs() -> None:
     bag = _dagbag()
     assert bag.import_errors == {}
     monitors = sorted(p.stem for p in (ROOT / "include" / "monitors").glob("*.yml"))
-    assert sorted(bag.dag_ids) == [f"gapwatch__{m}" for m in monitors]
+    assert sorted(bag.dag_ids) == [f"gapwatch__{m}" for m in monitors] + ["gapwatch_operations"]
     for dag_id, dag in bag.dags.items():
+        if dag_id == "gapwatch_operations":
+            continue  # checked in test_the_operations_dag_runs_housekeeping_every_few_minutes
         spec = yaml.safe_load((ROOT / "include" / "monitors" / f"{dag_id.split('__')[1]}.yml").read_text())
         assert "gapwatch" in dag.tags
         assert dag.catchup is False
@@ -67,8 +69,22 @@ def test_a_broken_spec_is_one_clear_import_error_and_the_others_still_load(
 def test_parsing_the_dags_imports_no_heavy_libraries() -> None:
     code = (
         "import runpy, sys; runpy.run_path('dags/gapwatch_monitors.py');"
+        "runpy.run_path('dags/gapwatch_operations.py');"
         "print(','.join(m for m in ('pandas', 'great_expectations', 'sklearn', 'scipy', 'pyarrow')"
         " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1:] in ([], [""])
+
+
+def test_the_operations_dag_runs_housekeeping_every_few_minutes() -> None:
+    dag = _dagbag().dags["gapwatch_operations"]
+    assert "gapwatch" in dag.tags and "operations" in dag.tags
+    assert dag.catchup is False and dag.max_active_runs == 1
+    assert dag.timetable.expression == "*/5 * * * *"
+    assert sorted(t.task_id for t in dag.tasks) == ["deliver_pending", "escalate_overdue", "queue_weekly_digests"]
+    deliver = dag.get_task("deliver_pending")
+    assert deliver.upstream_task_ids == {"escalate_overdue", "queue_weekly_digests"}
+    for t in dag.tasks:
+        assert t.owner == "gapwatch-platform" and t.retries >= 1
+    assert "escalat" in dag.doc_md and "digest" in dag.doc_md and "dead-letter" in dag.doc_md

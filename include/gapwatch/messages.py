@@ -1,0 +1,274 @@
+"""Messages worth reading: what broke and how badly, the trend, the likely cause, who owns it,
+what to do (runbook), what users get meanwhile (fallback), and where to look (Airflow run, Data
+Docs). Each message is plain text (``subject``, ``body``) for people plus a structured
+``payload`` the channels turn into Slack blocks, PagerDuty details, Jira fields or webhook JSON.
+Pure functions: no database, no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gapwatch.spec import MonitorSpec
+
+Z95 = 1.96
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    payload: dict[str, Any]
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if isinstance(value, bool) or value is None:
+        return "n/a" if value is None else str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _day(value: Any) -> str:
+    return value.date().isoformat() if isinstance(value, datetime) else str(value or "")[:10]
+
+
+VERBS = {
+    "opened": "OPEN",
+    "reopened": "REOPENED",
+    "acknowledged": "ACKNOWLEDGED",
+    "resolved": "RESOLVED",
+    "escalated": "ESCALATED",
+}
+
+
+def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> list[str]:
+    """The measured value against its limit, with its 95% interval, in words."""
+    if kind in ("performance", "estimate"):
+        value, threshold = ev.get("value"), ev.get("threshold")
+        if value is None or threshold is None:
+            return [f"What broke: {ev.get('metric', 'the main metric')} could not be judged ({ev.get('reason')})."]
+        half = Z95 * (ev.get("stderr") or 0.0)
+        side = "below" if higher_is_better else "above"
+        gap = (threshold - value) if higher_is_better else (value - threshold)
+        estimated = " (estimated without labels)" if kind == "estimate" else ""
+        return [
+            f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% interval {fmt(value - half)} to "
+            f"{fmt(value + half)}), {side} its threshold {fmt(threshold)} "
+            f"(baseline {fmt(ev.get('baseline'))}).",
+            f"How badly: {fmt(gap)} past the threshold; judged on {ev.get('labeled')} matured labels "
+            f"({ev.get('pending')} still pending).",
+        ]
+    if kind == "data":
+        failing = ev.get("failing_expectations") or []
+        blocking = ev.get("blocks_evaluation", True)
+        return [
+            f"What broke: the input data failed {len(failing)} {'critical' if blocking else 'warning-level'} "
+            f"readiness check(s) ({ev.get('rows')} rows checked).",
+            "How badly: the window is not usable; model evaluation is inconclusive, not blamed on the model."
+            if blocking
+            else "How badly: not blocking. Warning only: model evaluation went ahead.",
+        ]
+    drifted = ev.get("drifted_features") or []
+    return [
+        f"What broke: {len(drifted)} input/output distribution(s) moved away from the baseline.",
+        "How badly: " + (", ".join(_drift_text(d) for d in drifted[:3]) or "n/a") + ".",
+    ]
+
+
+def _drift_text(d: dict[str, Any]) -> str:
+    return d["column"] + " (" + ", ".join(f"{k} {fmt(v, 2)}" for k, v in d.items() if k != "column") + ")"
+
+
+def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
+    """Drifted features, failing expectations and worst segments, most telling first."""
+    lines: list[str] = []
+    if ev.get("failing_expectations"):
+        lines += [f"  - failing expectation: {d}" for d in ev["failing_expectations"][:5]]
+    drifted = ev.get("drifted_features") or []
+    if drifted and kind != "drift":
+        lines.append("  - drifted features: " + ", ".join(_drift_text(d) for d in drifted[:5]))
+    elif drifted:
+        lines += [f"  - {_drift_text(d)}" for d in drifted[:5]]
+    if ev.get("worst_segments"):
+        lines.append(
+            "  - worst segments: "
+            + ", ".join(f"{s['segment']} {fmt(s.get('value'))} (n={s.get('n')})" for s in ev["worst_segments"][:3])
+        )
+    return ["Likely cause:", *lines] if lines else []
+
+
+def trend_line(trend: list[dict[str, Any]]) -> str:
+    parts = [
+        f"{t['window']} {fmt(t['value']) if t.get('value') is not None else t['status']}"
+        + (" (breach)" if t["status"] == "breach" and t.get("value") is not None else "")
+        for t in trend
+    ]
+    return "Trend (oldest first): " + " | ".join(parts) if parts else "Trend: first window judged."
+
+
+def links(spec: MonitorSpec, ev: dict[str, Any], run_link: str) -> dict[str, str]:
+    out = {"airflow_run": run_link, "runbook": spec.runbook_url}
+    if ev.get("data_docs_url"):
+        out["data_docs"] = str(ev["data_docs_url"])
+    return out
+
+
+def incident_message(
+    spec: MonitorSpec,
+    incident: dict[str, Any],
+    event: str,
+    *,
+    run_link: str,
+    trend: list[dict[str, Any]],
+    actor: str = "gapwatch",
+    why: str = "",
+    escalation_level: int = 0,
+) -> Message:
+    """The message for one incident event (opened, reopened, acknowledged, resolved, escalated)."""
+    ev = incident.get("evidence") or {}
+    owner = getattr(spec.owners, incident["owner_role"])
+    subject = f"[gapwatch] {VERBS[event]} {incident['severity']}: {incident['title']}"
+    lines = [incident["title"], ""]
+    if event == "resolved":
+        lines.append(f"Resolved by {actor}: {why}" if why else f"Resolved by {actor}.")
+    elif event == "acknowledged":
+        lines.append(f"Acknowledged by {actor}" + (f": {why}" if why else "."))
+    elif event == "reopened":
+        lines.append(f"Reopened: {why}")
+    elif event == "escalated":
+        lines.append(f"Escalated (level {escalation_level}): {why}")
+    if event != "opened":
+        lines.append("")
+    lines += what_broke(incident["kind"], ev, spec.main_metric.higher_is_better)
+    lines.append(trend_line(trend))
+    lines += likely_cause(incident["kind"], ev)
+    link_map = links(spec, ev, run_link)
+    lines += [
+        "",
+        f"Owner: {owner.name} <{owner.email}> ({incident['owner_role'].replace('_', ' ')})",
+        f"Runbook: {spec.runbook_url}",
+        f"Fallback: {spec.fallback}",
+        f"Airflow run: {run_link}",
+    ]
+    if "data_docs" in link_map:
+        lines.append(f"Data Docs: {link_map['data_docs']}")
+    lines.append(
+        f"Incident #{incident['id']} ({incident['status']}) on {spec.name} v{spec.version}, "
+        f"check {incident['check']}, opened {_day(incident.get('opened_window'))}, "
+        f"last breach {_day(incident.get('last_breach_window'))}."
+    )
+    payload = {
+        "event": f"incident_{event}",
+        "incident": incident["id"],
+        "fingerprint": incident["fingerprint"],
+        "severity": incident["severity"],
+        "kind": incident["kind"],
+        "check": incident["check"],
+        "monitor": spec.name,
+        "title": incident["title"],
+        "status": incident["status"],
+        "actor": actor,
+        "owner": {"name": owner.name, "email": str(owner.email), "role": incident["owner_role"]},
+        "links": link_map,
+        "facts": _facts(incident["kind"], ev),
+        "trend": trend,
+    }
+    return Message(subject, "\n".join(lines), payload)
+
+
+def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
+    keys = {
+        "performance": ("metric", "value", "stderr", "threshold", "baseline", "labeled", "pending"),
+        "estimate": ("metric", "value", "stderr", "threshold", "baseline", "pending", "unsupported_share"),
+        "data": ("rows",),
+    }.get(kind, ())
+    facts = {k: ev.get(k) for k in keys if ev.get(k) is not None}
+    if ev.get("failing_expectations"):
+        facts["failing_expectations"] = ev["failing_expectations"][:5]
+    if ev.get("drifted_features"):
+        facts["drifted_features"] = [d["column"] for d in ev["drifted_features"][:5]]
+    return facts
+
+
+def ticket_message(
+    spec: MonitorSpec,
+    *,
+    ticket_id: int,
+    incident_id: int,
+    title: str,
+    kind: str,
+    breaches: int,
+    evidence: dict[str, Any],
+    trend: list[dict[str, Any]],
+    run_link: str,
+    owner_role: str,
+) -> Message:
+    """A maintenance ticket: what to do, why now (the trend), and the evidence behind it."""
+    owner = getattr(spec.owners, owner_role)
+    incident_kind = "performance" if kind == "retrain" else "data"
+    lines = [
+        title,
+        "",
+        f"Incident #{incident_id} has failed for {breaches} windows in a row; this needs planned work, "
+        "not another page.",
+        *what_broke(incident_kind, evidence, spec.main_metric.higher_is_better),
+        trend_line(trend),
+        *likely_cause(incident_kind, evidence),
+        "",
+        f"Owner: {owner.name} <{owner.email}> ({owner_role.replace('_', ' ')})",
+        f"Runbook: {spec.runbook_url}",
+        f"Fallback while this is open: {spec.fallback}",
+        f"Airflow run: {run_link}",
+    ]
+    link_map = links(spec, evidence, run_link)
+    if "data_docs" in link_map:
+        lines.append(f"Data Docs: {link_map['data_docs']}")
+    payload = {
+        "event": "ticket_opened",
+        "ticket": ticket_id,
+        "incident": incident_id,
+        "kind": kind,
+        "monitor": spec.name,
+        "title": title,
+        "owner": {"name": owner.name, "email": str(owner.email), "role": owner_role},
+        "links": link_map,
+        "facts": _facts(incident_kind, evidence),
+        "trend": trend,
+    }
+    return Message(f"[gapwatch] TICKET {title}", "\n".join(lines), payload)
+
+
+def dead_letter_message(dead: dict[str, Any]) -> Message:
+    """The platform team's alert: a message could not be delivered; the owner did not hear."""
+    subject = (
+        f"[gapwatch] PLATFORM: undeliverable {dead['channel']} message for {dead['monitor']} "
+        f"({dead['recipient_role']})"
+    )
+    body = "\n".join(
+        [
+            f"gapwatch gave up on outbox message #{dead['id']} after {dead['attempts']} attempts.",
+            f"Channel: {dead['channel']} -> {dead['recipient']} ({dead['recipient_role']})",
+            f"Message: {dead['subject']}",
+            f"Last error: {dead.get('last_error') or 'n/a'}",
+            "",
+            "The accountable owner has NOT received this message. Fix the channel (its Airflow "
+            "connection or the far side), then requeue it:",
+            f"  gapwatch messages retry {dead['id']}",
+            "or tell the owner directly.",
+        ]
+    )
+    payload = {
+        "event": "dead_letter",
+        "message": dead["id"],
+        "monitor": dead["monitor"],
+        "channel": dead["channel"],
+        "incident": dead.get("incident_id"),
+        "ticket": dead.get("ticket_id"),
+        "title": subject,
+        "severity": "warning",
+        "fingerprint": f"gapwatch|dead_letter|{dead['id']}",
+    }
+    return Message(subject, body, payload)

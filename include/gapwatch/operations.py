@@ -1,0 +1,169 @@
+"""Housekeeping, run every few minutes by the ``gapwatch_operations`` DAG (or ``gapwatch
+operations run``): escalate incidents unacknowledged past their SLA, queue the weekly digest of
+each business owner when it is due, and deliver every pending message of every monitor.
+
+Each step is idempotent: an escalation moves one level per SLA period, a digest is keyed on the
+owner and the ISO week, and the outbox never sends a message twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gapwatch import incidents, notify, routing, store
+from gapwatch.messages import Message, fmt
+from gapwatch.spec import MonitorSpec, load_specs
+
+DIGEST_DAY_ENV = "GAPWATCH_DIGEST_WEEKDAY"  # 0 = Monday
+DIGEST_HOUR_ENV = "GAPWATCH_DIGEST_HOUR"  # UTC
+DIGEST_MONITOR = "*"  # a digest spans the owner's monitors
+
+PLAIN_STATUS = {
+    "healthy": "healthy: performing as expected",
+    "degraded": "degraded: performance is below its agreed limit",
+    "drifting": "drifting: its inputs look different from the baseline, performance still within limits",
+    "not_ready": "not judged: the input data failed its quality checks",
+    "awaiting_labels": "waiting for enough real outcomes to judge performance",
+}
+
+
+def _specs(directory: str | None = None) -> dict[str, MonitorSpec]:
+    return {spec.name: spec for spec in load_specs(directory).specs}
+
+
+def escalate(now: datetime | None = None, directory: str | None = None) -> list[dict[str, Any]]:
+    """Escalate overdue incidents (one transaction; their messages are queued with them)."""
+    with store.engine().begin() as conn:
+        return incidents.escalate_overdue(conn, _specs(directory), now)
+
+
+def digest_due_at(now: datetime) -> datetime:
+    """When this ISO week's digests are due (default Monday 08:00 UTC)."""
+    day = int(os.environ.get(DIGEST_DAY_ENV) or 0)
+    hour = int(os.environ.get(DIGEST_HOUR_ENV) or 8)
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday + timedelta(days=day, hours=hour)
+
+
+def queue_digests(now: datetime | None = None, directory: str | None = None) -> int:
+    """Queue this week's digest for every business owner once it is due; returns how many were new."""
+    now = now or store.utcnow()
+    if now < digest_due_at(now):
+        return 0
+    year, week, _ = now.isocalendar()
+    by_owner: dict[str, list[MonitorSpec]] = defaultdict(list)
+    for spec in _specs(directory).values():
+        by_owner[str(spec.owners.business_owner.email).lower()].append(spec)
+    queued = 0
+    with store.engine().begin() as conn:
+        for email, specs in sorted(by_owner.items()):
+            message = digest_message(conn, specs, now)
+            owner = specs[0].owners.business_owner
+            destinations: dict[str, routing.Destination] = {}
+            for spec in specs:  # every channel any of the owner's monitors reaches people on
+                for d in routing.person_destinations(spec, owner, "business_owner"):
+                    destinations.setdefault(d.key, d)
+            for destination in destinations.values():
+                queued += notify.queue(
+                    conn, monitor=DIGEST_MONITOR, event_key=f"digest:{email}:{year}-W{week:02d}",
+                    destination=destination, message=message,
+                )
+    return queued
+
+
+def digest_message(conn: Connection, specs: list[MonitorSpec], now: datetime) -> Message:
+    """One business owner's week in plain language: their models, health, incidents, tickets."""
+    owner = specs[0].owners.business_owner
+    since = now - timedelta(days=7)
+    sections: list[str] = []
+    attention = 0
+    summary: list[dict[str, Any]] = []
+    for spec in sorted(specs, key=lambda s: s.name):
+        run = _latest_run(conn, spec.name)
+        open_incidents = _incidents(conn, spec.name, store.incidents.c.status.in_(store.OPEN_STATES))
+        resolved = _incidents(
+            conn, spec.name,
+            sa.and_(store.incidents.c.status == "resolved", store.incidents.c.resolved_at >= since),
+        )
+        tickets = store.rows(
+            conn,
+            sa.select(store.tickets)
+            .where(store.tickets.c.monitor == spec.name, store.tickets.c.status == "open")
+            .order_by(store.tickets.c.id),
+        )
+        critical = [i for i in open_incidents if i["severity"] == "critical"]
+        verdict = "NEEDS ATTENTION" if critical or tickets else "WATCH" if open_incidents else "OK"
+        attention += verdict == "NEEDS ATTENTION"
+        lines = [f"{spec.name} (v{spec.version}): {verdict}", f"  {spec.description}".rstrip()]
+        if run is None:
+            lines.append("  No monitoring run yet.")
+        else:
+            value = (f" ({run['main_metric']} {fmt(run['main_value'])})"
+                     if run["main_value"] is not None else "")
+            lines.append(f"  Latest check (week of {run['window_start'].date()}): "
+                         f"{PLAIN_STATUS.get(run['status'], run['status'])}{value}.")
+        if open_incidents:
+            lines.append(f"  Open problems ({len(open_incidents)}):")
+            for i in open_incidents:
+                handled = (f"being handled by {i['acknowledged_by']}" if i["acknowledged_by"]
+                           else "not yet acknowledged")
+                lines.append(f"    - {i['title']} ({i['severity']}, since {i['opened_window'].date()}, {handled})")
+        else:
+            lines.append("  No open problems.")
+        if resolved:
+            lines.append("  Fixed this week: " + "; ".join(i["title"] for i in resolved))
+        if tickets:
+            lines.append("  Planned work (maintenance tickets):")
+            for t in tickets:
+                where = f", {t['tracker_key']}" if t["tracker_key"] else ""
+                lines.append(f"    - {t['title']} (open since {t['opened_window'].date()}{where})")
+        if critical or tickets:
+            lines.append(f"  Meanwhile your users get: {spec.fallback}")
+        lines.append(f"  Technical owner: {spec.owners.technical_owner.name}")
+        sections.append("\n".join(lines))
+        summary.append({"monitor": spec.name, "verdict": verdict, "open_incidents": len(open_incidents),
+                        "open_tickets": len(tickets), "status": run["status"] if run else None})
+    first = owner.name.split()[0]
+    headline = (f"{attention} of your {len(specs)} model(s) need attention" if attention
+                else f"all {len(specs)} of your model(s) are fine")
+    body = "\n\n".join(
+        [f"Hello {first},", f"Here is how the models you own did in the week to {now.date()}: {headline}.",
+         *sections, "Questions? Reply to the technical owner named under each model."]
+    )
+    subject = f"[gapwatch] Weekly digest for {owner.name}: {headline}"
+    payload = {"event": "weekly_digest", "owner": {"name": owner.name, "email": str(owner.email),
+                                                   "role": "business_owner"},
+               "week": now.date().isoformat(), "models": summary, "title": subject}
+    return Message(subject, body, payload)
+
+
+def _latest_run(conn: Connection, monitor: str) -> dict[str, Any] | None:
+    found = store.rows(
+        conn,
+        sa.select(store.runs).where(store.runs.c.monitor == monitor)
+        .order_by(store.runs.c.window_start.desc()).limit(1),
+    )
+    return found[0] if found else None
+
+
+def _incidents(conn: Connection, monitor: str, condition: Any) -> list[dict[str, Any]]:
+    inc = store.incidents
+    return store.rows(conn, sa.select(inc).where(inc.c.monitor == monitor, condition).order_by(inc.c.id))
+
+
+def deliver(now: datetime | None = None) -> dict[str, int]:
+    """Deliver every due message of every monitor (and the digests and platform alerts)."""
+    return notify.deliver_pending(store.engine(), now=now)
+
+
+def housekeeping(now: datetime | None = None, directory: str | None = None) -> dict[str, Any]:
+    """All three steps, in the order the DAG runs them."""
+    escalated = escalate(now, directory)
+    digests = queue_digests(now, directory)
+    return {"escalated": escalated, "digests": digests, "delivery": deliver(now)}
