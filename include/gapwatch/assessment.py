@@ -18,16 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gapwatch.catalog import BINARY, ESTIMABLE, MULTICLASS, REGRESSION
+from gapwatch.catalog import BINARY, BREACH_Z, ESTIMABLE, MULTICLASS, REGRESSION
 from gapwatch.spec import Metric, MonitorSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
 OVERALL = "*"
-# A breach needs 95% confidence that the metric is past its limit: a one-sided test, so the
-# value's upper (lower, for errors) 95% bound must lie beyond the limit.
-SAMPLING_Z = 1.645
+SAMPLING_Z = BREACH_Z
 BOOTSTRAP_SEED = 20260105  # fixed: the same window always gets the same bootstrap errors
 MULTIVARIATE_COLUMN = "__multivariate__"
 

@@ -76,3 +76,10 @@ DRIFT_THRESHOLDS: dict[str, float] = {
 PVALUE_METHODS = frozenset({"ks_pvalue", "chisquare"})
 COLUMN_METHODS = tuple(sorted(DRIFT_THRESHOLDS))
 MULTIVARIATE_METHODS = ("pca_reconstruction",)
+
+
+# A breach needs 95% confidence that the metric is past its limit: a one-sided test, so the
+# value's upper (lower, for errors) 95% bound must lie beyond the limit. The band shown
+# everywhere (messages, charts) is value ± BREACH_Z·stderr: each edge is one of those bounds, so
+# "breach" reads as "the whole band is past the limit".
+BREACH_Z = 1.645

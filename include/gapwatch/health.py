@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import store
+from gapwatch.catalog import BREACH_Z
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
 
 # The statuses the platform team sees, worst first; the order sorts the fleet table.
@@ -37,7 +38,7 @@ _RUN_STATUS = {
     "awaiting_labels": "awaiting_labels",
     "healthy": "healthy",
 }
-SAMPLING_Z = 1.96  # the uncertainty band is the 95% interval, as used for breaches
+SAMPLING_Z = BREACH_Z  # the band is the one used for breaches (one-sided 95% bounds)
 TREND_WINDOWS = 12
 FAILED_DAG_RUN_STATES = {"failed"}
 

@@ -48,7 +48,7 @@ def sparkline(trend: list[dict[str, Any]], *, title: str = "") -> dict[str, Any]
 
 
 def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: bool = True) -> dict[str, Any]:
-    """One metric per window with its 95% band, the baseline and the breach threshold."""
+    """One metric per window with its band (one-sided 95% bounds), the baseline and the threshold."""
     data = [r for r in rows if r["metric"] == metric and r["value"] is not None]
     base = alt.Chart(alt.Data(values=data)).encode(
         x=alt.X("window:T", title="window start", axis=alt.Axis(format="%b %d")),
@@ -68,8 +68,8 @@ def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: b
         tooltip=[
             alt.Tooltip("window:T", format="%Y-%m-%d"),
             alt.Tooltip("value:Q", format=".3f"),
-            alt.Tooltip("lower:Q", format=".3f", title="95% low"),
-            alt.Tooltip("upper:Q", format=".3f", title="95% high"),
+            alt.Tooltip("lower:Q", format=".3f", title="95% lower bound"),
+            alt.Tooltip("upper:Q", format=".3f", title="95% upper bound"),
             alt.Tooltip("baseline:Q", format=".3f"),
             alt.Tooltip("threshold:Q", format=".3f"),
             "n:Q",
@@ -94,7 +94,7 @@ def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: b
             height=220,
             title=alt.Title(
                 f"{metric} per window",
-                subtitle=f"band: 95% interval; dashed red: threshold (breach when the band is wholly {side}); "
+                subtitle=f"band: one-sided 95% bounds; dashed red: threshold (breach when the band is wholly {side}); "
                 "dotted grey: baseline",
             ),
         )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import config, notify, routing, store
+from gapwatch.catalog import BREACH_Z
 from gapwatch.messages import incident_message, ticket_message
 from gapwatch.spec import MonitorSpec
 
@@ -88,7 +89,7 @@ def _title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
         threshold = ev.get("threshold")
         if value is None or threshold is None:
             return f"{spec.name}: {metric} degraded"
-        return f"{spec.name}: {metric} {value:.3f} ± {1.96 * err:.3f} {side} {threshold:.3f}"
+        return f"{spec.name}: {metric} {value:.3f} ± {BREACH_Z * err:.3f} {side} {threshold:.3f}"
     columns = ", ".join(d["column"] for d in ev.get("drifted_features", [])[:3])
     return f"{spec.name}: input/output drift in {columns}"
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gapwatch.catalog import BREACH_Z
 from gapwatch.spec import MonitorSpec
 
-Z95 = 1.96
+Z95 = BREACH_Z
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ VERBS = {
 
 
 def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> list[str]:
-    """The measured value against its limit, with its 95% interval, in words."""
+    """The measured value against its limit, with its one-sided 95% bounds, in words."""
     if kind in ("performance", "estimate"):
         value, threshold = ev.get("value"), ev.get("threshold")
         if value is None or threshold is None:
@@ -55,7 +56,7 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         gap = (threshold - value) if higher_is_better else (value - threshold)
         estimated = " (estimated without labels)" if kind == "estimate" else ""
         return [
-            f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% interval {fmt(value - half)} to "
+            f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% bounds {fmt(value - half)} to "
             f"{fmt(value + half)}), {side} its threshold {fmt(threshold)} "
             f"(baseline {fmt(ev.get('baseline'))}).",
             f"How badly: {fmt(gap)} past the threshold; judged on {ev.get('labeled')} matured labels "

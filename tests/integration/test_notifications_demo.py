@@ -121,7 +121,7 @@ def test_demo_notifications_through_an_outage_exactly_once(
     page = next(r.json for r in ok if r.path == "/v2/enqueue"
                 and r.json["dedup_key"] == incidents["performance"]["fingerprint"])
     details = page["payload"]["custom_details"]["details"]
-    for expected in ("What broke: roc_auc is 0.", "95% interval", "threshold", "Trend (oldest first)",
+    for expected in ("What broke: roc_auc is 0.", "95% bounds", "threshold", "Trend (oldest first)",
                      "drifted features: utilization", "worst segments: region=", "Owner: Ravi Menon",
                      spec.runbook_url, spec.fallback, "/dags/gapwatch__credit_default/runs/manual__window9"):
         assert expected in details, expected
