@@ -407,6 +407,19 @@ def _require(incident: dict[str, Any], states: tuple[str, ...], action: str) -> 
         raise ValueError(f"incident #{incident['id']} is {incident['status']}; cannot {action} it")
 
 
+def _transition(
+    conn: Connection, spec: MonitorSpec, incident_id: int, action: str, *, window: datetime | None,
+    by: str, why: str, now: datetime, values: dict[str, Any],
+) -> dict[str, Any]:
+    """A human's lifecycle change: the update, its audit event and its messages, in one place."""
+    conn.execute(
+        store.incidents.update().where(store.incidents.c.id == incident_id).values(**values, updated_at=now)
+    )
+    _event(conn, incident_id, window, action, {"why": why}, actor=by, at=now)
+    queue_incident_messages(conn, spec, incident_id, action, _latest_run_link(conn, spec), actor=by, why=why)
+    return _incident(conn, incident_id)
+
+
 def acknowledge(
     conn: Connection, spec: MonitorSpec, incident_id: int, *, by: str, why: str = "",
     now: datetime | None = None,
@@ -415,16 +428,10 @@ def acknowledge(
     now = now or store.utcnow()
     incident = _incident(conn, incident_id)
     _require(incident, ("open",), "acknowledge")
-    conn.execute(
-        store.incidents.update()
-        .where(store.incidents.c.id == incident_id)
-        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by, sla_due_at=None,
-                updated_at=now)
+    return _transition(
+        conn, spec, incident_id, "acknowledged", window=None, by=by, why=why, now=now,
+        values={"status": "acknowledged", "acknowledged_at": now, "acknowledged_by": by, "sla_due_at": None},
     )
-    _event(conn, incident_id, None, "acknowledged", {"why": why}, actor=by, at=now)
-    queue_incident_messages(conn, spec, incident_id, "acknowledged", _latest_run_link(conn, spec),
-                            actor=by, why=why)
-    return _incident(conn, incident_id)
 
 
 def resolve(
@@ -441,16 +448,11 @@ def resolve(
     resolved_window = max(
         store.as_utc(latest) or incident["last_breach_window"], incident["last_breach_window"]
     )
-    conn.execute(
-        store.incidents.update()
-        .where(store.incidents.c.id == incident_id)
-        .values(status="resolved", resolved_at=now, resolved_window=resolved_window, sla_due_at=None,
-                updated_at=now)
+    return _transition(
+        conn, spec, incident_id, "resolved", window=resolved_window, by=by, why=why, now=now,
+        values={"status": "resolved", "resolved_at": now, "resolved_window": resolved_window,
+                "sla_due_at": None},
     )
-    _event(conn, incident_id, resolved_window, "resolved", {"why": why}, actor=by, at=now)
-    queue_incident_messages(conn, spec, incident_id, "resolved", _latest_run_link(conn, spec),
-                            actor=by, why=why)
-    return _incident(conn, incident_id)
 
 
 def snooze(
