@@ -13,6 +13,7 @@ with the configured auth manager. A page request without a login is sent to the 
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -169,7 +170,9 @@ def model_page(request: Request, model: str, user: UserDep) -> Response:
 def dag_tab(request: Request, dag_id: str, user: UserDep) -> Response:
     """The *Model Health* tab on a DAG page: the model page for a monitor DAG."""
     if not dag_id.startswith("gapwatch__"):
-        return HTMLResponse(f"<p style='font-family:sans-serif'>{dag_id} is not a gapwatch monitor.</p>")
+        return HTMLResponse(
+            f"<p style='font-family:sans-serif'>{html.escape(dag_id)} is not a gapwatch monitor.</p>"
+        )
     return model_page(request, dag_id.removeprefix("gapwatch__"), user)
 
 
@@ -188,10 +191,22 @@ def static_file(path: str, user: UserDep) -> FileResponse:
 
 @app.get("/data-docs/{path:path}")
 def data_docs(path: str, user: UserDep) -> FileResponse:
-    """GX Data Docs written under GAPWATCH_HOME, linked from the readiness history."""
-    from gapwatch import config
+    """The GX Data Docs site (and nothing else of GAPWATCH_HOME), linked from readiness history.
 
-    return FileResponse(_file_under(config.home(), path))
+    A validation page shows a monitor's data, so it needs read access to a DAG of a monitor that
+    uses that suite, like the model pages; the site's index and styles only need a login.
+    """
+    from gapwatch.readiness_docs import data_docs_dir
+    from gapwatch.spec import load_specs
+
+    root = data_docs_dir()
+    file = _file_under(root, path)
+    parts = file.relative_to(root).parts
+    if len(parts) > 2 and parts[0] in ("validations", "expectations"):
+        readers = [s.dag_id for s in load_specs().specs if s.readiness.suite == parts[1]]
+        if not any(_can_read(user, dag_id) for dag_id in readers):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return FileResponse(file)
 
 
 class GapwatchHealthPlugin(AirflowPlugin):

@@ -25,6 +25,7 @@ STATUSES: dict[str, str] = {
     "monitor_broken": "monitor broken",
     "degraded": "degraded",
     "data_not_ready": "data not ready",
+    "at_risk": "at risk (estimated)",
     "drifting": "drifting",
     "awaiting_labels": "awaiting labels",
     "healthy": "healthy",
@@ -34,6 +35,7 @@ STATUSES: dict[str, str] = {
 _RUN_STATUS = {
     "not_ready": "data_not_ready",
     "degraded": "degraded",
+    "at_risk": "at_risk",
     "drifting": "drifting",
     "awaiting_labels": "awaiting_labels",
     "healthy": "healthy",
@@ -154,6 +156,11 @@ def _status(
         why = "readiness suite failed: " + "; ".join(failing[:2]) if failing else "readiness suite failed"
     elif status == "degraded":
         why = f"{latest['main_metric']} {latest['main_value']:.3f} breaches its threshold"
+    elif status == "at_risk":
+        estimate = summary.get("performance", {}).get("estimate") or {}
+        value = (estimate.get("row") or {}).get("value")
+        why = (f"estimated {estimate.get('metric', latest['main_metric'])} {value:.3f} (no labels yet) "
+               "breaches its threshold" if isinstance(value, float) else "the label-free estimate breaches")
     elif status == "drifting":
         drifted = [d["column"] for d in summary.get("drift", {}).get("drifted", [])]
         why = "drift in " + ", ".join(drifted[:3])
@@ -410,11 +417,13 @@ def _readiness_rows(conn: Connection, name: str) -> list[dict[str, Any]]:
 
 
 def data_docs_link(path: str | None) -> str | None:
-    """Where the page links a validation's Data Docs: a URL as is; a file under GAPWATCH_HOME as
-    ``data-docs/<path relative to it>`` (served by the plugin behind the login); else None."""
+    """Where the page links a validation's Data Docs: a URL as is; a file of the Data Docs site
+    (a relative path is taken from GAPWATCH_HOME) as ``data-docs/<path in the site>``, served by the
+    plugin behind the login; anything else None."""
     from pathlib import Path
 
     from gapwatch import config
+    from gapwatch.readiness_docs import data_docs_dir
 
     if not path:
         return None
@@ -423,9 +432,10 @@ def data_docs_link(path: str | None) -> str | None:
     local = Path(path.removeprefix("file://"))
     home = config.home().resolve()
     full = (local if local.is_absolute() else home / local).resolve()
-    if not full.is_relative_to(home):
+    site = data_docs_dir()
+    if not full.is_relative_to(site):
         return None
-    return "data-docs/" + quote(full.relative_to(home).as_posix())
+    return "data-docs/" + quote(full.relative_to(site).as_posix())
 
 
 def _incidents(conn: Connection, name: str, dag_id: str) -> list[dict[str, Any]]:

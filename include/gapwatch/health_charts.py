@@ -33,8 +33,8 @@ def sparkline(trend: list[dict[str, Any]], *, title: str = "") -> dict[str, Any]
         color=alt.Color(
             "status:N",
             scale=alt.Scale(
-                domain=["healthy", "degraded", "drifting", "not_ready", "awaiting_labels"],
-                range=["#2f855a", "#c53030", "#6b46c1", "#b7791f", "#a0aec0"],
+                domain=["healthy", "degraded", "at_risk", "drifting", "not_ready", "awaiting_labels"],
+                range=["#2f855a", "#c53030", "#dd6b20", "#6b46c1", "#b7791f", "#a0aec0"],
             ),
             legend=None,
         ),

@@ -27,6 +27,7 @@ DIGEST_MONITOR = "*"  # a digest spans the owner's monitors
 PLAIN_STATUS = {
     "healthy": "healthy: performing as expected",
     "degraded": "degraded: performance is below its agreed limit",
+    "at_risk": "at risk: an estimate made before the real outcomes arrive says performance dropped",
     "drifting": "drifting: its inputs look different from the baseline, performance still within limits",
     "not_ready": "not judged: the input data failed its quality checks",
     "awaiting_labels": "waiting for enough real outcomes to judge performance",

@@ -96,12 +96,26 @@ def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: P
     assert ok["delivery_eta"]["status"] == "healthy"  # without the failed DAG run it is fine
 
 
-def test_data_docs_links_stay_inside_gapwatch_home(gapwatch_home: Path) -> None:
+def test_data_docs_links_stay_inside_the_data_docs_site(gapwatch_home: Path) -> None:
     site = gapwatch_home / "data_docs" / "credit_default" / "index.html"
-    assert health.data_docs_link(str(site)) == "data-docs/data_docs/credit_default/index.html"
-    assert health.data_docs_link(f"file://{site}") == "data-docs/data_docs/credit_default/index.html"
-    assert health.data_docs_link("data_docs/x.html") == "data-docs/data_docs/x.html"
+    assert health.data_docs_link(str(site)) == "data-docs/credit_default/index.html"
+    assert health.data_docs_link(f"file://{site}") == "data-docs/credit_default/index.html"
+    assert health.data_docs_link("data_docs/x.html") == "data-docs/x.html"
+    assert health.data_docs_link(str(gapwatch_home / "gapwatch.db")) is None  # the store is not docs
     assert health.data_docs_link("https://docs.example.com/run/1") == "https://docs.example.com/run/1"
     assert health.data_docs_link("/etc/passwd") is None
     assert health.data_docs_link("../../etc/passwd") is None
     assert health.data_docs_link(None) is None
+
+
+def test_an_at_risk_run_is_shown_as_at_risk_not_as_a_broken_monitor() -> None:
+    latest = {
+        "status": "at_risk", "main_metric": "roc_auc", "main_value": 0.81, "labeled": 2500, "pending": 400,
+        "airflow_run_id": None,
+        "summary": {"performance": {"estimate": {"status": "breach", "metric": "roc_auc",
+                                                 "row": {"value": 0.699, "estimated": True}}}},
+    }
+    spec = load_specs().by_name("credit_default")
+    status, why = health._status(spec, latest, None)
+    assert status == "at_risk"
+    assert "estimated roc_auc 0.699" in why and "no labels yet" in why

@@ -79,11 +79,18 @@ def test_pages_with_the_ui_cookie_dag_tab_and_data_docs(airflow_server) -> None:
     assert tab.status_code == 200 and 'id="model-status">degraded<' in tab.text
     assert "dags/gapwatch__credit_default/runs/" in tab.text
     assert "not a gapwatch monitor" in get("/dags/some_other_dag").text
+    hostile = get("/dags/<img src=x onerror=alert(1)>").text  # reflected, but escaped
+    assert "<img" not in hostile and "&lt;img" in hostile
     docs = airflow_server.home / "gapwatch" / "data_docs" / "index.html"
     docs.parent.mkdir(parents=True, exist_ok=True)
     docs.write_text("<h1>suite results</h1>")
-    assert get("/data-docs/data_docs/index.html").text == "<h1>suite results</h1>"
-    assert get("/data-docs/..%2F..%2Fpasswords.json").status_code == 404  # nothing outside the home
+    assert get("/data-docs/index.html").text == "<h1>suite results</h1>"
+    page = docs.parent / "validations" / "credit_default_inputs" / "w" / "r" / "credit_default.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<h1>window results</h1>")
+    assert get("/data-docs/validations/credit_default_inputs/w/r/credit_default.html").status_code == 200
+    assert get("/data-docs/..%2F..%2Fpasswords.json").status_code == 404  # nothing outside the site
+    assert get("/data-docs/..%2Fgapwatch.db").status_code == 404  # nor the rest of GAPWATCH_HOME
 
 
 def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_paths) -> None:
