@@ -30,6 +30,7 @@ from gapwatch.routing import Destination, platform_destination
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
+SEND_LEASE = timedelta(minutes=5)  # how long a claimed message is left to its sender
 BACKOFF_ENV = "GAPWATCH_RETRY_BACKOFF_SECONDS"
 
 
@@ -99,7 +100,7 @@ def deliver_pending(
     senders = senders or channels.default_senders()
     now = now or store.utcnow()
     ob = store.outbox
-    query = sa.select(ob).where(ob.c.status == "pending").order_by(ob.c.id)
+    query = sa.select(ob).where(ob.c.status.in_(("pending", "sending"))).order_by(ob.c.id)
     if monitor:
         query = query.where(ob.c.monitor == monitor)
     with engine.connect() as conn:
@@ -110,6 +111,10 @@ def deliver_pending(
         stream = (msg["incident_id"], msg["ticket_id"], msg["channel"], msg["recipient"])
         if stream in blocked or msg["next_attempt_at"] > now:
             blocked.add(stream)
+            counts["waiting"] += 1
+            continue
+        if not _claim(engine, msg["id"], now):
+            blocked.add(stream)  # another sender has it in flight
             counts["waiting"] += 1
             continue
         message = {
@@ -129,7 +134,7 @@ def deliver_pending(
         with engine.begin() as conn:
             conn.execute(
                 ob.update()
-                .where(ob.c.id == msg["id"])
+                .where(ob.c.id == msg["id"], ob.c.status == "sending")
                 .values(status="sent", sent_at=store.utcnow(), attempts=msg["attempts"] + 1,
                         last_error=None, external_ref=external_ref)
             )
@@ -141,6 +146,26 @@ def deliver_pending(
                 )
         counts["sent"] += 1
     return counts
+
+
+def _claim(engine: Engine, message_id: int, now: datetime) -> bool:
+    """Take a due message for this sender only, for ``SEND_LEASE``.
+
+    Senders run concurrently (every monitor's publish task, the operations DAG, the CLI); the
+    conditional update lets exactly one of them send a message. A sender that dies mid-send leaves
+    the message ``sending``; when the lease runs out another sender takes it again (at-least-once;
+    the channels' idempotency keys absorb that rare repeat).
+    """
+    ob = store.outbox
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                ob.update()
+                .where(ob.c.id == message_id, ob.c.status.in_(("pending", "sending")),
+                       ob.c.next_attempt_at <= now)
+                .values(status="sending", next_attempt_at=now + SEND_LEASE)
+            ).rowcount
+        )
 
 
 def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: datetime) -> bool:
@@ -157,7 +182,7 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
     with engine.begin() as conn:
         updated = conn.execute(
             ob.update()
-            .where(ob.c.id == msg["id"], ob.c.status == "pending")
+            .where(ob.c.id == msg["id"], ob.c.status == "sending")
             .values(
                 attempts=attempts,
                 status="dead" if dead else "pending",
@@ -174,7 +199,9 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
                 log.error("gapwatch outbox: %s; the platform alert goes to the file sink", bad_setting)
                 destination = Destination("file", "platform", "platform team")
             queue(
-                conn, monitor=msg["monitor"], event_key=f"dead_letter:{msg['idempotency_key']}",
+                # Keyed on the moment it died: a message retried by hand that dies again alerts again.
+                conn, monitor=msg["monitor"],
+                event_key=f"dead_letter:{msg['idempotency_key']}:{now.isoformat()}",
                 destination=destination, message=alert,
             )
     return dead
