@@ -106,16 +106,23 @@ def check_readiness(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     return run_readiness(spec, window, lambda: _load(spec, window, "window"))
 
 
-def _window_ready(spec: MonitorSpec, start: datetime) -> bool | None:
-    """The stored readiness verdict of the window starting at ``start`` (None if never checked)."""
+def _cohort_data_broken(spec: MonitorSpec, cohort: Window) -> bool:
+    """Whether any published window overlapping the cohort's interval failed readiness.
+
+    Overlap, not equality: with a label delay that is not a whole number of schedule intervals
+    (a daily schedule and a 36h delay) the cohort straddles two windows.
+    """
+    r = store.runs
     with store.engine().connect() as conn:
-        value = conn.execute(
-            sa.select(store.validations.c.success).where(
-                store.validations.c.monitor == spec.name,
-                store.validations.c.window_start == start,
+        broken = conn.execute(
+            sa.select(sa.func.count()).where(
+                r.c.monitor == spec.name,
+                r.c.readiness == "not_ready",
+                r.c.window_start < cohort.end,
+                r.c.window_end > cohort.start,
             )
         ).scalar()
-    return None if value is None else bool(value)
+    return bool(broken)
 
 
 # ---------------------------------------------------------------- baseline
@@ -236,7 +243,7 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     gate = None
     if not ready:
         gate = "this window failed its readiness suite"
-    elif _window_ready(spec, cohort_start) is False:
+    elif _cohort_data_broken(spec, window.shifted(spec.ground_truth.delay)):
         gate = "the predictions being judged were made on data that failed readiness"
     base = baseline(spec) if gate is None else {"metrics": {}}
     summary, rows = assess_performance(spec, cohort, base, gate=gate)

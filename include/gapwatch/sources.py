@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ def source_engine(url: str) -> sa.Engine:
 
 def _naive_utc(value: datetime) -> datetime:
     # Source tables store naive UTC timestamps (the common case for event tables).
-    return value.replace(tzinfo=None) if value.tzinfo else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _predictions(spec: MonitorSpec) -> sa.TableClause:
@@ -51,7 +51,9 @@ def read_window(spec: MonitorSpec, start: datetime, end: datetime) -> pd.DataFra
 def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
     """Predictions made in ``[start, end)`` with the labels that had arrived before ``as_of``.
 
-    The ``label`` column is null where the label is still pending.
+    The ``label`` column is null where the label is still pending. When the truth table holds
+    several labels for one prediction (a correction re-delivered), the latest one that had arrived
+    counts, so a prediction is judged once.
     """
     import pandas as pd
 
@@ -62,7 +64,8 @@ def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datet
     )
     ts = preds.c[spec.predictions.timestamp]
     query = (
-        sa.select(*preds.c, truth.c[g.label].label("label"))
+        sa.select(*preds.c, truth.c[g.label].label("label"),
+                  truth.c[g.arrived_at].label("gapwatch_label_arrived_at"))
         .select_from(
             preds.outerjoin(
                 truth,
@@ -75,4 +78,9 @@ def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datet
         .where(ts >= _naive_utc(start), ts < _naive_utc(end))
     )
     with source_engine(spec.source_url()).connect() as conn:
-        return pd.read_sql(query, conn)
+        frame = pd.read_sql(query, conn)
+    pid = spec.predictions.id
+    if frame[pid].duplicated().any():
+        frame = frame.sort_values("gapwatch_label_arrived_at", na_position="first", kind="stable")
+        frame = frame.drop_duplicates(subset=pid, keep="last").sort_index()
+    return frame.drop(columns="gapwatch_label_arrived_at")

@@ -433,8 +433,13 @@ class MonitorSpec(_Strict):
         unknown_drift = sorted(set(self.drift.features) - {f.name for f in self.predictions.features})
         if unknown_drift:
             raise ValueError(f"drift.features {unknown_drift} must be feature columns")
-        if len(self.schedule.split()) != 5:
-            raise ValueError("schedule must be a 5-field cron expression, e.g. '0 0 * * 1'")
+        if len(self.schedule.split()) != 5 or not _valid_cron(self.schedule):
+            raise ValueError("schedule must be a valid 5-field cron expression, e.g. '0 0 * * 1'")
+        pii_segments = sorted(set(self.segments) & self.pii_columns)
+        if pii_segments:
+            raise ValueError(
+                f"segments {pii_segments} are pii: their values would appear in results and messages"
+            )
         routes = self.notifications.routes
         oncall = self.owners.technical_owner.oncall_route
         if routes and oncall and oncall not in routes:
@@ -471,6 +476,13 @@ class MonitorSpec(_Strict):
         from gapwatch.airflow_adapter import connection_sqlalchemy_url
 
         return connection_sqlalchemy_url(self.source.conn_id or "")
+
+
+def _valid_cron(expression: str) -> bool:
+    # croniter is what Airflow's cron timetables use, so this accepts exactly what Airflow will.
+    from croniter import croniter
+
+    return bool(croniter.is_valid(expression))
 
 
 class SpecError(Exception):

@@ -90,3 +90,26 @@ def test_baseline_from_a_reference_table(gapwatch_home, tmp_path, monkeypatch) -
     assert base["metrics"]["roc_auc"]["value"] == pytest.approx(0.83, abs=0.03)
     assert len(base["metrics"]["roc_auc"]["spread_values"]) == 5
     assert pipeline.baseline(spec)["calibration"] == base["calibration"]  # stored once, read back
+
+
+def test_a_cohort_straddling_a_broken_window_is_not_judged(gapwatch_home) -> None:
+    # Daily windows and a 36h label delay: the cohort overlaps two windows; one failed readiness.
+    from datetime import UTC, datetime, timedelta
+
+    from gapwatch import store
+    from gapwatch.pipeline import Window, _cohort_data_broken
+
+    spec = _spec()
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    with store.engine().begin() as conn:
+        for k, readiness in enumerate(["ready", "not_ready", "ready", "ready"]):
+            start = day + timedelta(days=k)
+            conn.execute(store.runs.insert().values(
+                monitor=spec.name, window_start=start, window_end=start + timedelta(days=1),
+                status="healthy" if readiness == "ready" else "not_ready", readiness=readiness,
+                updated_at=start))
+    delay = timedelta(hours=36)
+    straddling = Window(day + timedelta(days=2), day + timedelta(days=3)).shifted(delay)  # Jan 1 12h - Jan 2 12h
+    later = Window(day + timedelta(days=4), day + timedelta(days=5)).shifted(delay)  # Jan 3 12h - Jan 4 12h
+    assert _cohort_data_broken(spec, straddling)
+    assert not _cohort_data_broken(spec, later)

@@ -157,3 +157,15 @@ def test_a_reference_table_baseline_needs_the_volume_check_off(tmp_path: Path) -
         d["readiness"]["volume"] = {"enabled": False}
 
     assert load_spec(_write(tmp_path, "table_baseline", fixed)).baseline.table == "credit_test_set"
+
+
+def test_an_invalid_cron_and_a_pii_segment_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="valid 5-field cron"):
+        load_spec(_write(tmp_path, "bad_cron", lambda d: d.update(schedule="99 * * * *")))
+
+    def pii_segment(d):
+        d["predictions"]["features"].append({"name": "zip_code", "kind": "categorical", "pii": True})
+        d["segments"] = ["region", "zip_code"]
+
+    with pytest.raises(SpecError, match=r"segments \['zip_code'\] are pii"):
+        load_spec(_write(tmp_path, "pii_segment", pii_segment))
