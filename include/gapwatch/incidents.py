@@ -212,6 +212,7 @@ def _apply_one(
             )
             why = f"the check has been healthy for {healthy} runs in a row"
             _event(conn, current.id, window.start, "auto_resolved", {"healthy_runs": healthy, "why": why})
+            _close_tickets(conn, current.id, window.start, "gapwatch")
             queue_incident_messages(conn, spec, current.id, "resolved", run_link, why=why)
             changes.append({"action": "resolved", "incident": current.id, "title": current.title})
     return changes
@@ -407,6 +408,24 @@ def _require(incident: dict[str, Any], states: tuple[str, ...], action: str) -> 
         raise ValueError(f"incident #{incident['id']} is {incident['status']}; cannot {action} it")
 
 
+def _close_tickets(conn: Connection, incident_id: int, window: datetime | None, actor: str) -> None:
+    """Close the maintenance tickets an incident raised once it is resolved.
+
+    Otherwise the open ticket (one per monitor and kind) would block every later degradation
+    from raising its own ticket.
+    """
+    t = store.tickets
+    closed = conn.execute(
+        sa.select(t.c.id).where(t.c.incident_id == incident_id, t.c.status == "open")
+    ).scalars().all()
+    if not closed:
+        return
+    conn.execute(t.update().where(t.c.id.in_(closed)).values(status="closed"))
+    for ticket_id in closed:
+        _event(conn, incident_id, window, "ticket_closed",
+               {"ticket": ticket_id, "why": "the incident that raised it is resolved"}, actor=actor)
+
+
 def _transition(
     conn: Connection, spec: MonitorSpec, incident_id: int, action: str, *, window: datetime | None,
     by: str, why: str, now: datetime, values: dict[str, Any],
@@ -416,6 +435,8 @@ def _transition(
         store.incidents.update().where(store.incidents.c.id == incident_id).values(**values, updated_at=now)
     )
     _event(conn, incident_id, window, action, {"why": why}, actor=by, at=now)
+    if values.get("status") == "resolved":
+        _close_tickets(conn, incident_id, window, by)
     queue_incident_messages(conn, spec, incident_id, action, _latest_run_link(conn, spec), actor=by, why=why)
     return _incident(conn, incident_id)
 
