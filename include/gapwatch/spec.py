@@ -441,14 +441,24 @@ class MonitorSpec(_Strict):
                 f"segments {pii_segments} are pii: their values would appear in results and messages"
             )
         routes = self.notifications.routes
+        channels = self.notifications.channels
         oncall = self.owners.technical_owner.oncall_route
-        if routes and oncall and oncall not in routes:
+        if "slack" in channels and not self.owners.technical_owner.slack_conn_id:
+            raise ValueError("notifications.channels has slack: set owners.technical_owner.slack_conn_id")
+        for role in ("business_owner", "technical_owner", "data_steward"):
+            person: Person = getattr(self.owners, role)
+            if not any(c != "slack" or person.slack_conn_id for c in channels):
+                raise ValueError(
+                    f"owners.{role} cannot be reached on any channel in notifications.channels "
+                    f"{channels}: give them a slack_conn_id or enable email/file/webhook"
+                )
+        # Without routes the embedded default records pages in the file sink; otherwise a page
+        # needs a defined route, or it would be dropped.
+        if oncall and oncall not in routes and (routes or "file" not in channels):
             raise ValueError(
                 f"owners.technical_owner.oncall_route {oncall!r} is not a route in notifications.routes "
-                f"(defined: {sorted(routes)})"
+                f"(defined: {sorted(routes) or 'none'}); pages would reach nobody"
             )
-        if "slack" in self.notifications.channels and not self.owners.technical_owner.slack_conn_id:
-            raise ValueError("notifications.channels has slack: set owners.technical_owner.slack_conn_id")
         return self
 
     @property

@@ -169,3 +169,18 @@ def test_an_invalid_cron_and_a_pii_segment_are_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match=r"segments \['zip_code'\] are pii"):
         load_spec(_write(tmp_path, "pii_segment", pii_segment))
+
+
+def test_every_owner_must_be_reachable_and_a_page_must_have_a_route(tmp_path: Path) -> None:
+    def slack_only(d):
+        d["owners"]["technical_owner"]["slack_conn_id"] = "slack_credit"
+        d["notifications"] = {"channels": ["slack"]}
+
+    with pytest.raises(SpecError, match="owners.business_owner cannot be reached"):
+        load_spec(_write(tmp_path, "slack_only", slack_only))
+
+    def email_without_routes(d):
+        d["notifications"] = {"channels": ["email"]}  # oncall_route credit-ml-oncall is set
+
+    with pytest.raises(SpecError, match="pages would reach nobody"):
+        load_spec(_write(tmp_path, "no_route", email_without_routes))
