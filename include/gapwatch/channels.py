@@ -181,6 +181,7 @@ def slack_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
                     {"type": "button", "text": {"type": "plain_text", "text": name.replace("_", " ").title()},
                      "url": url}
                     for name, url in links.items()
+                    if url.startswith(("http://", "https://"))  # Slack rejects any other button URL
                 ],
             }
         )

@@ -276,7 +276,15 @@ def test_feed_break_window_has_a_data_docs_page_linked_from_the_steward_message(
         stored = conn.execute(sa.select(store.validations.c.data_docs_path)).scalar_one()
     assert stored == str(page)
     (message,) = _messages()
-    assert message["recipient_role"] == "data_steward" and f"Data Docs: {url}" in message["body"]
+    # the steward gets a link a browser can open: the page served by Model Health behind the login
+    from urllib.parse import quote
+
+    from gapwatch import config
+
+    served = f"{config.airflow_base_url()}/gapwatch/health/data-docs/" + quote(
+        page.relative_to(demo_env / "data_docs").as_posix())
+    assert message["recipient_role"] == "data_steward" and f"Data Docs: {served}" in message["body"]
+    assert message["payload"]["links"]["data_docs"] == served
 
     text = _page_text(page)
     assert "Status: Failed" in text and "Unsuccessful Expectations 1" in text
