@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 OVERALL = "*"
-SAMPLING_Z = BREACH_Z
 BOOTSTRAP_SEED = 20260105  # fixed: the same window always gets the same bootstrap errors
 MULTIVARIATE_COLUMN = "__multivariate__"
 
@@ -124,8 +123,8 @@ def _row(segment: str, metric: Metric, value: Any, base: dict[str, Any], *, esti
 
     threshold = metric_threshold(metric, base)
     too_few = value.n < metric.min_labels
-    breach = not too_few and is_breach(value, threshold, metric.higher_is_better, SAMPLING_Z)
-    margin = SAMPLING_Z * value.stderr if value.stderr is not None and value.value is not None else None
+    breach = not too_few and is_breach(value, threshold, metric.higher_is_better, BREACH_Z)
+    margin = BREACH_Z * value.stderr if value.stderr is not None and value.value is not None else None
     return {
         "segment": segment,
         "metric": metric.name,

@@ -40,7 +40,6 @@ _RUN_STATUS = {
     "awaiting_labels": "awaiting_labels",
     "healthy": "healthy",
 }
-SAMPLING_Z = BREACH_Z  # the band is the one used for breaches (one-sided 95% bounds)
 TREND_WINDOWS = 12
 FAILED_DAG_RUN_STATES = {"failed"}
 
@@ -334,7 +333,7 @@ def _metric_rows(conn: Connection, name: str, segment: str = "*") -> list[dict[s
     )
     out = []
     for r in found:
-        band = SAMPLING_Z * r["stderr"] if r["value"] is not None and r["stderr"] is not None else None
+        band = BREACH_Z * r["stderr"] if r["value"] is not None and r["stderr"] is not None else None
         out.append(
             {
                 "window": _iso(r["window_start"]),

@@ -14,8 +14,6 @@ from typing import Any
 from gapwatch.catalog import BREACH_Z
 from gapwatch.spec import MonitorSpec
 
-Z95 = BREACH_Z
-
 
 @dataclass(frozen=True)
 class Message:
@@ -51,7 +49,7 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         value, threshold = ev.get("value"), ev.get("threshold")
         if value is None or threshold is None:
             return [f"What broke: {ev.get('metric', 'the main metric')} could not be judged ({ev.get('reason')})."]
-        half = Z95 * (ev.get("stderr") or 0.0)
+        half = BREACH_Z * (ev.get("stderr") or 0.0)
         side = "below" if higher_is_better else "above"
         gap = (threshold - value) if higher_is_better else (value - threshold)
         estimated = " (estimated without labels)" if kind == "estimate" else ""

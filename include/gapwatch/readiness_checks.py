@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from gapwatch import store
+from gapwatch import sources, store
 
 if TYPE_CHECKING:
     from gapwatch.readiness import ExpectationOutcome
@@ -39,16 +39,6 @@ TYPES_MATCH_BASELINE = "gapwatch_column_types_match_baseline"
 
 
 # ---------------------------------------------------------------- baseline profile
-
-
-def naive_utc(value: datetime) -> datetime:
-    """Source tables store naive UTC timestamps (as in :mod:`gapwatch.sources`)."""
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
-def _split_table(name: str) -> tuple[str | None, str]:
-    schema, _, table = name.rpartition(".")
-    return (schema or None), table
 
 
 def type_family(sql_type: Any) -> str:
@@ -70,9 +60,8 @@ def type_family(sql_type: Any) -> str:
 
 def current_column_families(spec: MonitorSpec) -> dict[str, str]:
     """The predictions table's columns and type families, by reflection (no rows read)."""
-    from gapwatch import sources
 
-    schema, table = _split_table(spec.predictions.table)
+    schema, table = sources.split_table(spec.predictions.table)
     inspector = sa.inspect(sources.source_engine(spec.source_url()))
     return {c["name"]: type_family(c["type"]) for c in inspector.get_columns(table, schema=schema)}
 
@@ -122,17 +111,11 @@ def baseline_profile(spec: MonitorSpec) -> dict[str, Any]:
 
 
 def _window_profile(spec: MonitorSpec) -> dict[str, Any]:
-    from gapwatch import sources
 
-    p = spec.predictions
     start, end = spec.baseline.start, spec.baseline.end
     assert start is not None and end is not None
-    schema, name = _split_table(p.table)
-    source = sa.table(name, sa.column(p.timestamp, sa.DateTime()), schema=schema)
-    ts = source.c[p.timestamp]
-    count = sa.select(sa.func.count()).select_from(source).where(
-        ts >= naive_utc(start), ts < naive_utc(end)
-    )
+    source = sources.predictions_table(spec)
+    count = sa.select(sa.func.count()).select_from(source).where(sources.in_window(source, spec, start, end))
     with sources.source_engine(spec.source_url()).connect() as conn:
         rows = int(conn.execute(count).scalar_one())
     return {
@@ -173,7 +156,7 @@ def builtin_entries(
                 "freshness",
                 "expect_column_max_to_be_between",
                 # Source timestamps are naive UTC (see sources); compare like with like.
-                {"column": p.timestamp, "min_value": naive_utc(oldest_ok)},
+                {"column": p.timestamp, "min_value": sources.naive_utc(oldest_ok)},
                 f"newest row at most {_age_text(r.freshness.max_age)} before the window end",
             )
         )

@@ -38,17 +38,8 @@ def window_query(spec: MonitorSpec, window: Window) -> str:
     (they are datetimes we produced, never user input).
     """
     from gapwatch import sources
-    from gapwatch.readiness_checks import _split_table, naive_utc
 
-    p = spec.predictions
-    schema, name = _split_table(p.table)
-    table = sa.table(name, sa.column(p.timestamp, sa.DateTime()), schema=schema)
-    ts = table.c[p.timestamp]
-    query = (
-        sa.select(sa.text("*"))
-        .select_from(table)
-        .where(ts >= naive_utc(window.start), ts < naive_utc(window.end))
-    )
+    query = sources.window_select(spec, window.start, window.end)
     dialect = sources.source_engine(spec.source_url()).dialect
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 

@@ -19,33 +19,50 @@ def source_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def _naive_utc(value: datetime) -> datetime:
-    # Source tables store naive UTC timestamps (the common case for event tables).
+def naive_utc(value: datetime) -> datetime:
+    """Source tables store naive UTC timestamps (the common case for event tables)."""
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def split_table(name: str) -> tuple[str | None, str]:
+    """``"schema.table"`` -> ``("schema", "table")``; a bare name has no schema."""
+    schema, _, table = name.rpartition(".")
+    return (schema or None), table
+
+
+def predictions_table(spec: MonitorSpec, *names: str) -> sa.TableClause:
+    """The predictions table with its timestamp column typed (so bounds bind as datetimes)."""
+    p = spec.predictions
+    schema, table = split_table(p.table)
+    columns = [sa.column(n, sa.DateTime() if n == p.timestamp else None) for n in sorted({p.timestamp, *names})]
+    return sa.table(table, *columns, schema=schema)
+
+
+def in_window(table: sa.TableClause, spec: MonitorSpec, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    ts = table.c[spec.predictions.timestamp]
+    return sa.and_(ts >= naive_utc(start), ts < naive_utc(end))
+
+
+def window_select(spec: MonitorSpec, start: datetime, end: datetime) -> sa.Select:
+    """``SELECT *`` of the predictions made in ``[start, end)``."""
+    table = predictions_table(spec)
+    return sa.select(sa.text("*")).select_from(table).where(in_window(table, spec, start, end))
 
 
 def _predictions(spec: MonitorSpec) -> sa.TableClause:
     p = spec.predictions
-    names = {p.id, p.timestamp, p.prediction, *(f.name for f in p.features)}
+    names = {p.id, p.prediction, *(f.name for f in p.features)}
     if p.score:
         names.add(p.score)
-    columns = [sa.column(n, sa.DateTime() if n == p.timestamp else None) for n in sorted(names)]
-    return sa.table(p.table, *columns)
+    return predictions_table(spec, *names)
 
 
 def read_window(spec: MonitorSpec, start: datetime, end: datetime) -> pd.DataFrame:
     """Every column of the predictions made in ``[start, end)`` (the readiness suite sees all)."""
     import pandas as pd
 
-    p = spec.predictions
-    table = sa.table(p.table, sa.column(p.timestamp, sa.DateTime()))
-    query = (
-        sa.select(sa.text("*"))
-        .select_from(table)
-        .where(table.c[p.timestamp] >= _naive_utc(start), table.c[p.timestamp] < _naive_utc(end))
-    )
     with source_engine(spec.source_url()).connect() as conn:
-        return pd.read_sql(query, conn)
+        return pd.read_sql(window_select(spec, start, end), conn)
 
 
 def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
@@ -59,10 +76,11 @@ def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datet
 
     g = spec.ground_truth
     preds = _predictions(spec)
+    truth_schema, truth_name = split_table(g.table)
     truth = sa.table(
-        g.table, sa.column(g.id), sa.column(g.label), sa.column(g.arrived_at, sa.DateTime())
+        truth_name, sa.column(g.id), sa.column(g.label), sa.column(g.arrived_at, sa.DateTime()),
+        schema=truth_schema,
     )
-    ts = preds.c[spec.predictions.timestamp]
     query = (
         sa.select(*preds.c, truth.c[g.label].label("label"),
                   truth.c[g.arrived_at].label("gapwatch_label_arrived_at"))
@@ -71,11 +89,11 @@ def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datet
                 truth,
                 sa.and_(
                     truth.c[g.id] == preds.c[spec.predictions.id],
-                    truth.c[g.arrived_at] < _naive_utc(as_of),
+                    truth.c[g.arrived_at] < naive_utc(as_of),
                 ),
             )
         )
-        .where(ts >= _naive_utc(start), ts < _naive_utc(end))
+        .where(in_window(preds, spec, start, end))
     )
     with source_engine(spec.source_url()).connect() as conn:
         frame = pd.read_sql(query, conn)

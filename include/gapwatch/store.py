@@ -247,10 +247,11 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything gapwatch stores is UTC."""
-    if value is None or value.tzinfo is not None:
+    """SQLite returns naive datetimes; everything gapwatch stores is UTC. An aware value in
+    another zone (``--start 2026-01-05T00:00+01:00``) is converted, so windows key the same."""
+    if value is None:
         return value
-    return value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @cache

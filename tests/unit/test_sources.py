@@ -46,3 +46,11 @@ def test_window_bounds_in_another_time_zone_read_the_same_rows(demo_env: Path) -
     shifted_rows = sources.read_window(spec, start.astimezone(plus_one), end.astimezone(plus_one))
     assert start.tzinfo == UTC and len(utc_rows) == len(shifted_rows) > 0
     assert datetime.fromisoformat(str(shifted_rows["scored_at"].min())) >= start.replace(tzinfo=None)
+
+
+def test_a_window_given_in_another_time_zone_keys_like_its_utc_twin() -> None:
+    from gapwatch.pipeline import Window
+
+    local = Window.parse("2026-01-05T01:00:00+01:00", "2026-01-12T01:00:00+01:00")
+    utc = Window.parse("2026-01-05T00:00:00+00:00", "2026-01-12T00:00:00+00:00")
+    assert local == utc and local.key == "2026-01-05T000000Z"
