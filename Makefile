@@ -87,7 +87,7 @@ airflow: venv airflow-db
 
 # The detection scoreboard: generated scenarios with known truth through the real evaluation.
 scenarios: venv
-	$(BIN)/python -m gapwatch.scenarios --write docs/scoreboard.md
+	$(BIN)/python -m gapwatch.demo.scenarios --write docs/scoreboard.md
 
 lint: venv
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gapwatch import assessment
+from gapwatch.evaluation import assessment
 from gapwatch.spec import MonitorSpec, load_specs
 
 

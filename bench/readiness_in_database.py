@@ -122,7 +122,7 @@ def _child(mode: str, url: str) -> None:
     """Validate the window in this process and print figures as one JSON line."""
     import great_expectations  # noqa: F401  (import cost is part of the fixed baseline)
 
-    from gapwatch.readiness import load_suite_json, validate_suite
+    from gapwatch.readiness.suite import load_suite_json, validate_suite
 
     after_import = _memory_kb("VmHWM")
     suite = load_suite_json(SUITE)

@@ -3,6 +3,6 @@
 Thin on purpose: reading the YAML specs and declaring tasks is all that happens at parse time.
 """
 
-from gapwatch.airflow_adapter import monitor_dags
+from gapwatch.airflow.dags import monitor_dags
 
 globals().update(monitor_dags())

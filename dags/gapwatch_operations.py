@@ -1,9 +1,9 @@
 """gapwatch housekeeping DAG: escalate overdue incidents, send weekly digests, deliver the outbox.
 
-Thin on purpose: the DAG is declared in gapwatch.airflow_adapter; the work happens in tasks.
+Thin on purpose: the DAG is declared in gapwatch.airflow.dags; the work happens in tasks.
 """
 
-from gapwatch.airflow_adapter import build_operations_dag
+from gapwatch.airflow.dags import build_operations_dag
 
 dag = build_operations_dag()
 

@@ -5,6 +5,6 @@ The monitors in dags/gapwatch_monitors.py load from the valid specs; this file f
 platform team sees it under "DAG import errors" and every other monitor keeps running.
 """
 
-from gapwatch.airflow_adapter import raise_spec_errors
+from gapwatch.airflow.dags import raise_spec_errors
 
 raise_spec_errors()

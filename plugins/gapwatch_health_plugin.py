@@ -2,8 +2,8 @@
 
 A FastAPI app mounted by the api-server at ``/gapwatch/health`` (pages, a JSON API and the locally
 served Vega scripts) and two external views: *Model Health* in the nav and a *Model Health* tab on
-each DAG page. What is shown comes from ``gapwatch.health`` (store reading) and
-``gapwatch.health_charts`` (altair); this file only wires them to Airflow.
+each DAG page. What is shown comes from ``gapwatch.health.model`` (store reading) and
+``gapwatch.health.charts`` (altair); this file only wires them to Airflow.
 
 Airflow does not authenticate plugin apps (a Starlette mount inherits none of the core API's
 dependencies), so every route here depends on Airflow's own ``get_user`` (the JWT from the
@@ -60,7 +60,7 @@ def _latest_dag_runs() -> dict[str, Any]:
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
-    from gapwatch.health import DagRunState
+    from gapwatch.health.model import DagRunState
 
     newest = (
         sa.select(DagRun.dag_id, sa.func.max(DagRun.run_after).label("run_after"))
@@ -78,7 +78,8 @@ def _latest_dag_runs() -> dict[str, Any]:
 
 
 def _fleet(user: BaseUser) -> list[dict[str, Any]]:
-    from gapwatch import health, store
+    from gapwatch import store
+    from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
         rows = health.fleet(conn, dag_runs=_latest_dag_runs())
@@ -86,7 +87,8 @@ def _fleet(user: BaseUser) -> list[dict[str, Any]]:
 
 
 def _detail(user: BaseUser, model: str) -> dict[str, Any]:
-    from gapwatch import health, store
+    from gapwatch import store
+    from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
         detail = health.model_detail(conn, model, dag_runs=_latest_dag_runs())
@@ -96,7 +98,7 @@ def _detail(user: BaseUser, model: str) -> dict[str, Any]:
 
 
 def _charts(detail: dict[str, Any]) -> dict[str, Any]:
-    from gapwatch import health_charts as hc
+    from gapwatch.health import charts as hc
 
     spec = detail["spec"] or {"metrics": []}
     last = detail["runs"][-1]["window_start"] if detail["runs"] else None
@@ -145,7 +147,7 @@ def api_model_charts(model: str, user: UserDep) -> dict[str, Any]:
 
 @app.get("/", response_class=HTMLResponse)
 def fleet_page(request: Request, user: UserDep) -> Response:
-    from gapwatch import health_charts as hc
+    from gapwatch.health import charts as hc
 
     models = _fleet(user)
     sparklines = {m["model"]: hc.sparkline(m["trend"]) for m in models if m["trend"]}
@@ -196,7 +198,7 @@ def data_docs(path: str, user: UserDep) -> FileResponse:
     A validation page shows a monitor's data, so it needs read access to a DAG of a monitor that
     uses that suite, like the model pages; the site's index and styles only need a login.
     """
-    from gapwatch.readiness_docs import data_docs_dir
+    from gapwatch.readiness.docs import data_docs_dir
     from gapwatch.spec import load_specs
 
     root = data_docs_dir()

@@ -42,7 +42,7 @@ def gapwatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo production database, seeded once per session (deterministic)."""
-    from gapwatch.demo import seed_demo
+    from gapwatch.demo.seed import seed_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo_production.db'}"
     seed_demo(url, seed=7)
@@ -85,8 +85,7 @@ def drop_pg_database(url: str) -> None:
 
     from gapwatch import store
 
-    store._engine_for(url).dispose()
-    store._migrated.discard(url)
+    store.dispose(url)
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gapwatch.spec import project_root
+
+def project_root() -> Path:
+    """The repository root (the package lives in include/gapwatch)."""
+    return Path(__file__).resolve().parents[2]
 
 
 def home() -> Path:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gapwatch import incidents, notify, routing, store
-from gapwatch.messages import Message, fmt
+from gapwatch import outbox, store
+from gapwatch.incidents import lifecycle as incidents
+from gapwatch.incidents import routing
+from gapwatch.incidents.messages import Message, fmt
+from gapwatch.outbox import Sender
 from gapwatch.spec import MonitorSpec, load_specs
 
 DIGEST_DAY_ENV = "GAPWATCH_DIGEST_WEEKDAY"  # 0 = Monday
@@ -71,7 +75,7 @@ def queue_digests(now: datetime | None = None, directory: str | None = None) -> 
                 for d in routing.person_destinations(spec, owner, "business_owner"):
                     destinations.setdefault(d.key, d)
             for destination in destinations.values():
-                queued += notify.queue(
+                queued += outbox.queue(
                     conn, monitor=DIGEST_MONITOR, event_key=f"digest:{email}:{year}-W{week:02d}",
                     destination=destination, message=message,
                 )
@@ -158,13 +162,15 @@ def _incidents(conn: Connection, monitor: str, condition: Any) -> list[dict[str,
     return store.rows(conn, sa.select(inc).where(inc.c.monitor == monitor, condition).order_by(inc.c.id))
 
 
-def deliver(now: datetime | None = None) -> dict[str, int]:
+def deliver(senders: Mapping[str, Sender], now: datetime | None = None) -> dict[str, int]:
     """Deliver every due message of every monitor (and the digests and platform alerts)."""
-    return notify.deliver_pending(store.engine(), now=now)
+    return outbox.deliver_pending(store.engine(), senders, now=now)
 
 
-def housekeeping(now: datetime | None = None, directory: str | None = None) -> dict[str, Any]:
+def housekeeping(
+    senders: Mapping[str, Sender], now: datetime | None = None, directory: str | None = None
+) -> dict[str, Any]:
     """All three steps, in the order the DAG runs them."""
     escalated = escalate(now, directory)
     digests = queue_digests(now, directory)
-    return {"escalated": escalated, "digests": digests, "delivery": deliver(now)}
+    return {"escalated": escalated, "digests": digests, "delivery": deliver(senders, now)}

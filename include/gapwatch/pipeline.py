@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,34 +19,14 @@ import sqlalchemy as sa
 
 from gapwatch import config, store
 from gapwatch.spec import MonitorSpec
+from gapwatch.window import Window
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from gapwatch.outbox import Sender
+
 OVERALL = "*"
-
-
-@dataclass(frozen=True)
-class Window:
-    """The data interval a run looks at: ``[start, end)`` in UTC."""
-
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def parse(cls, start: str | datetime, end: str | datetime) -> Window:
-        def _dt(v: str | datetime) -> datetime:
-            value = datetime.fromisoformat(v) if isinstance(v, str) else v
-            return store.as_utc(value)  # type: ignore[return-value]
-
-        return cls(_dt(start), _dt(end))
-
-    @property
-    def key(self) -> str:
-        return self.start.strftime("%Y-%m-%dT%H%M%SZ")
-
-    def shifted(self, delta: timedelta) -> Window:
-        return Window(self.start - delta, self.end - delta)
 
 
 def run_dir(spec: MonitorSpec, window: Window) -> Path:
@@ -99,9 +78,9 @@ def check_readiness(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     """Validate the window with the monitor's GX suite and built-in checks; keep the result.
 
     With ``readiness.validate_in: database`` the suite runs inside the source database and
-    the extracted window is never loaded here (see ``gapwatch.readiness_stage``).
+    the extracted window is never loaded here (see ``gapwatch.readiness.stage``).
     """
-    from gapwatch.readiness_stage import run_readiness
+    from gapwatch.readiness.stage import run_readiness
 
     return run_readiness(spec, window, lambda: _load(spec, window, "window"))
 
@@ -152,7 +131,7 @@ def _read_reference(spec: MonitorSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     if b.table is not None:
         import pandas as pd
 
-        with sources.source_engine(spec.source_url()).connect() as conn:
+        with sources.source_engine(sources.source_url(spec)).connect() as conn:
             frame = pd.read_sql(sa.select(sa.text("*")).select_from(sa.table(b.table)), conn)
         label = b.label or spec.ground_truth.label
         if label not in frame:
@@ -173,7 +152,7 @@ def baseline(spec: MonitorSpec) -> dict[str, Any]:
     (metric values with their spread, plus the estimate's calibration map and the multivariate
     model under the ``_model`` key): a few hundred numbers per column, never rows.
     """
-    from gapwatch.assessment import summarize_reference
+    from gapwatch.evaluation.assessment import summarize_reference
 
     key = _baseline_key(spec)
     table = store.baselines
@@ -236,7 +215,7 @@ def _trend(spec: MonitorSpec, window: Window, metric: str) -> list[dict[str, Any
 def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, Any]:
     """Metrics on the matured cohort, overall and per segment, against the baseline; plus the
     label-free estimate on this window's own predictions (binary classifiers), under ``estimate``."""
-    from gapwatch.assessment import assess_performance, estimate_performance
+    from gapwatch.evaluation.assessment import assess_performance, estimate_performance
 
     cohort = _load(spec, window, "cohort")
     cohort_start = window.shifted(spec.ground_truth.delay).start
@@ -280,7 +259,7 @@ def _store_metric_rows(spec: MonitorSpec, window: Window, rows: list[dict[str, A
 
 def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, Any]:
     """Drift of each feature and of the score against the baseline's stored statistics."""
-    from gapwatch.assessment import assess_drift
+    from gapwatch.evaluation.assessment import assess_drift
 
     table = store.drift_values
     if not ready:
@@ -336,8 +315,8 @@ def decide(
     - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
     - estimate only: ``unsupported_share`` (rows outside the baseline's input range).
     """
-    from gapwatch.incidents import make_finding
-    from gapwatch.readiness_stage import readiness_findings
+    from gapwatch.incidents.lifecycle import make_finding
+    from gapwatch.readiness.stage import readiness_findings
 
     main = spec.main_metric
     findings = readiness_findings(spec, readiness)
@@ -426,9 +405,17 @@ def publish(
     drift: dict[str, Any],
     findings: list[dict[str, Any]],
     airflow_run_id: str | None = None,
+    *,
+    senders: Mapping[str, Sender] | None = None,
 ) -> dict[str, Any]:
-    """Record the run, move incidents and tickets through their lifecycle, and send messages."""
-    from gapwatch import incidents, notify
+    """Record the run, move incidents and tickets through their lifecycle, and send messages.
+
+    ``senders`` (``gapwatch.airflow.channels.default_senders()`` in a DAG run) deliver this
+    monitor's queued messages at once; without them the messages wait in the outbox for the
+    operations DAG.
+    """
+    from gapwatch import outbox
+    from gapwatch.incidents import lifecycle as incidents
 
     main = spec.main_metric
     status = run_status(readiness, performance, drift)
@@ -469,15 +456,19 @@ def publish(
             },
             ["monitor", "window_start"],
         )
-    delivery = notify.deliver_pending(engine, monitor=spec.name)
+    delivery = outbox.deliver_pending(engine, senders, monitor=spec.name) if senders is not None else None
     return {"status": status, "changes": changes, "delivery": delivery}
 
 
-def run_window(spec: MonitorSpec, window: Window, airflow_run_id: str | None = None) -> dict[str, Any]:
+def run_window(
+    spec: MonitorSpec, window: Window, airflow_run_id: str | None = None,
+    *, senders: Mapping[str, Sender] | None = None,
+) -> dict[str, Any]:
     """All stages in one process (the CLI's ``gapwatch run``; the DAG runs them as tasks)."""
     extract = extract_window(spec, window)
     readiness = check_readiness(spec, window)
     performance = evaluate_performance(spec, window, readiness["ready"])
     drift = evaluate_drift(spec, window, readiness["ready"])
     findings = decide(spec, window, readiness, performance, drift)
-    return publish(spec, window, extract, readiness, performance, drift, findings, airflow_run_id)
+    return publish(spec, window, extract, readiness, performance, drift, findings, airflow_run_id,
+                   senders=senders)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+
+from gapwatch.window import naive_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -14,14 +18,38 @@ if TYPE_CHECKING:
     from gapwatch.spec import MonitorSpec
 
 
+ConnectionResolver = Callable[[str], str]
+_resolver: ConnectionResolver | None = None
+
+
+def use_connection_resolver(resolver: ConnectionResolver | None) -> None:
+    """Install how ``source.conn_id`` becomes a URL (``gapwatch.airflow.connections`` installs
+    Airflow's connections; the stages themselves never import Airflow)."""
+    global _resolver
+    _resolver = resolver
+
+
+def source_url(spec: MonitorSpec) -> str:
+    """The SQLAlchemy URL of the monitor's production source, resolved at run time (never at parse)."""
+    if spec.source.url_env:
+        url = os.environ.get(spec.source.url_env)
+        if not url:
+            raise RuntimeError(
+                f"monitor {spec.name}: environment variable {spec.source.url_env} "
+                "(source.url_env) is not set"
+            )
+        return url
+    if _resolver is None:
+        raise RuntimeError(
+            f"monitor {spec.name}: source.conn_id {spec.source.conn_id!r} needs Airflow's connections; "
+            "run it through its DAG or the gapwatch CLI"
+        )
+    return _resolver(spec.source.conn_id or "")
+
+
 @cache
 def source_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
-
-
-def naive_utc(value: datetime) -> datetime:
-    """Source tables store naive UTC timestamps (the common case for event tables)."""
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def split_table(name: str) -> tuple[str | None, str]:
@@ -61,7 +89,7 @@ def read_window(spec: MonitorSpec, start: datetime, end: datetime) -> pd.DataFra
     """Every column of the predictions made in ``[start, end)`` (the readiness suite sees all)."""
     import pandas as pd
 
-    with source_engine(spec.source_url()).connect() as conn:
+    with source_engine(source_url(spec)).connect() as conn:
         return pd.read_sql(window_select(spec, start, end), conn)
 
 
@@ -95,7 +123,7 @@ def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datet
         )
         .where(in_window(preds, spec, start, end))
     )
-    with source_engine(spec.source_url()).connect() as conn:
+    with source_engine(source_url(spec)).connect() as conn:
         frame = pd.read_sql(query, conn)
     pid = spec.predictions.id
     if frame[pid].duplicated().any():

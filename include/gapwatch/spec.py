@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, metrics_for
+from gapwatch.config import project_root
 
 ColumnMethod = Literal["psi", "ks", "ks_pvalue", "wasserstein", "jensenshannon", "chisquare"]
 
@@ -473,20 +474,6 @@ class MonitorSpec(_Strict):
     def pii_columns(self) -> set[str]:
         return {f.name for f in self.predictions.features if f.pii} | set(self.predictions.pii_columns)
 
-    def source_url(self) -> str:
-        """The SQLAlchemy URL of the production source, resolved at run time (never at parse)."""
-        if self.source.url_env:
-            url = os.environ.get(self.source.url_env)
-            if not url:
-                raise RuntimeError(
-                    f"monitor {self.name}: environment variable {self.source.url_env} "
-                    "(source.url_env) is not set"
-                )
-            return url
-        from gapwatch.airflow_adapter import connection_sqlalchemy_url
-
-        return connection_sqlalchemy_url(self.source.conn_id or "")
-
 
 def _valid_cron(expression: str) -> bool:
     # croniter is what Airflow's cron timetables use, so this accepts exactly what Airflow will.
@@ -550,11 +537,6 @@ def monitors_dir(directory: Path | str | None = None) -> Path:
     if os.environ.get(MONITORS_DIR_ENV):
         return Path(os.environ[MONITORS_DIR_ENV])
     return project_root() / "include" / "monitors"
-
-
-def project_root() -> Path:
-    """The repository root (the package lives in include/gapwatch)."""
-    return Path(__file__).resolve().parents[2]
 
 
 def load_specs(directory: Path | str | None = None) -> SpecSet:

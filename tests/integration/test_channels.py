@@ -10,7 +10,7 @@ import json
 import pytest
 from loopback import SECRET, wire_connections
 
-from gapwatch import channels
+from gapwatch.airflow import channels
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,14 @@ import pytest
 import sqlalchemy as sa
 from loopback import SECRET, wire_connections, wired_spec_dir
 
-from gapwatch import cli, incidents, notify, operations, store
-from gapwatch.demo import window_bounds
-from gapwatch.incidents import make_finding
-from gapwatch.pipeline import Window
+from gapwatch import operations, outbox, store
+from gapwatch.airflow.channels import default_senders
+from gapwatch.cli import main as cli
+from gapwatch.demo.seed import window_bounds
+from gapwatch.incidents import lifecycle as incidents
+from gapwatch.incidents.lifecycle import make_finding
 from gapwatch.spec import load_specs
+from gapwatch.window import Window
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +45,7 @@ def lifecycle_store(request, gapwatch_home, monkeypatch):
     url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
     monkeypatch.setenv("GAPWATCH_DB_URL", url)
     yield url
-    store._engine_for(url).dispose()
+    store.dispose(url)
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -90,7 +93,7 @@ def _pages(fake_services) -> list[tuple[str, str, str]]:
 
 def test_ack_records_who_and_why_and_acknowledges_the_page(spec, fake_services, capsys) -> None:
     _run(spec, 1, "breach")
-    notify.deliver_pending(store.engine())
+    outbox.deliver_pending(store.engine(), default_senders())
     assert cli.main(["incidents", "ack", "1", "--by", "ravi.menon", "--why", "looking at the new channel"]) == 0
     incident = _incident()
     assert incident["status"] == "acknowledged" and incident["acknowledged_by"] == "ravi.menon"
@@ -143,12 +146,12 @@ def test_escalation_walks_the_routes_while_unacknowledged_and_hears_the_end(spec
         ("pagerduty", "ml-leads"), ("email", "head.of.ml@example.com")]
     # Resolving tells the escalation route it paged, too.
     assert cli.main(["incidents", "resolve", "1", "--by", "lead"]) == 0
-    notify.deliver_pending(store.engine(), senders={**_real(), "email": lambda m: None})
+    outbox.deliver_pending(store.engine(), senders={**_real(), "email": lambda m: None})
     assert [p for p in _pages(fake_services) if p[0] == "leads"] == [("leads", "trigger", FP), ("leads", "resolve", FP)]
 
 
 def _real() -> dict:
-    from gapwatch.channels import default_senders
+    from gapwatch.airflow.channels import default_senders
 
     return default_senders()
 
@@ -181,7 +184,7 @@ def test_a_recurrence_within_the_cooldown_reopens_the_same_incident(spec, fake_s
     assert "breached again 7 days after it was resolved (cool-down 14 days)" in _events()[-1]["detail"]["why"]
     with store.engine().connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.incidents)).scalar() == 1
-    notify.deliver_pending(store.engine())
+    outbox.deliver_pending(store.engine(), default_senders())
     assert [p[1] for p in _pages(fake_services)] == ["trigger", "resolve", "trigger"]
     # Resolved again, then a recurrence long after the cool-down: a new incident.
     _run(spec, 5, "ok", 0.81)
@@ -194,14 +197,14 @@ def test_dead_letter_raises_a_platform_alert_without_the_secret(spec, fake_servi
     fake_services.fail("/services/T000/", 500)
     _run(spec, 1, "breach")
     now = store.utcnow()
-    for attempt in range(notify.MAX_ATTEMPTS):
-        now += notify.BASE_BACKOFF * 2 ** attempt
-        notify.deliver_pending(store.engine(), now=now)
+    for attempt in range(outbox.MAX_ATTEMPTS):
+        now += outbox.BASE_BACKOFF * 2 ** attempt
+        outbox.deliver_pending(store.engine(), default_senders(), now=now)
     with store.engine().connect() as conn:
         dead = store.rows(conn, sa.select(store.outbox).where(store.outbox.c.status == "dead"))
-    assert [(m["channel"], m["attempts"]) for m in dead] == [("slack", notify.MAX_ATTEMPTS)]
+    assert [(m["channel"], m["attempts"]) for m in dead] == [("slack", outbox.MAX_ATTEMPTS)]
     assert "500" in dead[0]["last_error"] and SECRET not in dead[0]["last_error"]
-    notify.deliver_pending(store.engine(), now=now)
+    outbox.deliver_pending(store.engine(), default_senders(), now=now)
     (alert,) = fake_services.received("/services/TPLAT/")
     text = alert.json["blocks"][1]["text"]["text"]
     assert alert.json["text"].startswith("[gapwatch] PLATFORM: undeliverable slack message for credit_default")
@@ -212,7 +215,7 @@ def test_dead_letter_raises_a_platform_alert_without_the_secret(spec, fake_servi
     # Once Slack is back, the platform team requeues it and it arrives.
     fake_services.heal()
     assert cli.main(["messages", "retry", str(dead[0]["id"])]) == 0
-    notify.deliver_pending(store.engine())
+    outbox.deliver_pending(store.engine(), default_senders())
     assert len(fake_services.received("/services/T000/")) == 1
 
 

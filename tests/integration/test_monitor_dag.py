@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from gapwatch import store
-from gapwatch.demo import FEED_BREAK_WINDOW, SHIFT_FROM_WINDOW, window_bounds
+from gapwatch.demo.seed import FEED_BREAK_WINDOW, SHIFT_FROM_WINDOW, window_bounds
 from gapwatch.spec import load_specs
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def _snapshot(home: Path) -> dict:
 
 def test_credit_monitor_over_twelve_windows(airflow_db, demo_env: Path, store_url: str) -> None:
     """Runs on the SQLite store and on a fresh PostgreSQL store (``store_url`` is parametrised)."""
-    from gapwatch.airflow_adapter import build_dag
+    from gapwatch.airflow.dags import build_dag
 
     spec = load_specs().by_name("credit_default")
     dag = build_dag(spec)

@@ -15,10 +15,13 @@ import pytest
 import sqlalchemy as sa
 from loopback import SECRET, wire_connections, wired_spec_dir
 
-from gapwatch import cli, operations, store
-from gapwatch.demo import window_bounds
-from gapwatch.pipeline import Window, run_window
+from gapwatch import operations, store
+from gapwatch.airflow.channels import default_senders
+from gapwatch.cli import main as cli
+from gapwatch.demo.seed import window_bounds
+from gapwatch.pipeline import run_window
 from gapwatch.spec import load_specs
+from gapwatch.window import Window
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +54,7 @@ def test_demo_notifications_through_an_outage_exactly_once(
                 fake_services.fail(prefix, 503)
         if k == 11:  # the ticket's Jira issue is created, but the answer never comes back in time
             fake_services.hang("/rest/api/2/issue", 2)
-        run_window(spec, Window(*window_bounds(k)), airflow_run_id=f"manual__window{k}")
+        run_window(spec, Window(*window_bounds(k)), airflow_run_id=f"manual__window{k}", senders=default_senders())
     fake_services.heal()
 
     # The outage was real: requests failed during it, and messages waited instead of dying.
@@ -66,7 +69,7 @@ def test_demo_notifications_through_an_outage_exactly_once(
                      "--why", "rolled back to v1.2.0"]) == 0
 
     # Rerun the newest window through Airflow, twice, and run the operations DAG: nothing new.
-    from gapwatch.airflow_adapter import build_dag, build_operations_dag
+    from gapwatch.airflow.dags import build_dag, build_operations_dag
 
     issues_before = list(fake_services.issues)
     monitor_dag = build_dag(spec)
@@ -74,7 +77,7 @@ def test_demo_notifications_through_an_outage_exactly_once(
         run = monitor_dag.test(logical_date=window_bounds(12)[1])
         assert str(run.state).lower().endswith("success")
     assert str(build_operations_dag().test().state).lower().endswith("success")
-    operations.deliver(now=store.utcnow() + timedelta(hours=1))
+    operations.deliver(default_senders(), now=store.utcnow() + timedelta(hours=1))
 
     messages = _outbox()
     assert {m["status"] for m in messages} == {"sent"}, [(m["id"], m["status"], m["last_error"]) for m in messages]

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from gapwatch import notify, store
+from gapwatch import outbox, store
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(store_url: str) -
 
     def sender() -> None:
         start.wait()
-        results.append(notify.deliver_pending(engine, senders={"file": slow_channel}))
+        results.append(outbox.deliver_pending(engine, senders={"file": slow_channel}))
 
     threads = [threading.Thread(target=sender) for _ in range(2)]
     for t in threads:
@@ -69,11 +69,11 @@ def test_a_sender_that_died_mid_send_leaves_the_message_to_the_next_after_its_le
     engine = store.engine(store_url)
     _queue_messages(engine, 1)
     now = store.utcnow()
-    assert notify._claim(engine, 1, now)  # a sender took it, then its process died
+    assert outbox._claim(engine, 1, now)  # a sender took it, then its process died
     got: list[str] = []
-    assert notify.deliver_pending(engine, senders={"file": lambda m: got.append(m["idempotency_key"])},
+    assert outbox.deliver_pending(engine, senders={"file": lambda m: got.append(m["idempotency_key"])},
                                   now=now)["sent"] == 0  # still leased: nobody sends it twice
-    later = now + notify.SEND_LEASE + timedelta(seconds=1)
-    assert notify.deliver_pending(engine, senders={"file": lambda m: got.append(m["idempotency_key"])},
+    later = now + outbox.SEND_LEASE + timedelta(seconds=1)
+    assert outbox.deliver_pending(engine, senders={"file": lambda m: got.append(m["idempotency_key"])},
                                   now=later)["sent"] == 1
     assert got == ["key-000"]

@@ -18,9 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from gapwatch import store
-from gapwatch.demo import FEED_BREAK_WINDOW, window_bounds
-from gapwatch.pipeline import Window, run_window
+from gapwatch.airflow.channels import default_senders
+from gapwatch.demo.seed import FEED_BREAK_WINDOW, window_bounds
+from gapwatch.pipeline import run_window
 from gapwatch.spec import MonitorSpec, load_specs
+from gapwatch.window import Window
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +139,7 @@ def test_stale_feed_opens_its_own_freshness_incident(tiny_feed) -> None:
     # The feed stopped a day and a half before the window's end: enough rows, none recent.
     _write_feed(url, [*baseline, _rows(window.start, 5.5, ROWS_PER_DAY, 3)])
     spec = _spec("TINY_FEED_URL", "tiny")
-    result = run_window(spec, window)
+    result = run_window(spec, window, senders=default_senders())
 
     (incident,) = _incidents()
     assert incident["check"] == "readiness:freshness"
@@ -154,7 +156,7 @@ def test_halved_volume_opens_its_own_volume_incident(tiny_feed) -> None:
     url, _, baseline = tiny_feed
     window = Window(FEED_START + 2 * WEEK, FEED_START + 3 * WEEK)
     _write_feed(url, [*baseline, _rows(window.start, 7, ROWS_PER_DAY // 2, 3)])
-    run_window(_spec("TINY_FEED_URL", "tiny"), window)
+    run_window(_spec("TINY_FEED_URL", "tiny"), window, senders=default_senders())
 
     (incident,) = _incidents()
     assert incident["check"] == "readiness:volume"
@@ -168,14 +170,14 @@ def test_new_and_retyped_columns_open_a_schema_incident(tiny_feed) -> None:
     spec = _spec("TINY_FEED_URL", "tiny")
     _write_feed(url, baseline)
     first = Window(FEED_START + WEEK, FEED_START + 2 * WEEK)
-    run_window(spec, first)  # captures the baseline profile
+    run_window(spec, first, senders=default_senders())  # captures the baseline profile
     window = Window(FEED_START + 2 * WEEK, FEED_START + 3 * WEEK)
     changed = _rows(window.start, 7, ROWS_PER_DAY, 3)
     changed["x"] = changed["x"].round(3).astype(str)  # a number that became text
     changed["channel"] = "web"  # a column the baseline never had
     frames = [frame.assign(x=frame["x"].astype(str), channel="web") for frame in baseline]
     _write_feed(url, [*frames, changed])
-    run_window(spec, window)
+    run_window(spec, window, senders=default_senders())
 
     (incident,) = [i for i in _incidents() if i["check"] == "readiness:schema"]
     failing = incident["evidence"]["failing_expectations"]
@@ -191,7 +193,7 @@ def test_warning_notifies_the_steward_and_evaluation_goes_on(tiny_feed) -> None:
     _write_feed(url, [*baseline, broken])
 
     warn = _spec("TINY_FEED_URL", "tiny", severity={"expect_column_values_to_not_be_null:x": "warning"})
-    result = run_window(warn, window)
+    result = run_window(warn, window, senders=default_senders())
     (incident,) = _incidents()
     assert incident["severity"] == "warning" and incident["owner_role"] == "data_steward"
     assert incident["check"] == "readiness:tiny:warning"
@@ -212,7 +214,7 @@ def test_critical_failure_marks_evaluation_inconclusive(tiny_feed) -> None:
     broken = _rows(window.start, 7, ROWS_PER_DAY, 3)
     broken.loc[broken.index[::3], "x"] = np.nan
     _write_feed(url, [*baseline, broken])
-    run_window(_spec("TINY_FEED_URL", "tiny"), window)
+    run_window(_spec("TINY_FEED_URL", "tiny"), window, senders=default_senders())
     with store.engine().connect() as conn:
         run = store.rows(conn, sa.select(store.runs))[0]
     assert run["readiness"] == "not_ready"
@@ -243,7 +245,7 @@ def test_pii_values_appear_nowhere(tiny_feed, gapwatch_home: Path, validate_in: 
     part = _rows(window.start, 7, ROWS_PER_DAY, 3)
     part.loc[part.index[1], "email"] = part.loc[part.index[0], "email"]  # a duplicate email
     _write_feed(url, [*baseline, part])
-    run_window(_spec("TINY_FEED_URL", "tiny", validate_in=validate_in), window)
+    run_window(_spec("TINY_FEED_URL", "tiny", validate_in=validate_in), window, senders=default_senders())
 
     (incident,) = _incidents()
     assert len(incident["evidence"]["failing_expectations"]) == 5
@@ -266,7 +268,7 @@ def test_pii_values_appear_nowhere(tiny_feed, gapwatch_home: Path, validate_in: 
 def test_feed_break_window_has_a_data_docs_page_linked_from_the_steward_message(demo_env: Path) -> None:
     spec = load_specs().by_name("credit_default")
     window = Window(*window_bounds(FEED_BREAK_WINDOW))
-    run_window(spec, window)
+    run_window(spec, window, senders=default_senders())
 
     (incident,) = _incidents()
     url = incident["evidence"]["data_docs_url"]
@@ -309,8 +311,8 @@ def test_suggested_suite_passes_healthy_windows_and_fails_the_feed_break(
     demo_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     from gapwatch import sources
-    from gapwatch.cli import main
-    from gapwatch.readiness import validate_dataframe
+    from gapwatch.cli.main import main
+    from gapwatch.readiness.suite import validate_dataframe
 
     monkeypatch.setenv("GAPWATCH_EXPECTATIONS_DIR", str(tmp_path))
     start, _ = window_bounds(1)
@@ -339,10 +341,10 @@ def test_suggested_suite_passes_healthy_windows_and_fails_the_feed_break(
 
 
 def test_readiness_show_prints_each_expectation(demo_env: Path, capsys: pytest.CaptureFixture) -> None:
-    from gapwatch.cli import main
+    from gapwatch.cli.main import main
 
     spec = load_specs().by_name("credit_default")
-    run_window(spec, Window(*window_bounds(FEED_BREAK_WINDOW)))
+    run_window(spec, Window(*window_bounds(FEED_BREAK_WINDOW)), senders=default_senders())
     capsys.readouterr()
     assert main(["readiness", "show", "credit_default", "--window", "2026-02-02"]) == 0
     out = capsys.readouterr().out
@@ -354,7 +356,7 @@ def test_readiness_show_prints_each_expectation(demo_env: Path, capsys: pytest.C
 
 @pytest.fixture
 def pg_demo_url():
-    from gapwatch.demo import seed_demo
+    from gapwatch.demo.seed import seed_demo
 
     name = f"gw3_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -377,7 +379,7 @@ def pg_demo_url():
 def test_in_database_validation_on_postgres_reads_no_rows(
     gapwatch_home: Path, pg_demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gapwatch.readiness_stage import run_readiness
+    from gapwatch.readiness.stage import run_readiness
 
     monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", pg_demo_url)
     spec = load_specs().by_name("credit_default")

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gapwatch import incidents, store
-from gapwatch.demo import window_bounds
-from gapwatch.pipeline import Window, run_window
+from gapwatch import store
+from gapwatch.airflow.channels import default_senders
+from gapwatch.demo.seed import window_bounds
+from gapwatch.incidents import lifecycle as incidents
+from gapwatch.pipeline import run_window
 from gapwatch.spec import load_specs
+from gapwatch.window import Window
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +22,7 @@ pytestmark = pytest.mark.integration
 def test_resolving_the_incident_closes_its_ticket_with_an_audit_event(demo_env: Path) -> None:
     spec = load_specs().by_name("credit_default")
     for k in range(1, 12):
-        run_window(spec, Window(*window_bounds(k)))
+        run_window(spec, Window(*window_bounds(k)), senders=default_senders())
     with store.engine().connect() as conn:
         (ticket,) = store.rows(conn, sa.select(store.tickets))
     assert ticket["status"] == "open"

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from gapwatch import health, health_charts, store
-from gapwatch.demo import FEED_BREAK_WINDOW, SHIFT_FROM_WINDOW, window_bounds
-from gapwatch.pipeline import Window, run_window
+from gapwatch import store
+from gapwatch.airflow.channels import default_senders
+from gapwatch.demo.seed import FEED_BREAK_WINDOW, SHIFT_FROM_WINDOW, window_bounds
+from gapwatch.health import charts as health_charts
+from gapwatch.health import model as health
+from gapwatch.pipeline import run_window
 from gapwatch.spec import load_specs, monitors_dir
+from gapwatch.window import Window
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +26,7 @@ def _fill(windows: range, monitors: tuple[str, ...]) -> None:
     for k in windows:
         start, end = window_bounds(k)
         for name in monitors:
-            run_window(specs.by_name(name), Window(start, end), airflow_run_id=f"manual__{name}_{k}")
+            run_window(specs.by_name(name), Window(start, end), airflow_run_id=f"manual__{name}_{k}", senders=default_senders())
 
 
 def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -> None:

@@ -83,7 +83,8 @@ def test_one_open_incident_per_fingerprint_is_a_database_constraint(store_url: s
 
 WORKER = r"""
 import json, sys
-from gapwatch.pipeline import Window, decide, publish
+from gapwatch.pipeline import decide, publish
+from gapwatch.window import Window
 from gapwatch.spec import load_specs
 
 spec = load_specs().by_name("credit_default")

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from gapwatch import assessment, pipeline
+from gapwatch import pipeline
+from gapwatch.evaluation import assessment
 from gapwatch.spec import MonitorSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +98,8 @@ def test_a_cohort_straddling_a_broken_window_is_not_judged(gapwatch_home) -> Non
     from datetime import UTC, datetime, timedelta
 
     from gapwatch import store
-    from gapwatch.pipeline import Window, _cohort_data_broken
+    from gapwatch.pipeline import _cohort_data_broken
+    from gapwatch.window import Window
 
     spec = _spec()
     day = datetime(2026, 1, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sklearn.metrics import roc_auc_score
 
-from gapwatch.demo import (
+from gapwatch.demo.seed import (
     DEMO_START,
     FEED_BREAK_WINDOW,
     N_WINDOWS,

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from gapwatch.catalog import METRICS, metrics_for
-from gapwatch.evaluation import (
+from gapwatch.evaluation.metrics import (
     MetricValue,
     binary_metrics,
     calibration_map,
@@ -126,7 +126,7 @@ def test_bootstrap_error_agrees_with_the_analytic_one_where_both_exist() -> None
 def test_auc_stderr_hanley_mcneil_hand_worked() -> None:
     # By hand: A=0.8, Q1=A/(2-A)=0.6667, Q2=2A^2/(1+A)=0.7111, 50 positives and 50 negatives:
     # var = (0.16 + 49*(0.6667-0.64) + 49*(0.7111-0.64)) / 2500 = 0.0019804 -> SE 0.04450
-    from gapwatch.evaluation import _auc_stderr
+    from gapwatch.evaluation.metrics import _auc_stderr
 
     assert _auc_stderr(0.8, 50, 50) == pytest.approx(0.04450, abs=5e-5)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gapwatch import pipeline, store
-from gapwatch.demo import SHIFT_FROM_WINDOW, window_bounds
+from gapwatch.airflow.channels import default_senders
+from gapwatch.demo.seed import SHIFT_FROM_WINDOW, window_bounds
 from gapwatch.spec import load_specs
+from gapwatch.window import Window
 
 
 def _findings(window_start) -> dict[str, dict]:
@@ -18,7 +20,7 @@ def _findings(window_start) -> dict[str, dict]:
 def test_estimate_flags_the_demo_shift_before_labels_mature_then_realized_follows(demo_env) -> None:
     spec = load_specs().by_name("credit_default")
     for k in range(SHIFT_FROM_WINDOW - 2, SHIFT_FROM_WINDOW + 2):
-        pipeline.run_window(spec, pipeline.Window(*window_bounds(k)))
+        pipeline.run_window(spec, Window(*window_bounds(k)), senders=default_senders())
 
     healthy = _findings(window_bounds(SHIFT_FROM_WINDOW - 1)[0])
     assert healthy["estimate:roc_auc"]["status"] == "ok"

@@ -1,4 +1,4 @@
-"""Unit tests for gapwatch.readiness (GX 1.x readiness validation of one window)."""
+"""Unit tests for gapwatch.readiness.suite (GX 1.x readiness validation of one window)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapwatch.readiness import (
+from gapwatch.readiness.suite import (
     SEVERITIES,
     ExpectationOutcome,
     ReadinessResult,
@@ -74,7 +74,7 @@ def write_suite(path: Path, expectations: list[dict], name: str = "tmp_suite") -
 def test_import_is_light() -> None:
     # DAG parsing imports this module; it must not drag in GX (~4 s) or pandas.
     code = (
-        "import sys, gapwatch.readiness; "
+        "import sys, gapwatch.readiness.suite; "
         "print('great_expectations' in sys.modules, 'pandas' in sys.modules)"
     )
     out = subprocess.run(

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from gapwatch.readiness_checks import apply_severity, builtin_entries
-from gapwatch.readiness_suggest import suggest_suite
+from gapwatch.readiness.checks import apply_severity, builtin_entries
+from gapwatch.readiness.suggest import suggest_suite
 from gapwatch.spec import Readiness, load_specs
 
 START = datetime(2026, 2, 2, tzinfo=UTC)

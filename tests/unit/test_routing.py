@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gapwatch import routing
+from gapwatch.incidents import routing
 from gapwatch.spec import SpecError, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]

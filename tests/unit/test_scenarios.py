@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gapwatch import scenarios
+from gapwatch.demo import scenarios
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gapwatch import sources
-from gapwatch.demo import window_bounds
+from gapwatch.demo.seed import window_bounds
 from gapwatch.spec import load_specs
 
 
@@ -49,7 +49,7 @@ def test_window_bounds_in_another_time_zone_read_the_same_rows(demo_env: Path) -
 
 
 def test_a_window_given_in_another_time_zone_keys_like_its_utc_twin() -> None:
-    from gapwatch.pipeline import Window
+    from gapwatch.window import Window
 
     local = Window.parse("2026-01-05T01:00:00+01:00", "2026-01-12T01:00:00+01:00")
     utc = Window.parse("2026-01-05T00:00:00+00:00", "2026-01-12T00:00:00+00:00")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gapwatch.cli import main
+from gapwatch.cli.main import main
 from gapwatch.spec import SpecError, load_spec, load_specs, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]

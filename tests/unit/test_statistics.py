@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from gapwatch.statistics import compare, ks_statistic, psi, summarize_baseline, summarize_window
+from gapwatch.evaluation.drift import (
+    compare,
+    ks_statistic,
+    psi,
+    summarize_baseline,
+    summarize_window,
+)
 
 
 def test_psi_hand_worked_example() -> None:
@@ -73,7 +79,7 @@ def test_a_shifted_feature_drifts_and_a_resample_does_not() -> None:
 
 from scipy.spatial.distance import jensenshannon  # noqa: E402
 
-from gapwatch.statistics import (  # noqa: E402
+from gapwatch.evaluation.drift import (  # noqa: E402
     chi_square_pvalue,
     default_method,
     jensen_shannon,
@@ -136,7 +142,7 @@ def test_jensen_shannon_matches_scipy_with_empty_bins() -> None:
 def test_chi_square_matches_scipy_contingency_and_handles_unseen_categories() -> None:
     base = {"a": 500, "b": 300, "c": 200}
     win = {"a": 40, "b": 30, "c": 20, "new": 10}
-    from gapwatch.statistics import _aligned_categories
+    from gapwatch.evaluation.drift import _aligned_categories
 
     e, a = _aligned_categories(base, win)
     expected = sps.chi2_contingency(np.array([e, a]), correction=False).pvalue
@@ -207,7 +213,11 @@ def test_rows_outside_the_baseline_range_are_flagged() -> None:
 
 
 def test_pca_reconstruction_drift_flags_a_broken_correlation_not_a_resample() -> None:
-    from gapwatch.statistics import fit_reconstruction, reconstruction_drift, reconstruction_errors
+    from gapwatch.evaluation.drift import (
+        fit_reconstruction,
+        reconstruction_drift,
+        reconstruction_errors,
+    )
 
     rng = np.random.default_rng(8)
 

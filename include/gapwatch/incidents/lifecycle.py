@@ -16,9 +16,10 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gapwatch import config, notify, routing, store
+from gapwatch import config, outbox, store
 from gapwatch.catalog import BREACH_Z
-from gapwatch.messages import incident_message, ticket_message
+from gapwatch.incidents import routing
+from gapwatch.incidents.messages import incident_message, ticket_message
 from gapwatch.spec import MonitorSpec
 
 JUDGED = ("breach", "ok")  # inconclusive / insufficient windows neither count nor break a streak
@@ -278,7 +279,7 @@ def _maybe_ticket(
         evidence=finding["evidence"], trend=trend, run_link=run_link, owner_role=role,
     )
     for destination in routing.ticket_destinations(spec, role):
-        notify.queue(
+        outbox.queue(
             conn, monitor=spec.name, event_key=f"ticket:{ticket_id}:opened", destination=destination,
             message=message, incident_id=incident_id, ticket_id=ticket_id,
         )
@@ -327,7 +328,7 @@ def queue_incident_messages(
         event=event, escalation_level=level,
     )
     for destination in destinations:
-        notify.queue(
+        outbox.queue(
             conn, monitor=spec.name, event_key=_event_key(incident, event, level), destination=destination,
             message=message, incident_id=incident_id,
         )

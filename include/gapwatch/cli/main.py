@@ -109,17 +109,20 @@ def cmd_messages(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run every stage for one window in this process (no Airflow), e.g. to reproduce a run."""
-    from gapwatch.pipeline import Window, run_window
+    from gapwatch.pipeline import run_window
+    from gapwatch.window import Window
 
     spec = load_specs(args.directory).by_name(args.monitor)
     window = Window.parse(args.start, args.end)
-    result = run_window(spec, window)
+    from gapwatch.airflow.channels import default_senders
+
+    result = run_window(spec, window, senders=default_senders())
     print(json.dumps(result, default=str, indent=2))
     return 0
 
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
-    from gapwatch.demo import seed_demo
+    from gapwatch.demo.seed import seed_demo
 
     url = args.url or demo_source_url()
     if url.startswith("sqlite:///"):
@@ -131,13 +134,13 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_run(args: argparse.Namespace) -> int:
-    from gapwatch.demo_runner import run_demo
+    from gapwatch.demo.runner import run_demo
 
     return run_demo(windows=args.windows, directory=args.directory)
 
 
 def cmd_demo_summary(args: argparse.Namespace) -> int:
-    from gapwatch.demo_runner import print_summary
+    from gapwatch.demo.runner import print_summary
 
     print_summary()
     return 0
@@ -148,7 +151,8 @@ def cmd_demo_summary(args: argparse.Namespace) -> int:
 
 def _lifecycle(args: argparse.Namespace) -> int:
     """ack / resolve / snooze one incident: one transaction with its audit event and messages."""
-    from gapwatch import incidents, notify
+    from gapwatch import outbox
+    from gapwatch.incidents import lifecycle as incidents
 
     engine = store.engine()
     with engine.begin() as conn:
@@ -165,7 +169,9 @@ def _lifecycle(args: argparse.Namespace) -> int:
         else:
             until = datetime.fromisoformat(args.until)
             incident = incidents.snooze(conn, spec, args.id, until=until, by=args.by, why=args.why)
-    delivery = notify.deliver_pending(engine, monitor=monitor)
+    from gapwatch.airflow.channels import default_senders
+
+    delivery = outbox.deliver_pending(engine, default_senders(), monitor=monitor)
     print(f"incident #{incident['id']} is now {incident['status']}"
           + (f", snoozed until {incident['snoozed_until'].isoformat()}" if args.action == "snooze" else "")
           + f" (messages: {delivery['sent']} sent, {delivery['retrying']} to retry)")
@@ -173,7 +179,7 @@ def _lifecycle(args: argparse.Namespace) -> int:
 
 
 def cmd_incident_show(args: argparse.Namespace) -> int:
-    from gapwatch import incidents
+    from gapwatch.incidents import lifecycle as incidents
 
     with store.engine().connect() as conn:
         incident = incidents._incident(conn, args.id)
@@ -193,18 +199,19 @@ def cmd_incident_show(args: argparse.Namespace) -> int:
 
 
 def cmd_message_retry(args: argparse.Namespace) -> int:
-    from gapwatch import notify
+    from gapwatch import outbox
 
-    if not notify.retry_dead(store.engine(), args.id):
+    if not outbox.retry_dead(store.engine(), args.id):
         raise ValueError(f"message #{args.id} is not dead-lettered")
     print(f"message #{args.id} is queued again; the next delivery run sends it")
     return 0
 
 
 def cmd_operations_run(args: argparse.Namespace) -> int:
+    from gapwatch.airflow.channels import default_senders
     from gapwatch.operations import housekeeping
 
-    print(json.dumps(housekeeping(directory=args.directory), default=str, indent=2))
+    print(json.dumps(housekeeping(default_senders(), directory=args.directory), default=str, indent=2))
     return 0
 
 
@@ -276,14 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_run)
     p = demo.add_parser("summary", help="print what the demo found")
     p.set_defaults(func=cmd_demo_summary)
-    from gapwatch.readiness_cli import add_parsers as add_readiness_parsers
+    from gapwatch.cli.readiness import add_parsers as add_readiness_parsers
 
     add_readiness_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gapwatch.airflow import connections
+
     args = build_parser().parse_args(argv)
+    connections.install()  # source.conn_id resolves through Airflow's connections
     try:
         return int(args.func(args) or 0)
     except (KeyError, RuntimeError, ValueError) as exc:

@@ -18,7 +18,7 @@ jira        ``JiraHook`` (apache-airflow-providers-atlassian-jira): one issue pe
 webhook     JSON POST through ``HttpHook`` (apache-airflow-providers-http), signed HMAC-SHA256
 ==========  =====================================================================================
 
-This module imports Airflow lazily, inside the channel functions, like ``airflow_adapter``.
+Airflow and the providers are imported lazily, inside the channel functions.
 """
 
 from __future__ import annotations
@@ -31,16 +31,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gapwatch import config
+from gapwatch import config, redaction
+from gapwatch.outbox import Sender
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
-
-Sender = Callable[[dict[str, Any]], "str | None"]
 
 TIMEOUT_ENV = "GAPWATCH_CHANNEL_TIMEOUT"
 SIGNATURE_HEADER = "X-Gapwatch-Signature"
@@ -50,8 +49,6 @@ _CHATTY_LOGGERS = ("slack_sdk", "atlassian", "pagerduty", "httpx", "httpx2", "ht
                    "urllib3", "requests_oauthlib")
 
 _file_lock = threading.Lock()
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
 
 
 def timeout() -> float:
@@ -64,11 +61,7 @@ def timeout() -> float:
 
 def _remember(*values: Any) -> None:
     """Register secret values so they are masked in Airflow's logs and scrubbed by redact()."""
-    found = [str(v) for v in values if v and len(str(v)) >= 4]
-    if not found:
-        return
-    with _secrets_lock:
-        _secrets.update(found)
+    found = redaction.remember(*values)
     with contextlib.suppress(Exception):  # the masker is an extra safety net, not a requirement
         from airflow.sdk.log import mask_secret
 
@@ -76,13 +69,7 @@ def _remember(*values: Any) -> None:
             mask_secret(value)
 
 
-def redact(text: str) -> str:
-    """``text`` with every secret a channel has touched replaced by ``***``."""
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+redact = redaction.redact
 
 
 def connection(conn_id: str) -> Connection:

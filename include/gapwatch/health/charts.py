@@ -1,4 +1,4 @@
-"""Vega-Lite charts of a model's health, built with altair from the rows ``gapwatch.health`` returns.
+"""Vega-Lite charts of a model's health, built with altair from the rows ``gapwatch.health.model`` returns.
 
 Each function returns a Vega-Lite spec as a plain dict; the page draws it with vega-embed (served
 locally, see plugins/gapwatch_health/static/vendor). Kept apart from the Airflow plugin so the

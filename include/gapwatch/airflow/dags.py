@@ -56,8 +56,10 @@ def build_dag(spec: MonitorSpec) -> DAG:
     from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
     def _window() -> Any:
-        from gapwatch.pipeline import Window
+        from gapwatch.airflow import connections
+        from gapwatch.window import Window
 
+        connections.install()  # every task resolves source.conn_id through Airflow
         ctx = get_current_context()
         return Window.parse(ctx["data_interval_start"], ctx["data_interval_end"])
 
@@ -119,10 +121,12 @@ def build_dag(spec: MonitorSpec) -> DAG:
             findings: list[dict[str, Any]],
         ) -> dict[str, Any]:
             from gapwatch import pipeline
+            from gapwatch.airflow.channels import default_senders
 
             run_id = get_current_context()["run_id"]
             return pipeline.publish(
-                spec, _window(), extract, readiness, performance, drift, findings, airflow_run_id=run_id
+                spec, _window(), extract, readiness, performance, drift, findings, airflow_run_id=run_id,
+                senders=default_senders(),
             )
 
         extracted = extract_window()
@@ -151,17 +155,6 @@ def raise_spec_errors(directory: str | None = None) -> None:
         lines = [f"{len(errors)} monitor spec(s) cannot be loaded; the other monitors run:"]
         lines += [f"  {error}" for error in errors]
         raise MonitorSpecError("\n".join(lines))
-
-
-def connection_sqlalchemy_url(conn_id: str) -> str:
-    """The SQLAlchemy URL of an Airflow connection (secrets stay in Airflow, not in specs)."""
-    from airflow.sdk import BaseHook
-
-    conn = BaseHook.get_connection(conn_id)
-    extra = conn.extra_dejson
-    if extra.get("sqlalchemy_url"):
-        return str(extra["sqlalchemy_url"])
-    return conn.get_uri().replace("postgres://", "postgresql+psycopg2://", 1)
 
 
 OPERATIONS_DAG_ID = "gapwatch_operations"
@@ -213,8 +206,9 @@ Channel secrets live in Airflow connections; see the README section "Notificatio
         @task
         def deliver_pending(_escalated: Any, _digests: Any) -> dict[str, int]:
             from gapwatch import operations as ops
+            from gapwatch.airflow.channels import default_senders
 
-            return ops.deliver()
+            return ops.deliver(default_senders())
 
         deliver_pending(escalate_overdue(), queue_weekly_digests())
 

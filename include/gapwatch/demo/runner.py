@@ -21,7 +21,7 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     import logging
     import warnings
 
-    from gapwatch.airflow_adapter import monitor_dags
+    from gapwatch.airflow.dags import monitor_dags
 
     logging.getLogger("airflow").setLevel(logging.WARNING)
     # Airflow's own import of starlette's test client warns on every start; not ours to fix.

@@ -1,7 +1,7 @@
 """The readiness stage of a monitor run: validate, keep the result, render Data Docs, report.
 
 ``run_readiness`` validates one window with the steward's suite plus the built-in checks
-(:mod:`gapwatch.readiness_checks`), either on the extracted window in pandas or, with
+(:mod:`gapwatch.readiness.checks`), either on the extracted window in pandas or, with
 ``readiness.validate_in: database``, inside the source database through a GX SQL data source
 so no row leaves the database. The per-expectation result is upserted into the store's
 ``validations`` table with the path of its Data Docs page. ``readiness_findings`` turns the
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from gapwatch import config, store
+from gapwatch import config, sources, store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gapwatch.pipeline import Window
-    from gapwatch.readiness import ReadinessResult
+    from gapwatch.readiness.suite import ReadinessResult
     from gapwatch.spec import MonitorSpec
+    from gapwatch.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,8 @@ def window_query(spec: MonitorSpec, window: Window) -> str:
     GX's query asset takes SQL text, so the bounds are rendered as literals by SQLAlchemy
     (they are datetimes we produced, never user input).
     """
-    from gapwatch import sources
-
     query = sources.window_select(spec, window.start, window.end)
-    dialect = sources.source_engine(spec.source_url()).dialect
+    dialect = sources.source_engine(sources.source_url(spec)).dialect
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -72,8 +70,7 @@ def run_readiness(
         ``critical_failures`` and ``warnings`` (descriptions), ``rows``, ``validate_in``,
         ``data_docs_url`` and ``checks`` (one entry per check and severity).
     """
-    from gapwatch.readiness import load_suite_json, validate_suite
-    from gapwatch.readiness_checks import (
+    from gapwatch.readiness.checks import (
         apply_severity,
         baseline_profile,
         builtin_entries,
@@ -81,6 +78,7 @@ def run_readiness(
         severity_for,
         types_outcome,
     )
+    from gapwatch.readiness.suite import load_suite_json, validate_suite
 
     suite_path = config.expectations_dir() / f"{spec.readiness.suite}.json"
     suite_spec = load_suite_json(suite_path)
@@ -93,7 +91,7 @@ def run_readiness(
     if spec.readiness.validate_in == "database":
         validation = validate_suite(
             combined,
-            sql_url=spec.source_url(),
+            sql_url=sources.source_url(spec),
             sql_query=window_query(spec, window),
             pii_columns=pii,
             source=str(suite_path),
@@ -110,7 +108,7 @@ def run_readiness(
 
     page_path = page_url = None
     try:
-        from gapwatch.readiness_docs import build_page
+        from gapwatch.readiness.docs import build_page
 
         page = build_page(spec.name, window.key, window.start, validation.gx_result)
         page_path, page_url = str(page.path), page.url
@@ -176,7 +174,7 @@ def readiness_findings(spec: MonitorSpec, readiness: dict[str, Any]) -> list[dic
     Returns:
         Findings as built by :func:`gapwatch.incidents.make_finding`.
     """
-    from gapwatch.incidents import make_finding
+    from gapwatch.incidents.lifecycle import make_finding
 
     checks = readiness.get("checks") or [
         {"check": "suite", "severity": "critical", "failing": readiness["critical_failures"]}
@@ -217,7 +215,7 @@ def stored_validations(monitor: str, window_start: datetime | None = None) -> li
 
 def format_validation(row: dict[str, Any]) -> list[str]:
     """Terminal lines for one stored validation: verdict, Data Docs page, every expectation."""
-    from gapwatch.readiness import ReadinessResult
+    from gapwatch.readiness.suite import ReadinessResult
 
     result = ReadinessResult.from_dict(row["result"])
     verdict = "ready" if row["success"] else "NOT READY"

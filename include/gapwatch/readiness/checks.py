@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gapwatch import sources, store
+from gapwatch.window import naive_utc
 
 if TYPE_CHECKING:
-    from gapwatch.readiness import ExpectationOutcome
+    from gapwatch.readiness.suite import ExpectationOutcome
     from gapwatch.spec import MonitorSpec
 
 TYPES_MATCH_BASELINE = "gapwatch_column_types_match_baseline"
@@ -62,7 +63,7 @@ def current_column_families(spec: MonitorSpec) -> dict[str, str]:
     """The predictions table's columns and type families, by reflection (no rows read)."""
 
     schema, table = sources.split_table(spec.predictions.table)
-    inspector = sa.inspect(sources.source_engine(spec.source_url()))
+    inspector = sa.inspect(sources.source_engine(sources.source_url(spec)))
     return {c["name"]: type_family(c["type"]) for c in inspector.get_columns(table, schema=schema)}
 
 
@@ -116,7 +117,7 @@ def _window_profile(spec: MonitorSpec) -> dict[str, Any]:
     assert start is not None and end is not None
     source = sources.predictions_table(spec)
     count = sa.select(sa.func.count()).select_from(source).where(sources.in_window(source, spec, start, end))
-    with sources.source_engine(spec.source_url()).connect() as conn:
+    with sources.source_engine(sources.source_url(spec)).connect() as conn:
         rows = int(conn.execute(count).scalar_one())
     return {
         "rows": rows,
@@ -156,7 +157,7 @@ def builtin_entries(
                 "freshness",
                 "expect_column_max_to_be_between",
                 # Source timestamps are naive UTC (see sources); compare like with like.
-                {"column": p.timestamp, "min_value": sources.naive_utc(oldest_ok)},
+                {"column": p.timestamp, "min_value": naive_utc(oldest_ok)},
                 f"newest row at most {_age_text(r.freshness.max_age)} before the window end",
             )
         )
@@ -220,7 +221,7 @@ def types_outcome(
     Returns:
         An outcome of check ``schema``.
     """
-    from gapwatch.readiness import ExpectationOutcome
+    from gapwatch.readiness.suite import ExpectationOutcome
 
     base = profile["columns"]
     changed = {c: f"{base[c]} -> {current[c]}" for c in sorted(base) if c in current and current[c] != base[c]}

@@ -43,7 +43,7 @@ def drift_columns(spec: MonitorSpec) -> dict[str, str]:
 
 def metric_values(spec: MonitorSpec, labeled: pd.DataFrame) -> dict[str, Any]:
     """Every spec metric on labeled rows (a ``label`` column), each with its standard error."""
-    from gapwatch.evaluation import compute_metrics
+    from gapwatch.evaluation.metrics import compute_metrics
 
     p = spec.predictions
     score = labeled[p.score].to_numpy(dtype=float, na_value=np.nan) if p.score else None
@@ -78,8 +78,8 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
         classifiers ``calibration`` and ``prior`` (for the estimate), and ``multivariate`` (the
         PCA model) when the spec asks for it.
     """
-    from gapwatch.evaluation import calibration_map
-    from gapwatch.statistics import fit_reconstruction, summarize_baseline
+    from gapwatch.evaluation.drift import fit_reconstruction, summarize_baseline
+    from gapwatch.evaluation.metrics import calibration_map
 
     statistics = summarize_baseline(frame, drift_columns(spec), spec.drift.bins)
     metrics = {name: value.to_dict() for name, value in metric_values(spec, labeled).items()}
@@ -103,7 +103,7 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
 
 def metric_threshold(metric: Metric, base: dict[str, Any]) -> float | None:
     """The effective limit of a metric given the baseline's values (see ``spec.Metric``)."""
-    from gapwatch.evaluation import threshold_for
+    from gapwatch.evaluation.metrics import threshold_for
 
     entry = base.get(metric.name, {})
     spread = (entry["spread_mean"], entry["spread_std"]) if entry.get("spread_std") is not None else None
@@ -119,7 +119,7 @@ def metric_threshold(metric: Metric, base: dict[str, Any]) -> float | None:
 
 
 def _row(segment: str, metric: Metric, value: Any, base: dict[str, Any], *, estimated: bool = False) -> dict[str, Any]:
-    from gapwatch.evaluation import is_breach
+    from gapwatch.evaluation.metrics import is_breach
 
     threshold = metric_threshold(metric, base)
     too_few = value.n < metric.min_labels
@@ -212,8 +212,8 @@ def estimate_performance(
         ``{"status": ok|breach|insufficient|inconclusive|not_applicable, "metric", "row",
         "unsupported_share"}``.
     """
-    from gapwatch.evaluation import estimate_binary
-    from gapwatch.statistics import outside_support
+    from gapwatch.evaluation.drift import outside_support
+    from gapwatch.evaluation.metrics import estimate_binary
 
     metric = estimated_metric(spec)
     if metric is None:
@@ -257,7 +257,7 @@ def assess_drift(
         ``{"column": name, <method>: value, ...}``; ``summary["ranking"]`` the top results with
         method, value, threshold and severity; results are ``statistics.DriftResult``.
     """
-    from gapwatch.statistics import (
+    from gapwatch.evaluation.drift import (
         DriftResult,
         compare,
         reconstruction_drift,

@@ -2,7 +2,7 @@
 
 Messages are queued (:func:`queue`) in the same transaction as the incident or ticket change
 they announce, so nothing is announced that did not happen and nothing that happened goes
-unannounced. :func:`deliver_pending` sends them through their channels (``gapwatch.channels``):
+unannounced. :func:`deliver_pending` sends them through their channels (``gapwatch.airflow.channels``):
 delivery is at-least-once from the outbox's side and made exactly-once by the far side honouring
 the idempotency key (file sink: skips keys it holds; Jira: label search before create; PagerDuty:
 dedup_key; email: Message-ID; webhook: ``Idempotency-Key`` header). A failing channel delays its
@@ -17,21 +17,25 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gapwatch import channels, store
-from gapwatch.channels import Sender
-from gapwatch.messages import Message, dead_letter_message
-from gapwatch.routing import Destination, platform_destination
+from gapwatch import redaction, store
+from gapwatch.incidents.messages import Message, dead_letter_message
+from gapwatch.incidents.routing import Destination, platform_destination
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=5)  # how long a claimed message is left to its sender
 BACKOFF_ENV = "GAPWATCH_RETRY_BACKOFF_SECONDS"
+
+# A channel: deliver one message, return an external reference (or None); raise on failure.
+# The senders themselves live in ``gapwatch.airflow.channels`` and are passed in by the caller.
+Sender = Callable[[dict[str, Any]], "str | None"]
 
 
 def base_backoff() -> timedelta:
@@ -84,9 +88,9 @@ def queue(
 
 def deliver_pending(
     engine: Engine,
+    senders: Mapping[str, Sender],
     *,
     monitor: str | None = None,
-    senders: dict[str, Sender] | None = None,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Try every due message once; returns counts of sent, retrying, dead and waiting messages.
@@ -94,10 +98,10 @@ def deliver_pending(
     Args:
         engine: the store.
         monitor: only this monitor's messages (a monitor run sends its own; housekeeping all).
-        senders: channel name -> send function (default: ``channels.default_senders()``).
+        senders: channel name -> send function (``gapwatch.airflow.channels.default_senders()``
+            in production; tests pass their own).
         now: the clock (tests move it forward instead of sleeping through backoff).
     """
-    senders = senders or channels.default_senders()
     now = now or store.utcnow()
     ob = store.outbox
     query = sa.select(ob).where(ob.c.status.in_(("pending", "sending"))).order_by(ob.c.id)
@@ -172,7 +176,7 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
     """Count a failed attempt; dead-letter after MAX_ATTEMPTS and alert the platform. True if dead."""
     attempts = msg["attempts"] + 1
     dead = attempts >= MAX_ATTEMPTS
-    error = channels.redact(f"{type(exc).__name__}: {exc}")[:2000]
+    error = redaction.redact(f"{type(exc).__name__}: {exc}")[:2000]
     log.warning(
         "gapwatch outbox: message #%s (%s -> %s) failed, attempt %d/%d%s: %s",
         msg["id"], msg["channel"], msg["recipient_role"], attempts, MAX_ATTEMPTS,

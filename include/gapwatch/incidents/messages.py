@@ -119,7 +119,7 @@ def data_docs_web_url(url: str) -> str:
     """A Data Docs page as a link people can open: GX reports a ``file://`` path on the worker,
     so point at the Model Health plugin, which serves the site behind Airflow's login."""
     from gapwatch import config
-    from gapwatch.health import data_docs_link
+    from gapwatch.health.model import data_docs_link
 
     if url.startswith(("http://", "https://")):
         return url

@@ -1,6 +1,6 @@
 """The data steward's CLI commands: ``gapwatch suite suggest`` and ``gapwatch readiness show``.
 
-Kept apart from :mod:`gapwatch.cli` so the readiness commands grow without touching the
+Kept apart from :mod:`gapwatch.cli.main` so the readiness commands grow without touching the
 shared parser; :func:`add_parsers` registers them.
 """
 
@@ -24,7 +24,7 @@ def _utc(value: str) -> datetime:
 
 def cmd_suite_suggest(args: argparse.Namespace) -> int:
     """Profile a baseline window and write a starter suite; never overwrite without --force."""
-    from gapwatch.readiness_suggest import SuiteExistsError, write_suggested_suite
+    from gapwatch.readiness.suggest import SuiteExistsError, write_suggested_suite
 
     spec = load_specs(args.directory).by_name(args.monitor)
     path = Path(args.output) if args.output else config.expectations_dir() / f"{spec.readiness.suite}.json"
@@ -39,7 +39,7 @@ def cmd_suite_suggest(args: argparse.Namespace) -> int:
 
 def cmd_readiness_show(args: argparse.Namespace) -> int:
     """Print stored validations with every expectation's outcome and the Data Docs page."""
-    from gapwatch.readiness_stage import format_validation, stored_validations
+    from gapwatch.readiness.stage import format_validation, stored_validations
 
     spec = load_specs(args.directory).by_name(args.monitor)
     rows = stored_validations(spec.name, _utc(args.window) if args.window else None)

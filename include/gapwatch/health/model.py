@@ -422,7 +422,7 @@ def data_docs_link(path: str | None) -> str | None:
     from pathlib import Path
 
     from gapwatch import config
-    from gapwatch.readiness_docs import data_docs_dir
+    from gapwatch.readiness.docs import data_docs_dir
 
     if not path:
         return None

@@ -1,0 +1,1 @@
+"""The ``gapwatch`` command line (``gapwatch.cli.main:main``)."""
