@@ -5,8 +5,11 @@ FROM apache/airflow:${AIRFLOW_VERSION}-python3.11
 ARG AIRFLOW_VERSION
 COPY --chown=airflow:root pyproject.toml README.md /opt/gapwatch/
 COPY --chown=airflow:root include /opt/gapwatch/include
-# Pin Airflow itself so installing gapwatch never up- or downgrades the image's Airflow.
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -e /opt/gapwatch
+# Install with Airflow's constraints file (the versions Airflow is released and tested with) and
+# pin Airflow itself, so installing gapwatch never up- or downgrades the image's Airflow.
+ARG PYTHON_VERSION=3.11
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -e /opt/gapwatch \
+      --constraint "https://raw.githubusercontent.com/apache/airflow/constraints-${AIRFLOW_VERSION}/constraints-${PYTHON_VERSION}.txt"
 COPY --chown=airflow:root dags /opt/airflow/dags
 # The plugin brings its own templates and the vendored Vega builds (no CDN at run time).
 COPY --chown=airflow:root plugins /opt/airflow/plugins

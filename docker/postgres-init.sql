@@ -1,2 +1,4 @@
--- A second database on the same server for the gapwatch store (Airflow keeps its own).
+-- Two more databases on the same server (Airflow keeps its own): the gapwatch store, and the
+-- demo "production" database that airflow-init seeds for the shipped monitors.
 CREATE DATABASE gapwatch OWNER airflow;
+CREATE DATABASE demo OWNER airflow;

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = {"postgres", "mailpit", "airflow-init", "airflow-apiserver", "airflow-scheduler",
         "airflow-dag-processor", "airflow-triggerer"}
 CELERY = {"redis", "airflow-worker", "flower"}
-AIRFLOW = {s for s in CORE | CELERY if s.startswith("airflow-")} | {"flower"}
+CLI = {"gapwatch"}
+AIRFLOW = {s for s in CORE | CELERY if s.startswith("airflow-")} | {"flower"} | CLI
+ONE_SHOT = {"airflow-init"} | CLI
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +29,11 @@ def compose() -> dict:
 
 def test_services_and_volumes_are_the_ones_the_readme_promises(compose: dict) -> None:
     services = compose["services"]
-    assert set(services) == CORE | CELERY
+    assert set(services) == CORE | CELERY | CLI
     assert all(services[s].get("profiles") == ["celery"] for s in CELERY)
+    assert services["gapwatch"]["profiles"] == ["cli"]
     assert not any(services[s].get("profiles") for s in CORE)  # `docker compose up` starts these
-    assert set(compose["volumes"]) == {"postgres-db", "gapwatch-data", "airflow-auth"}
+    assert set(compose["volumes"]) == {"postgres-db", "gapwatch-data", "airflow-auth", "airflow-logs"}
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Run it for real"):]
     for name in CORE | {"airflow-worker"}:
@@ -53,6 +56,7 @@ def test_airflow_services_share_the_image_store_and_login(compose: dict) -> None
         assert volumes["/opt/airflow/gapwatch"] == "gapwatch-data"  # run files shared by all tasks
         assert volumes["/opt/airflow/auth"] == "airflow-auth"  # one login for every api-server
         assert volumes["/opt/airflow/plugins"] == "./plugins"
+        assert volumes["/opt/airflow/logs"] == "airflow-logs"  # task logs readable from the UI
         if name != "airflow-init":
             assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     # The store database exists because the postgres init script creates it.
@@ -62,8 +66,8 @@ def test_airflow_services_share_the_image_store_and_login(compose: dict) -> None
     assert "./docker/postgres-init.sql" in postgres_mounts
     init = services["airflow-init"]["command"][1]
     assert "airflow db migrate" in init and "store.migrate" in init and "gapwatch validate" in init
-    assert services["airflow-apiserver"]["ports"] == ["8080:8080"]
-    assert services["mailpit"]["ports"] == ["8025:8025"]
+    assert services["airflow-apiserver"]["ports"] == ["${GAPWATCH_BIND:-127.0.0.1}:8080:8080"]
+    assert services["mailpit"]["ports"] == ["${GAPWATCH_BIND:-127.0.0.1}:8025:8025"]
     smtp = services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_SMTP_DEFAULT"]
     assert smtp.startswith("smtp://mailpit:1025")
 
@@ -95,3 +99,87 @@ def test_docker_compose_config_where_docker_exists() -> None:
         pytest.skip("no docker compose CLI on this machine; the YAML checks above still ran")
     result = subprocess.run([docker, "compose", "config", "--quiet"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def _secret_refs(text: str) -> dict[str, str]:
+    """``${NAME...}`` references in the compose file: name -> the operator after the name."""
+    # ``$${NAME}`` is an escaped dollar: the container's shell expands it, not compose.
+    return {m.group(1): m.group(2) for m in re.finditer(r"(?<!\$)\$\{([A-Z_]+)(:[?-]|\})", text)}
+
+
+def test_secrets_come_from_the_environment_with_no_fallback() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "change-me" not in text
+    refs = _secret_refs(text)
+    for name in ("POSTGRES_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_SECRET_KEY",
+                 "AIRFLOW_FERNET_KEY"):
+        assert refs.get(name) == ":?", f"{name} must be required (${{{name}:?...}}), found {refs.get(name)}"
+        assert f"{name}=" in (ROOT / "docker" / "env.example").read_text()
+    # No password is written into the file itself.
+    assert not re.search(r"airflow:airflow@", text)
+
+
+def test_ports_bind_to_loopback_and_images_are_pinned(compose: dict) -> None:
+    for name, svc in compose["services"].items():
+        for port in svc.get("ports", []):
+            assert port.startswith("${GAPWATCH_BIND:-127.0.0.1}:"), f"{name} publishes {port} on every interface"
+        image = svc.get("image", "")
+        if "build" not in svc:
+            assert re.search(r":\S*\d+\.\d+", image), f"{name}: image {image!r} is not pinned to a release"
+
+
+def test_every_long_running_service_has_a_health_check(compose: dict) -> None:
+    for name, svc in compose["services"].items():
+        if name not in ONE_SHOT:
+            assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
+
+
+def test_the_demo_runs_end_to_end_in_compose(compose: dict) -> None:
+    env = compose["x-airflow-common"]["environment"]
+    assert env["GAPWATCH_DEMO_SOURCE_URL"].endswith("@postgres/demo")
+    assert re.search(r"CREATE DATABASE demo\b", (ROOT / "docker" / "postgres-init.sql").read_text())
+    init = compose["services"]["airflow-init"]["command"][1]
+    assert 'gapwatch demo seed --url "$${GAPWATCH_DEMO_SOURCE_URL}"' in init
+    assert init.index("demo seed") < init.index("gapwatch validate")
+    assert env["GAPWATCH_AIRFLOW_URL"].startswith("${GAPWATCH_AIRFLOW_URL:-")
+    assert "--constraint" in (ROOT / "Dockerfile").read_text()
+
+
+def _compose_env(compose: dict) -> dict[str, str]:
+    """The x-airflow-common environment with ``${VAR...}`` interpolated from test values."""
+    values = {"POSTGRES_PASSWORD": "pw", "AIRFLOW_JWT_SECRET": "j", "AIRFLOW_SECRET_KEY": "k",
+              "AIRFLOW_FERNET_KEY": "f", "AIRFLOW_ADMIN_PASSWORD": "a"}
+
+    def interpolate(value: str) -> str:
+        return re.sub(r"\$\{([A-Z_]+)(?::[?-]([^}]*))?\}",
+                      lambda m: values.get(m.group(1), m.group(2) or ""), str(value))
+
+    return {k: interpolate(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+
+
+def test_each_service_command_line_runs_under_its_entrypoint(compose: dict, tmp_path: Path) -> None:
+    """Docker runs ``entrypoint + command``; the Airflow image's entrypoint runs ``airflow <command>``
+    when no entrypoint is set. Run those argv here (with --help where the real one would serve)."""
+    import os
+
+    venv_bin = Path(shutil.which("gapwatch") or ROOT / ".venv" / "bin" / "gapwatch").parent
+    services = compose["services"]
+    env = {**os.environ, **{k: v for k, v in _compose_env(compose).items() if k.startswith("GAPWATCH_")},
+           "GAPWATCH_HOME": str(tmp_path), "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+    env.pop("GAPWATCH_DB_URL", None)  # no postgres service here: the embedded store stands in
+    # The gapwatch CLI service: `docker compose run --rm gapwatch validate` (README) works.
+    cli = services["gapwatch"]
+    argv = [*cli["entrypoint"], "validate"]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 valid, 0 invalid" in result.stdout
+    # airflow-init's script is valid bash.
+    init = services["airflow-init"]
+    assert init["entrypoint"] == "/bin/bash"
+    script = init["command"][1].replace("$$", "$")
+    assert subprocess.run(["bash", "-n", "-c", script], capture_output=True).returncode == 0
+    # Core Airflow services: `airflow <command>` is a real subcommand of this Airflow.
+    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        command = services[name]["command"].split()
+        done = subprocess.run(["airflow", *command, "--help"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, f"{name}: airflow {' '.join(command)}: {done.stderr[-500:]}"
