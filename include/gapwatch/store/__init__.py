@@ -6,9 +6,9 @@ SQLAlchemy 2 Core tables (``tables``) whose schema Alembic creates and evolves
 ``store.engine()``, ``store.upsert(...)``.
 """
 
+from gapwatch.catalog import OPEN_STATES
 from gapwatch.store.engine import dispose, engine, insert_ignore, migrate, rows, upsert
 from gapwatch.store.tables import (
-    OPEN_STATES,
     baselines,
     drift_values,
     findings,
