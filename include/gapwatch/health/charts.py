@@ -12,9 +12,14 @@ from typing import Any
 
 import altair as alt
 
-STATUS_COLOURS = {"ok": "#2f855a", "breach": "#c53030", "insufficient": "#a0aec0"}
-KIND_COLOURS = {"data": "#b7791f", "performance": "#c53030", "drift": "#6b46c1"}
+from gapwatch.health.palette import KIND_COLOURS, KIND_LABELS, RUN_STATUS_COLOURS, VERDICT_COLOURS
+
 WIDTH = 640
+
+
+def _scale(colours: dict[Any, str]) -> alt.Scale:
+    """A colour scale over every member of a palette map, in the enum's order."""
+    return alt.Scale(domain=[str(k) for k in colours], range=list(colours.values()))
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -30,14 +35,7 @@ def sparkline(trend: list[dict[str, Any]], *, title: str = "") -> dict[str, Any]
     )
     line = base.mark_line(color="#4a5568", strokeWidth=1.5)
     dots = base.mark_point(filled=True, size=18).encode(
-        color=alt.Color(
-            "status:N",
-            scale=alt.Scale(
-                domain=["healthy", "degraded", "at_risk", "drifting", "not_ready", "awaiting_labels"],
-                range=["#2f855a", "#c53030", "#dd6b20", "#6b46c1", "#b7791f", "#a0aec0"],
-            ),
-            legend=None,
-        ),
+        color=alt.Color("status:N", scale=_scale(RUN_STATUS_COLOURS), legend=None),
         tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d"), alt.Tooltip("value:Q", format=".3f"), "status:N"],
     )
     return _spec(
@@ -60,11 +58,7 @@ def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: b
     value = base.mark_line(color="#2b6cb0", point=False).encode(y="value:Q")
     points = base.mark_point(filled=True, size=60).encode(
         y="value:Q",
-        color=alt.Color(
-            "status:N",
-            title="status",
-            scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-        ),
+        color=alt.Color("status:N", title="status", scale=_scale(VERDICT_COLOURS)),
         tooltip=[
             alt.Tooltip("window:T", format="%Y-%m-%d"),
             alt.Tooltip("value:Q", format=".3f"),
@@ -166,7 +160,7 @@ def incident_timeline(incidents: list[dict[str, Any]], last_window: str | None) 
     )
     data = [
         {
-            "label": f"#{i['id']} {i['kind']}",
+            "label": f"#{i['id']} {KIND_LABELS.get(i['kind'], i['kind'])}",
             "title": i["title"],
             "kind": i["kind"],
             "status": i["status"],
@@ -182,8 +176,7 @@ def incident_timeline(incidents: list[dict[str, Any]], last_window: str | None) 
             x=alt.X("start:T", title="window", axis=alt.Axis(format="%b %d")),
             x2="end:T",
             y=alt.Y("label:N", title=None, sort=None),
-            color=alt.Color("kind:N", scale=alt.Scale(domain=list(KIND_COLOURS),
-                                                      range=list(KIND_COLOURS.values()))),
+            color=alt.Color("kind:N", scale=_scale(KIND_COLOURS)),
             opacity=alt.condition("datum.status == 'resolved'", alt.value(0.45), alt.value(1.0)),
             tooltip=["label:N", "title:N", "status:N", alt.Tooltip("start:T", format="%Y-%m-%d"),
                      alt.Tooltip("end:T", format="%Y-%m-%d")],
