@@ -12,7 +12,15 @@ from typing import Any
 
 import altair as alt
 
-from gapwatch.health.palette import KIND_COLOURS, KIND_LABELS, RUN_STATUS_COLOURS, VERDICT_COLOURS
+from gapwatch.catalog import Readiness
+from gapwatch.health.palette import (
+    KIND_COLOURS,
+    KIND_LABELS,
+    READINESS_COLOURS,
+    READINESS_LABELS,
+    RUN_STATUS_COLOURS,
+    VERDICT_COLOURS,
+)
 
 WIDTH = 640
 
@@ -137,15 +145,16 @@ def drift_heatmap(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def readiness_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Each window's readiness verdict and how many expectations failed."""
-    data = [r | {"verdict": "ready" if r["success"] else "not ready"} for r in rows]
+    labels = READINESS_LABELS
+    data = [r | {"verdict": labels[Readiness.READY if r["success"] else Readiness.NOT_READY]} for r in rows]
     return _spec(
         alt.Chart(alt.Data(values=data))
         .mark_bar(size=18)
         .encode(
             x=alt.X("window:T", title="window start", axis=alt.Axis(format="%b %d")),
             y=alt.Y("evaluated_rows:Q", title="rows validated"),
-            color=alt.Color("verdict:N", scale=alt.Scale(domain=["ready", "not ready"],
-                                                         range=["#2f855a", "#c53030"])),
+            color=alt.Color("verdict:N", scale=alt.Scale(domain=[labels[r] for r in Readiness],
+                                                         range=[READINESS_COLOURS[r] for r in Readiness])),
             tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d"), "suite:N", "verdict:N",
                      "evaluated_rows:Q", "critical_failures:Q", "warnings:Q"],
         )

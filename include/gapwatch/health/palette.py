@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gapwatch.catalog import FleetStatus, Kind, RunStatus, Severity, Verdict
+from gapwatch.catalog import FleetStatus, Kind, Readiness, RunStatus, Severity, Verdict
 
 _GREEN, _RED, _ORANGE, _AMBER, _PURPLE, _GREY = "#2f855a", "#c53030", "#dd6b20", "#b7791f", "#6b46c1", "#a0aec0"
 
@@ -83,6 +83,10 @@ VERDICT_COLOURS: dict[Verdict, str] = {verdict: _VERDICT_COLOURS[verdict] for ve
 
 _SEVERITY_COLOURS = {Severity.CRITICAL: _RED, Severity.WARNING: _AMBER}
 SEVERITY_COLOURS: dict[Severity, str] = {severity: _SEVERITY_COLOURS[severity] for severity in Severity}
+
+_READINESS = {Readiness.READY: ("ready", _GREEN), Readiness.NOT_READY: ("not ready", _RED)}
+READINESS_LABELS: dict[Readiness, str] = {r: _READINESS[r][0] for r in Readiness}
+READINESS_COLOURS: dict[Readiness, str] = {r: _READINESS[r][1] for r in Readiness}
 
 
 def template_globals() -> dict[str, Any]:

@@ -107,7 +107,7 @@ def _current(conn: Connection, fp: str) -> policy.OpenIncident | None:
         sa.select(inc.c.id, inc.c.last_breach_window)
         .where(inc.c.fingerprint == fp, inc.c.status.in_(OPEN_STATES))
     ).first()
-    return policy.OpenIncident(row.id, store.as_utc(row.last_breach_window)) if row else None
+    return policy.OpenIncident(row.id, _utc(row.last_breach_window)) if row else None
 
 
 def _last_resolved(conn: Connection, fp: str) -> policy.ResolvedIncident | None:
@@ -119,7 +119,14 @@ def _last_resolved(conn: Connection, fp: str) -> policy.ResolvedIncident | None:
         .order_by(inc.c.resolved_window.desc(), inc.c.id.desc())
         .limit(1)
     ).first()
-    return policy.ResolvedIncident(row.id, store.as_utc(row.resolved_window)) if row else None
+    return policy.ResolvedIncident(row.id, _utc(row.resolved_window)) if row else None
+
+
+def _utc(value: datetime | None) -> datetime:
+    """A stored window bound, UTC-aware on every backend (it is never NULL where this reads it)."""
+    aware = store.as_utc(value)
+    assert aware is not None
+    return aware
 
 
 def _decide(
@@ -143,7 +150,7 @@ def _apply_one(
     changes: list[dict[str, Any]] = []
     if decision.action is Action.REOPEN:
         if _reopen(conn, spec, window, finding, decision, run_link):
-            changes.append({"action": "reopened", "incident": decision.incident})
+            changes.append({"action": IncidentEvent.REOPENED, "incident": decision.incident})
         else:  # another run reopened it meanwhile: decide again without the resolved one
             decision, streak = _decide(conn, spec, window, finding, reopenable=False)
     if decision.action is Action.OPEN:
@@ -202,7 +209,7 @@ def _open(
     ).scalar_one()
     record_event(conn, incident_id, window.start, IncidentEvent.OPENED, {"title": title, "run": run_link, "why": decision.why})
     queue_incident_messages(conn, spec, incident_id, IncidentEvent.OPENED, run_link)
-    return {"action": "opened", "incident": incident_id, "title": title}
+    return {"action": IncidentEvent.OPENED, "incident": incident_id, "title": title}
 
 
 def _continue_breach(
@@ -235,7 +242,7 @@ def _auto_resolve(
     _close_tickets(conn, incident_id, window.start, "gapwatch")
     queue_incident_messages(conn, spec, incident_id, IncidentEvent.RESOLVED, run_link, why=decision.why)
     title = conn.execute(sa.select(inc.c.title).where(inc.c.id == incident_id)).scalar_one()
-    return {"action": "resolved", "incident": incident_id, "title": title}
+    return {"action": IncidentEvent.RESOLVED, "incident": incident_id, "title": title}
 
 
 def _reopen(
@@ -265,7 +272,7 @@ def _reopen(
     if not reopened:
         return False
     record_event(conn, incident_id, window.start, IncidentEvent.REOPENED,
-           {"resolved_window": store.as_utc(resolved_window).isoformat(), "why": decision.why})
+                 {"resolved_window": _utc(resolved_window).isoformat(), "why": decision.why})
     queue_incident_messages(conn, spec, incident_id, IncidentEvent.REOPENED, run_link, why=decision.why)
     return True
 

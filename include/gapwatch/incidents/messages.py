@@ -175,7 +175,7 @@ def _what_happened(event: str, actor: str, why: str, escalation_level: int) -> l
 def incident_message(
     spec: MonitorSpec,
     incident: dict[str, Any],
-    event: str,
+    event: IncidentEvent,
     *,
     run_link: str,
     trend: list[dict[str, Any]],
@@ -225,12 +225,15 @@ def incident_message(
     return Message(subject, "\n".join(lines), payload)
 
 
+_FACT_KEYS: dict[str, tuple[str, ...]] = {
+    Kind.PERFORMANCE: ("metric", "value", "stderr", "threshold", "baseline", "labeled", "pending"),
+    Kind.ESTIMATE: ("metric", "value", "stderr", "threshold", "baseline", "pending", "unsupported_share"),
+    Kind.DATA: ("rows",),
+}
+
+
 def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
-    keys = {
-        Kind.PERFORMANCE: ("metric", "value", "stderr", "threshold", "baseline", "labeled", "pending"),
-        Kind.ESTIMATE: ("metric", "value", "stderr", "threshold", "baseline", "pending", "unsupported_share"),
-        Kind.DATA: ("rows",),
-    }.get(kind, ())
+    keys = _FACT_KEYS.get(kind, ())
     facts = {k: ev.get(k) for k in keys if ev.get(k) is not None}
     if ev.get("failing_expectations"):
         facts["failing_expectations"] = ev["failing_expectations"][:5]

@@ -114,7 +114,7 @@ def incident_destinations(
     """
     if event == IncidentEvent.ESCALATED:
         return escalation_destinations(spec, range(escalation_level - 1, escalation_level))
-    out = person_destinations(spec, getattr(spec.owners, owner_role), owner_role)
+    out = person_destinations(spec, getattr(spec.owners, owner_role), Role(owner_role))
     if event in PAGE_EVENTS and _pages(spec, kind, severity):
         out += oncall_destinations(spec)
     if event in END_EVENTS:
