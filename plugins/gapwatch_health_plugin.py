@@ -28,11 +28,15 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from gapwatch.health.palette import template_globals
+
 URL_PREFIX = "/gapwatch/health"
 HERE = Path(__file__).resolve().parent / "gapwatch_health"
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=1, default=str)
+# The status and severity styles come from the palette, so every member of their enums has one.
+templates.env.globals.update(template_globals())
 
 UserDep = Annotated[BaseUser, Depends(get_user)]
 app = FastAPI(title="gapwatch Model Health", description="The gapwatch fleet's health (JSON API)")

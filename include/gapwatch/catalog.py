@@ -1,19 +1,24 @@
-"""What gapwatch can measure, as declarations only: metric names, tasks and directions, and drift
-method names with their default thresholds.
+"""What gapwatch can measure, as declarations only, and the words every layer shares.
+
+Metric names, tasks and directions, drift method names with their default thresholds; and the
+enums of every status, verdict, kind, severity, state and role that the store, the pipeline, the
+incidents, the messages and Model Health write or read. Each is a ``StrEnum``: its members equal
+the strings already stored, so the store schema does not change, and each is defined here once so
+a new member shows up everywhere that iterates it (a colour, a label, a plain-words sentence).
 
 Kept free of numpy/pandas so the spec (parsed by the DAG processor on every parse) can validate
-names against it; the calculations live in ``evaluation`` and ``statistics`` (Evidently's split of
-a metric's declaration from the function that calculates it).
+names against it; the calculations live in ``evaluation`` (Evidently's split of a metric's
+declaration from the function that calculates it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 BINARY = "binary_classification"
 MULTICLASS = "multiclass_classification"
 REGRESSION = "regression"
-TASKS = (BINARY, MULTICLASS, REGRESSION)
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,142 @@ MULTIVARIATE_METHODS = ("pca_reconstruction",)
 # everywhere (messages, charts) is value ± BREACH_Z·stderr: each edge is one of those bounds, so
 # "breach" reads as "the whole band is past the limit".
 BREACH_Z = 1.645
+
+
+# How many windows of the main metric's trend each reader gets: a message carries a short trend
+# that reads in one line; the Model Health sparkline shows a quarter of weekly windows.
+TREND_IN_MESSAGES = 6
+TREND_ON_CHARTS = 12
+
+
+# ---------------------------------------------------------------- shared words
+
+
+class RunStatus(StrEnum):
+    """A published run's overall status (``runs.status``), from ``policy.run_status``."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"  # the realized main metric breaches
+    AT_RISK = "at_risk"  # the label-free estimate breaches; labels have not confirmed it yet
+    DRIFTING = "drifting"  # inputs moved, performance still within limits
+    NOT_READY = "not_ready"  # the window failed its readiness suite; nothing was judged
+    AWAITING_LABELS = "awaiting_labels"  # too few matured labels to judge performance
+
+
+class Readiness(StrEnum):
+    """A window's readiness verdict (``runs.readiness``)."""
+
+    READY = "ready"
+    NOT_READY = "not_ready"
+
+
+class Verdict(StrEnum):
+    """The verdict of one check: a finding's, a metric row's, a stage summary's ``status``."""
+
+    BREACH = "breach"  # past its limit with 95% confidence
+    OK = "ok"
+    INSUFFICIENT = "insufficient"  # too few rows or labels to judge
+    INCONCLUSIVE = "inconclusive"  # not judged: the data failed readiness
+    NOT_APPLICABLE = "not_applicable"  # the check does not apply (no estimate for a regressor)
+    DRIFT = "drift"  # the drift stage's word for a breach (``runs.drift``); its finding says breach
+
+
+# Only these verdicts count towards a streak: an unjudged window neither counts nor breaks one.
+JUDGED = (Verdict.BREACH, Verdict.OK)
+
+
+class Kind(StrEnum):
+    """What a finding, and the incident it opens, is about."""
+
+    DATA = "data"  # the input data failed readiness (the data steward's)
+    PERFORMANCE = "performance"  # the realized main metric on matured labels
+    ESTIMATE = "estimate"  # the label-free estimate (CBPE) before labels arrive
+    DRIFT = "drift"  # inputs or score moved away from the baseline
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+
+
+class IncidentState(StrEnum):
+    """``incidents.status``: open -> acknowledged -> resolved (a recurrence may reopen it)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+# An incident in these states is unresolved: the database allows one per fingerprint.
+OPEN_STATES = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
+
+
+class IncidentEvent(StrEnum):
+    """What happened to an incident: its audit actions and the events its messages announce."""
+
+    OPENED = "opened"
+    BREACH_CONTINUES = "breach_continues"
+    REOPENED = "reopened"
+    TICKET_RAISED = "ticket_raised"
+    TICKET_CLOSED = "ticket_closed"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    ESCALATED = "escalated"
+    ESCALATION_EXHAUSTED = "escalation_exhausted"
+    AUTO_RESOLVED = "auto_resolved"
+    RESOLVED = "resolved"
+
+
+class Role(StrEnum):
+    """Who a message is for (``outbox.recipient_role``) and who owns an incident (``owner_role``)."""
+
+    BUSINESS_OWNER = "business_owner"
+    TECHNICAL_OWNER = "technical_owner"
+    DATA_STEWARD = "data_steward"
+    ONCALL = "oncall"  # the technical owner's on-call route (pages)
+    ESCALATION = "escalation"  # a route an unacknowledged incident escalates to
+    TRACKER = "tracker"  # the owning team's issue tracker (tickets)
+    PLATFORM = "platform"  # the team running gapwatch (dead letters)
+
+
+# The people every spec must name; the other roles are routes.
+OWNER_ROLES = (Role.BUSINESS_OWNER, Role.TECHNICAL_OWNER, Role.DATA_STEWARD)
+
+
+class TicketKind(StrEnum):
+    """The planned work a sustained degradation asks for."""
+
+    RETRAIN = "retrain"
+    FIX_FEED = "fix_feed"
+
+
+class TicketState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class MessageStatus(StrEnum):
+    """``outbox.status``: pending -> sending (claimed) -> sent, or dead after its last attempt."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class FleetStatus(StrEnum):
+    """A monitor's status on Model Health, worst first (the order sorts the fleet table).
+
+    Every ``RunStatus`` has one (``not_ready`` reads ``data_not_ready`` there); the others say
+    what no run can: the monitor is broken, or has not run yet.
+    """
+
+    MONITOR_BROKEN = "monitor_broken"
+    DEGRADED = "degraded"
+    DATA_NOT_READY = "data_not_ready"
+    AT_RISK = "at_risk"
+    DRIFTING = "drifting"
+    AWAITING_LABELS = "awaiting_labels"
+    HEALTHY = "healthy"
+    NO_RUNS = "no_runs"
+

@@ -17,7 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gapwatch import outbox, store
+from gapwatch import outbox, policy, store
+from gapwatch.catalog import (
+    OPEN_STATES,
+    IncidentEvent,
+    IncidentState,
+    Role,
+    RunStatus,
+    Severity,
+    TicketState,
+)
 from gapwatch.incidents import lifecycle as incidents
 from gapwatch.incidents import routing
 from gapwatch.incidents.messages import Message, fmt
@@ -28,14 +37,17 @@ DIGEST_DAY_ENV = "GAPWATCH_DIGEST_WEEKDAY"  # 0 = Monday
 DIGEST_HOUR_ENV = "GAPWATCH_DIGEST_HOUR"  # UTC
 DIGEST_MONITOR = "*"  # a digest spans the owner's monitors
 
-PLAIN_STATUS = {
-    "healthy": "healthy: performing as expected",
-    "degraded": "degraded: performance is below its agreed limit",
-    "at_risk": "at risk: an estimate made before the real outcomes arrive says performance dropped",
-    "drifting": "drifting: its inputs look different from the baseline, performance still within limits",
-    "not_ready": "not judged: the input data failed its quality checks",
-    "awaiting_labels": "waiting for enough real outcomes to judge performance",
+_PLAIN = {
+    RunStatus.HEALTHY: "healthy: performing as expected",
+    RunStatus.DEGRADED: "degraded: performance is below its agreed limit",
+    RunStatus.AT_RISK: "at risk: an estimate made before the real outcomes arrive says performance dropped",
+    RunStatus.DRIFTING: "drifting: its inputs look different from the baseline, performance still within limits",
+    RunStatus.NOT_READY: "not judged: the input data failed its quality checks",
+    RunStatus.AWAITING_LABELS: "waiting for enough real outcomes to judge performance",
 }
+# A business owner's words for every run status (built from the enum: a new status without
+# words fails at import, not in a digest).
+PLAIN_STATUS: dict[RunStatus, str] = {status: _PLAIN[status] for status in RunStatus}
 
 
 def _specs(directory: str | None = None) -> dict[str, MonitorSpec]:
@@ -45,7 +57,53 @@ def _specs(directory: str | None = None) -> dict[str, MonitorSpec]:
 def escalate(now: datetime | None = None, directory: str | None = None) -> list[dict[str, Any]]:
     """Escalate overdue incidents (one transaction; their messages are queued with them)."""
     with store.engine().begin() as conn:
-        return incidents.escalate_overdue(conn, _specs(directory), now)
+        return escalate_overdue(conn, _specs(directory), now)
+
+
+def escalate_overdue(
+    conn: Connection, specs: dict[str, MonitorSpec], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Escalate every open incident unacknowledged past its SLA to its next escalation route."""
+    now = now or store.utcnow()
+    inc = store.incidents
+    overdue = store.rows(
+        conn,
+        sa.select(inc)
+        .where(inc.c.status == IncidentState.OPEN, inc.c.sla_due_at.is_not(None), inc.c.sla_due_at <= now,
+               sa.or_(inc.c.snoozed_until.is_(None), inc.c.snoozed_until <= now))
+        .order_by(inc.c.id),
+    )
+    changes: list[dict[str, Any]] = []
+    for incident in overdue:
+        spec = specs.get(incident["monitor"])
+        if spec is None:
+            continue
+        sla = spec.notifications.ack_sla[incident["severity"]]
+        step = policy.escalation_step(
+            incident["escalation_level"] or 0, spec.notifications.escalation,
+            late=now - (incident["sla_due_at"] - sla), sla=sla,
+        )
+        if step.route is None:
+            conn.execute(inc.update().where(inc.c.id == incident["id"]).values(sla_due_at=None))
+            incidents.record_event(conn, incident["id"], None, IncidentEvent.ESCALATION_EXHAUSTED,
+                                   {"why": step.why}, at=now)
+            changes.append({"action": IncidentEvent.ESCALATION_EXHAUSTED, "incident": incident["id"]})
+            continue
+        updated = conn.execute(
+            inc.update()
+            .where(inc.c.id == incident["id"], inc.c.status == IncidentState.OPEN,
+                   inc.c.escalation_level == incident["escalation_level"])
+            .values(escalation_level=step.level, sla_due_at=now + sla, updated_at=now)
+        ).rowcount
+        if not updated:
+            continue  # acknowledged or escalated by someone else meanwhile
+        incidents.record_event(conn, incident["id"], None, IncidentEvent.ESCALATED,
+                               {"level": step.level, "route": step.route, "why": step.why}, at=now)
+        incidents.queue_incident_messages(conn, spec, incident["id"], IncidentEvent.ESCALATED,
+                                          incidents.latest_run_link(conn, spec),
+                                          why=f"{step.why}; now with {step.route}")
+        changes.append({"action": IncidentEvent.ESCALATED, "incident": incident["id"], "route": step.route})
+    return changes
 
 
 def digest_due_at(now: datetime) -> datetime:
@@ -72,7 +130,7 @@ def queue_digests(now: datetime | None = None, directory: str | None = None) -> 
             owner = specs[0].owners.business_owner
             destinations: dict[str, routing.Destination] = {}
             for spec in specs:  # every channel any of the owner's monitors reaches people on
-                for d in routing.person_destinations(spec, owner, "business_owner"):
+                for d in routing.person_destinations(spec, owner, Role.BUSINESS_OWNER):
                     destinations.setdefault(d.key, d)
             for destination in destinations.values():
                 queued += outbox.queue(
@@ -87,53 +145,12 @@ def digest_message(conn: Connection, specs: list[MonitorSpec], now: datetime) ->
     owner = specs[0].owners.business_owner
     since = now - timedelta(days=7)
     sections: list[str] = []
-    attention = 0
     summary: list[dict[str, Any]] = []
     for spec in sorted(specs, key=lambda s: s.name):
-        run = _latest_run(conn, spec.name)
-        open_incidents = _incidents(conn, spec.name, store.incidents.c.status.in_(store.OPEN_STATES))
-        resolved = _incidents(
-            conn, spec.name,
-            sa.and_(store.incidents.c.status == "resolved", store.incidents.c.resolved_at >= since),
-        )
-        tickets = store.rows(
-            conn,
-            sa.select(store.tickets)
-            .where(store.tickets.c.monitor == spec.name, store.tickets.c.status == "open")
-            .order_by(store.tickets.c.id),
-        )
-        critical = [i for i in open_incidents if i["severity"] == "critical"]
-        verdict = "NEEDS ATTENTION" if critical or tickets else "WATCH" if open_incidents else "OK"
-        attention += verdict == "NEEDS ATTENTION"
-        lines = [f"{spec.name} (v{spec.version}): {verdict}", f"  {spec.description}".rstrip()]
-        if run is None:
-            lines.append("  No monitoring run yet.")
-        else:
-            value = (f" ({run['main_metric']} {fmt(run['main_value'])})"
-                     if run["main_value"] is not None else "")
-            lines.append(f"  Latest check (week of {run['window_start'].date()}): "
-                         f"{PLAIN_STATUS.get(run['status'], run['status'])}{value}.")
-        if open_incidents:
-            lines.append(f"  Open problems ({len(open_incidents)}):")
-            for i in open_incidents:
-                handled = (f"being handled by {i['acknowledged_by']}" if i["acknowledged_by"]
-                           else "not yet acknowledged")
-                lines.append(f"    - {i['title']} ({i['severity']}, since {i['opened_window'].date()}, {handled})")
-        else:
-            lines.append("  No open problems.")
-        if resolved:
-            lines.append("  Fixed this week: " + "; ".join(i["title"] for i in resolved))
-        if tickets:
-            lines.append("  Planned work (maintenance tickets):")
-            for t in tickets:
-                where = f", {t['tracker_key']}" if t["tracker_key"] else ""
-                lines.append(f"    - {t['title']} (open since {t['opened_window'].date()}{where})")
-        if critical or tickets:
-            lines.append(f"  Meanwhile your users get: {spec.fallback}")
-        lines.append(f"  Technical owner: {spec.owners.technical_owner.name}")
-        sections.append("\n".join(lines))
-        summary.append({"monitor": spec.name, "verdict": verdict, "open_incidents": len(open_incidents),
-                        "open_tickets": len(tickets), "status": run["status"] if run else None})
+        section, model = _digest_section(conn, spec, since)
+        sections.append(section)
+        summary.append(model)
+    attention = sum(m["verdict"] == NEEDS_ATTENTION for m in summary)
     first = owner.name.split()[0]
     headline = (f"{attention} of your {len(specs)} model(s) need attention" if attention
                 else f"all {len(specs)} of your model(s) are fine")
@@ -143,9 +160,59 @@ def digest_message(conn: Connection, specs: list[MonitorSpec], now: datetime) ->
     )
     subject = f"[gapwatch] Weekly digest for {owner.name}: {headline}"
     payload = {"event": "weekly_digest", "owner": {"name": owner.name, "email": str(owner.email),
-                                                   "role": "business_owner"},
+                                                   "role": Role.BUSINESS_OWNER},
                "week": now.date().isoformat(), "models": summary, "title": subject}
     return Message(subject, body, payload)
+
+
+NEEDS_ATTENTION = "NEEDS ATTENTION"
+
+
+def _digest_section(conn: Connection, spec: MonitorSpec, since: datetime) -> tuple[str, dict[str, Any]]:
+    """One model's part of the digest, and its line in the payload's ``models``."""
+    run = _latest_run(conn, spec.name)
+    open_incidents = _incidents(conn, spec.name, store.incidents.c.status.in_(OPEN_STATES))
+    resolved = _incidents(
+        conn, spec.name,
+        sa.and_(store.incidents.c.status == IncidentState.RESOLVED, store.incidents.c.resolved_at >= since),
+    )
+    tickets = store.rows(
+        conn,
+        sa.select(store.tickets)
+        .where(store.tickets.c.monitor == spec.name, store.tickets.c.status == TicketState.OPEN)
+        .order_by(store.tickets.c.id),
+    )
+    critical = [i for i in open_incidents if i["severity"] == Severity.CRITICAL]
+    verdict = NEEDS_ATTENTION if critical or tickets else "WATCH" if open_incidents else "OK"
+    lines = [f"{spec.name} (v{spec.version}): {verdict}", f"  {spec.description}".rstrip()]
+    if run is None:
+        lines.append("  No monitoring run yet.")
+    else:
+        value = (f" ({run['main_metric']} {fmt(run['main_value'])})"
+                 if run["main_value"] is not None else "")
+        lines.append(f"  Latest check (week of {run['window_start'].date()}): "
+                     f"{PLAIN_STATUS.get(run['status'], run['status'])}{value}.")
+    if open_incidents:
+        lines.append(f"  Open problems ({len(open_incidents)}):")
+        for i in open_incidents:
+            handled = (f"being handled by {i['acknowledged_by']}" if i["acknowledged_by"]
+                       else "not yet acknowledged")
+            lines.append(f"    - {i['title']} ({i['severity']}, since {i['opened_window'].date()}, {handled})")
+    else:
+        lines.append("  No open problems.")
+    if resolved:
+        lines.append("  Fixed this week: " + "; ".join(i["title"] for i in resolved))
+    if tickets:
+        lines.append("  Planned work (maintenance tickets):")
+        for t in tickets:
+            where = f", {t['tracker_key']}" if t["tracker_key"] else ""
+            lines.append(f"    - {t['title']} (open since {t['opened_window'].date()}{where})")
+    if critical or tickets:
+        lines.append(f"  Meanwhile your users get: {spec.fallback}")
+    lines.append(f"  Technical owner: {spec.owners.technical_owner.name}")
+    model = {"monitor": spec.name, "verdict": verdict, "open_incidents": len(open_incidents),
+             "open_tickets": len(tickets), "status": run["status"] if run else None}
+    return "\n".join(lines), model
 
 
 def _latest_run(conn: Connection, monitor: str) -> dict[str, Any] | None:

@@ -25,12 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gapwatch import redaction, store
+from gapwatch.catalog import MessageStatus, Role
 from gapwatch.incidents.messages import Message, dead_letter_message
 from gapwatch.incidents.routing import Destination, platform_destination
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=5)  # how long a claimed message is left to its sender
+UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)  # a lapsed lease makes ``sending`` due again
 BACKOFF_ENV = "GAPWATCH_RETRY_BACKOFF_SECONDS"
 
 # A channel: deliver one message, return an external reference (or None); raise on failure.
@@ -77,7 +79,7 @@ def queue(
             "route": destination.route or None,
             "incident_id": incident_id,
             "ticket_id": ticket_id,
-            "status": "pending",
+            "status": MessageStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -104,7 +106,7 @@ def deliver_pending(
     """
     now = now or store.utcnow()
     ob = store.outbox
-    query = sa.select(ob).where(ob.c.status.in_(("pending", "sending"))).order_by(ob.c.id)
+    query = sa.select(ob).where(ob.c.status.in_(UNSENT)).order_by(ob.c.id)
     if monitor:
         query = query.where(ob.c.monitor == monitor)
     with engine.connect() as conn:
@@ -135,21 +137,25 @@ def deliver_pending(
             counts["dead" if dead else "retrying"] += 1
             blocked.add(stream)
             continue
-        with engine.begin() as conn:
-            conn.execute(
-                ob.update()
-                .where(ob.c.id == msg["id"], ob.c.status == "sending")
-                .values(status="sent", sent_at=store.utcnow(), attempts=msg["attempts"] + 1,
-                        last_error=None, external_ref=external_ref)
-            )
-            if external_ref and msg["ticket_id"] and msg["recipient_role"] == "tracker":
-                conn.execute(
-                    store.tickets.update()
-                    .where(store.tickets.c.id == msg["ticket_id"])
-                    .values(tracker_key=external_ref)
-                )
+        _mark_sent(engine, msg, external_ref)
         counts["sent"] += 1
     return counts
+
+
+def _mark_sent(engine: Engine, msg: dict[str, Any], external_ref: str | None) -> None:
+    """Record a delivery; a tracker's issue key goes on the ticket it was raised for."""
+    ob = store.outbox
+    with engine.begin() as conn:
+        conn.execute(
+            ob.update()
+            .where(ob.c.id == msg["id"], ob.c.status == MessageStatus.SENDING)
+            .values(status=MessageStatus.SENT, sent_at=store.utcnow(), attempts=msg["attempts"] + 1,
+                    last_error=None, external_ref=external_ref)
+        )
+        if external_ref and msg["ticket_id"] and msg["recipient_role"] == Role.TRACKER:
+            conn.execute(
+                store.tickets.update().where(store.tickets.c.id == msg["ticket_id"]).values(tracker_key=external_ref)
+            )
 
 
 def _claim(engine: Engine, message_id: int, now: datetime) -> bool:
@@ -165,9 +171,8 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> bool:
         return bool(
             conn.execute(
                 ob.update()
-                .where(ob.c.id == message_id, ob.c.status.in_(("pending", "sending")),
-                       ob.c.next_attempt_at <= now)
-                .values(status="sending", next_attempt_at=now + SEND_LEASE)
+                .where(ob.c.id == message_id, ob.c.status.in_(UNSENT), ob.c.next_attempt_at <= now)
+                .values(status=MessageStatus.SENDING, next_attempt_at=now + SEND_LEASE)
             ).rowcount
         )
 
@@ -186,22 +191,22 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
     with engine.begin() as conn:
         updated = conn.execute(
             ob.update()
-            .where(ob.c.id == msg["id"], ob.c.status == "sending")
+            .where(ob.c.id == msg["id"], ob.c.status == MessageStatus.SENDING)
             .values(
                 attempts=attempts,
-                status="dead" if dead else "pending",
+                status=MessageStatus.DEAD if dead else MessageStatus.PENDING,
                 next_attempt_at=now + base_backoff() * 2 ** (attempts - 1),
                 last_error=error,
             )
         ).rowcount
         # An alert about an undeliverable platform alert would loop; that one only gets logged.
-        if dead and updated and msg["recipient_role"] != "platform":
+        if dead and updated and msg["recipient_role"] != Role.PLATFORM:
             alert = dead_letter_message({**msg, "attempts": attempts, "last_error": error})
             try:
                 destination = platform_destination()
             except ValueError as bad_setting:  # a typo in the setting must not lose the alert
                 log.error("gapwatch outbox: %s; the platform alert goes to the file sink", bad_setting)
-                destination = Destination("file", "platform", "platform team")
+                destination = Destination("file", Role.PLATFORM, "platform team")
             queue(
                 # Keyed on the moment it died: a message retried by hand that dies again alerts again.
                 conn, monitor=msg["monitor"],
@@ -218,7 +223,7 @@ def retry_dead(engine: Engine, message_id: int) -> bool:
         return bool(
             conn.execute(
                 ob.update()
-                .where(ob.c.id == message_id, ob.c.status == "dead")
-                .values(status="pending", attempts=0, next_attempt_at=store.utcnow())
+                .where(ob.c.id == message_id, ob.c.status == MessageStatus.DEAD)
+                .values(status=MessageStatus.PENDING, attempts=0, next_attempt_at=store.utcnow())
             ).rowcount
         )

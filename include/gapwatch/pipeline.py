@@ -1,6 +1,7 @@
 """The monitor pipeline's stages, as plain functions the DAG tasks (and the CLI) call.
 
 ``extract_window -> check_readiness -> evaluate_performance / evaluate_drift -> decide -> publish``
+(``decide`` is :func:`gapwatch.policy.decide`, a pure function.)
 
 Every stage is keyed on (monitor, window) and idempotent: outputs are Parquet files under a
 run-scoped folder and upserted rows in the store, so a retry or a rerun overwrites instead of
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from gapwatch import config, store
+from gapwatch import config, policy, store
+from gapwatch.catalog import TREND_IN_MESSAGES
 from gapwatch.spec import MonitorSpec
 from gapwatch.window import Window
 
@@ -190,9 +192,6 @@ def baseline(spec: MonitorSpec) -> dict[str, Any]:
 # ---------------------------------------------------------------- performance
 
 
-TREND_WINDOWS = 6
-
-
 def _trend(spec: MonitorSpec, window: Window, metric: str) -> list[dict[str, Any]]:
     """The metric's overall value in the last windows up to this one (oldest first)."""
     t = store.metric_values
@@ -203,7 +202,7 @@ def _trend(spec: MonitorSpec, window: Window, metric: str) -> list[dict[str, Any
             .where(t.c.monitor == spec.name, t.c.metric == metric, t.c.segment == OVERALL,
                    t.c.window_start <= window.start)
             .order_by(t.c.window_start.desc())
-            .limit(TREND_WINDOWS),
+            .limit(TREND_IN_MESSAGES),
         )
     return [
         {"window": store.as_utc(r["window_start"]).date().isoformat(), "value": r["value"],
@@ -280,120 +279,8 @@ def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, 
     return summary
 
 
-# ---------------------------------------------------------------- decide & publish
-
-
-WORST_SEGMENTS = 3
-DRIFTED_IN_EVIDENCE = 5
-
-
-def decide(
-    spec: MonitorSpec,
-    window: Window,
-    readiness: dict[str, Any],
-    performance: dict[str, Any],
-    drift: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """Turn the stage summaries into findings: one per check, each breach / ok / not judged.
-
-    Checks: ``readiness:<suite>`` (kind data), ``metric:<main metric>`` (kind performance, the
-    realized value on matured labels), ``estimate:<metric>`` (kind estimate, binary classifiers:
-    the label-free CBPE estimate, severity warning; never opens a ticket), ``drift`` (kind drift).
-
-    Evidence of the performance and estimate findings (stable field names; messages are rendered
-    from them):
-
-    - ``metric``, ``value``, ``stderr``, ``interval`` ([low, high]: value -/+ 1.645 stderr, the
-      one-sided 95% bounds; a breach needs the whole interval past the threshold),
-      ``uncertainty`` (analytic | bootstrap | estimated), ``n``: the value and its sampling error;
-    - ``baseline``, ``threshold``, ``status`` (breach | ok | insufficient): what it is judged against;
-    - ``estimated`` (bool): True for the label-free estimate, never for a realized value;
-    - ``labeled``, ``pending``, ``pending_share``, ``cohort_start``, ``reason``: label maturity;
-    - ``trend``: [{window, value, stderr, status}] of the realized main metric, last windows;
-    - ``worst_segments``: [{segment, value, stderr, n, status}], lowest first (highest for errors);
-    - ``drifted_features``: [{column, <method>: value, ...}] most drifted first;
-    - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
-    - estimate only: ``unsupported_share`` (rows outside the baseline's input range).
-    """
-    from gapwatch.incidents.lifecycle import make_finding
-    from gapwatch.readiness.stage import readiness_findings
-
-    main = spec.main_metric
-    findings = readiness_findings(spec, readiness)
-    main_row = performance["metrics"].get(main.name, {})
-    perf_status = {"breach": "breach", "ok": "ok"}.get(performance["status"], performance["status"])
-    judged = [s for s in performance["segments"] if s["value"] is not None]
-    worst = sorted(judged, key=lambda s: s["value"] if main.higher_is_better else -s["value"])[:WORST_SEGMENTS]
-    context = {
-        "labeled": performance["labeled"],
-        "pending": performance["pending"],
-        "pending_share": performance.get("pending_share"),
-        "cohort_start": performance["cohort_start"],
-        "trend": performance.get("trend", []),
-        "worst_segments": [
-            {k: s[k] for k in ("segment", "value", "stderr", "n", "status")} for s in worst
-        ],
-        "drifted_features": drift.get("drifted", [])[:DRIFTED_IN_EVIDENCE],
-        "drift_ranking": drift.get("ranking", []),
-    }
-    findings.append(
-        make_finding(
-            spec,
-            kind="performance",
-            check=f"metric:{main.name}",
-            status=perf_status,
-            evidence={
-                **{k: v for k, v in main_row.items() if k != "segment"},
-                "metric": main.name,
-                "estimated": False,
-                **context,
-                "reason": performance.get("reason"),
-            },
-        )
-    )
-    estimate = performance.get("estimate") or {}
-    if estimate.get("status", "not_applicable") != "not_applicable":
-        row = estimate.get("row") or {}
-        findings.append(
-            make_finding(
-                spec,
-                kind="estimate",
-                check=f"estimate:{estimate['metric']}",
-                status=estimate["status"],
-                evidence={
-                    **{k: v for k, v in row.items() if k != "segment"},
-                    "metric": estimate["metric"],
-                    "estimated": True,
-                    **context,
-                    "unsupported_share": estimate.get("unsupported_share"),
-                    "reason": estimate.get("reason"),
-                },
-            )
-        )
-    findings.append(
-        make_finding(
-            spec,
-            kind="drift",
-            check="drift",
-            status={"drift": "breach"}.get(drift["status"], drift["status"]),
-            evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", [])},
-        )
-    )
-    return findings
-
-
-def run_status(readiness: dict[str, Any], performance: dict[str, Any], drift: dict[str, Any]) -> str:
-    if not readiness["ready"]:
-        return "not_ready"
-    if performance["status"] == "breach":
-        return "degraded"
-    if (performance.get("estimate") or {}).get("status") == "breach":
-        return "at_risk"  # the label-free estimate says degraded; labels have not confirmed it yet
-    if drift["status"] == "drift":
-        return "drifting"
-    if performance["status"] == "insufficient":
-        return "awaiting_labels"
-    return "healthy"
+# ---------------------------------------------------------------- publish
+# (the decide step, stage summaries -> findings, is ``gapwatch.policy.decide``: pure, no I/O)
 
 
 def publish(
@@ -417,8 +304,7 @@ def publish(
     from gapwatch import outbox
     from gapwatch.incidents import lifecycle as incidents
 
-    main = spec.main_metric
-    status = run_status(readiness, performance, drift)
+    status = policy.run_status(readiness, performance, drift)
     run_link = incidents.dag_run_link(spec, airflow_run_id)
     engine = store.engine()
     with engine.begin() as conn:
@@ -428,28 +314,14 @@ def publish(
                 store.runs.c.monitor == spec.name, store.runs.c.window_start == window.start
             )
         ).scalar()
+        record = _run_record(spec, window, extract, readiness, performance, drift)
         store.upsert(
             conn,
             store.runs,
             {
-                "monitor": spec.name,
-                "window_start": window.start,
-                "window_end": window.end,
+                **record,
                 "status": status,
-                "readiness": "ready" if readiness["ready"] else "not_ready",
-                "performance": performance["status"],
-                "drift": drift["status"],
-                "main_metric": main.name,
-                "main_value": performance["metrics"].get(main.name, {}).get("value"),
-                "rows": extract["rows"],
-                "labeled": performance["labeled"],
-                "pending": performance["pending"],
-                "summary": {
-                    "readiness": readiness,
-                    "performance": {k: v for k, v in performance.items() if k != "segments"},
-                    "drift": {k: v for k, v in drift.items() if k != "values"},
-                    "changes": changes,
-                },
+                "summary": {**record["summary"], "changes": changes},
                 "airflow_run_id": airflow_run_id,
                 "attempts": (previous or 0) + 1,
                 "updated_at": store.utcnow(),
@@ -458,6 +330,32 @@ def publish(
         )
     delivery = outbox.deliver_pending(engine, senders, monitor=spec.name) if senders is not None else None
     return {"status": status, "changes": changes, "delivery": delivery}
+
+
+def _run_record(
+    spec: MonitorSpec, window: Window, extract: dict[str, Any], readiness: dict[str, Any],
+    performance: dict[str, Any], drift: dict[str, Any],
+) -> dict[str, Any]:
+    """What the ``runs`` row keeps of the stage summaries (the per-segment detail stays out)."""
+    main = spec.main_metric
+    return {
+        "monitor": spec.name,
+        "window_start": window.start,
+        "window_end": window.end,
+        "readiness": policy.readiness_verdict(readiness),
+        "performance": performance["status"],
+        "drift": drift["status"],
+        "main_metric": main.name,
+        "main_value": performance["metrics"].get(main.name, {}).get("value"),
+        "rows": extract["rows"],
+        "labeled": performance["labeled"],
+        "pending": performance["pending"],
+        "summary": {
+            "readiness": readiness,
+            "performance": {k: v for k, v in performance.items() if k != "segments"},
+            "drift": {k: v for k, v in drift.items() if k != "values"},
+        },
+    }
 
 
 def run_window(
@@ -469,6 +367,6 @@ def run_window(
     readiness = check_readiness(spec, window)
     performance = evaluate_performance(spec, window, readiness["ready"])
     drift = evaluate_drift(spec, window, readiness["ready"])
-    findings = decide(spec, window, readiness, performance, drift)
+    findings = policy.decide(spec, readiness, performance, drift)
     return publish(spec, window, extract, readiness, performance, drift, findings, airflow_run_id,
                    senders=senders)

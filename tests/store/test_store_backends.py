@@ -83,7 +83,8 @@ def test_one_open_incident_per_fingerprint_is_a_database_constraint(store_url: s
 
 WORKER = r"""
 import json, sys
-from gapwatch.pipeline import decide, publish
+from gapwatch.pipeline import publish
+from gapwatch.policy import decide
 from gapwatch.window import Window
 from gapwatch.spec import load_specs
 
@@ -96,7 +97,7 @@ main = {"segment": "*", "metric": "roc_auc", "value": 0.70, "stderr": 0.012, "ba
 performance = {"status": "breach", "metrics": {"roc_auc": main}, "segments": [], "labeled": 2400,
                "pending": 500, "cohort_start": start}
 drift = {"status": "ok", "drifted": []}
-findings = decide(spec, window, readiness, performance, drift)
+findings = decide(spec, readiness, performance, drift)
 result = publish(spec, window, {"rows": 3000}, readiness, performance, drift, findings, f"manual__{start}")
 print(json.dumps(result, default=str))
 """

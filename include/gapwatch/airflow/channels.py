@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapwatch import config, redaction
+from gapwatch.catalog import Severity
 from gapwatch.outbox import Sender
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def pagerduty_event(message: dict[str, Any], routing_key: str) -> dict[str, Any]
     links = [{"href": url, "text": name.replace("_", " ")} for name, url in (payload.get("links") or {}).items()]
     event = prepare_event_data(
         summary=(payload.get("title") or message["subject"])[:1024],
-        severity="critical" if payload.get("severity") == "critical" else "warning",
+        severity=str(Severity.CRITICAL if payload.get("severity") == Severity.CRITICAL else Severity.WARNING),
         source=f"gapwatch/{message['monitor']}",
         action=action,
         dedup_key=payload.get("fingerprint"),

@@ -108,9 +108,9 @@ def build_dag(spec: MonitorSpec) -> DAG:
 
         @task
         def decide(readiness: dict[str, Any], performance: dict[str, Any], drift: dict[str, Any]) -> list:
-            from gapwatch import pipeline
+            from gapwatch import policy
 
-            return pipeline.decide(spec, _window(), readiness, performance, drift)
+            return policy.decide(spec, readiness, performance, drift)
 
         @task
         def publish(

@@ -11,9 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from gapwatch import config, store
+from gapwatch.catalog import IncidentEvent
 
 DEMO_START = datetime(2026, 1, 5, tzinfo=UTC)
 DEMO_WINDOWS = 12
+# The audit events the summary marks on their window, and the word it uses for each.
+_SUMMARY_EVENTS = {
+    IncidentEvent.OPENED: "opened", IncidentEvent.AUTO_RESOLVED: "resolved", IncidentEvent.TICKET_RAISED: "ticket",
+}
 
 
 def run_demo(windows: int | None = None, directory: str | None = None) -> int:
@@ -56,13 +61,13 @@ def print_summary() -> None:
             conn,
             sa.select(store.incident_events, store.incidents.c.monitor)
             .join(store.incidents)
-            .where(store.incident_events.c.action.in_(["opened", "auto_resolved", "ticket_raised"]))
+            .where(store.incident_events.c.action.in_(list(_SUMMARY_EVENTS)))
             .order_by(store.incident_events.c.id),
         )
     # What happened in each window comes from the audit trail, so a rerun shows it too.
     changes: dict[tuple[str, Any], list[str]] = {}
     for e in events:
-        label = {"opened": "opened", "auto_resolved": "resolved", "ticket_raised": "ticket"}[e["action"]]
+        label = _SUMMARY_EVENTS[e["action"]]
         ref = e["detail"].get("ticket", e["incident_id"])
         changes.setdefault((e["monitor"], e["window_start"]), []).append(f"{label} #{ref}")
 

@@ -6,7 +6,7 @@ grid, count, nulls, non-finite values, mean, standard deviation, minimum and max
 (capped). Drift compares two such summaries, so the baseline is read and summarised once and every
 later window only ships its own counts.
 
-Methods (``DRIFT_METHODS``), each computed from the summaries, not from raw rows:
+Methods (``catalog.COLUMN_METHODS`` plus ``pca_reconstruction``), each computed from the summaries, not from raw rows:
 
 * ``psi``: population stability index on the coarse bins / categories (drift if >= threshold).
 * ``ks``: Kolmogorov-Smirnov D on the fine bins (exact at the bin edges, so a tight lower bound of
@@ -69,7 +69,6 @@ DEFAULT_METHOD = {
 DEFAULT_THRESHOLD = {**DRIFT_THRESHOLDS, "pca_reconstruction": 0.1}
 NUMERIC_ONLY = {"ks", "ks_pvalue", "wasserstein"}
 CATEGORICAL_ONLY = {"chisquare"}
-DRIFT_METHODS = sorted(DEFAULT_THRESHOLD)
 
 
 def _quantile_edges(values: np.ndarray, bins: int) -> list[float]:

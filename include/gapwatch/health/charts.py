@@ -12,9 +12,22 @@ from typing import Any
 
 import altair as alt
 
-STATUS_COLOURS = {"ok": "#2f855a", "breach": "#c53030", "insufficient": "#a0aec0"}
-KIND_COLOURS = {"data": "#b7791f", "performance": "#c53030", "drift": "#6b46c1"}
+from gapwatch.catalog import Readiness
+from gapwatch.health.palette import (
+    KIND_COLOURS,
+    KIND_LABELS,
+    READINESS_COLOURS,
+    READINESS_LABELS,
+    RUN_STATUS_COLOURS,
+    VERDICT_COLOURS,
+)
+
 WIDTH = 640
+
+
+def _scale(colours: dict[Any, str]) -> alt.Scale:
+    """A colour scale over every member of a palette map, in the enum's order."""
+    return alt.Scale(domain=[str(k) for k in colours], range=list(colours.values()))
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -30,14 +43,7 @@ def sparkline(trend: list[dict[str, Any]], *, title: str = "") -> dict[str, Any]
     )
     line = base.mark_line(color="#4a5568", strokeWidth=1.5)
     dots = base.mark_point(filled=True, size=18).encode(
-        color=alt.Color(
-            "status:N",
-            scale=alt.Scale(
-                domain=["healthy", "degraded", "at_risk", "drifting", "not_ready", "awaiting_labels"],
-                range=["#2f855a", "#c53030", "#dd6b20", "#6b46c1", "#b7791f", "#a0aec0"],
-            ),
-            legend=None,
-        ),
+        color=alt.Color("status:N", scale=_scale(RUN_STATUS_COLOURS), legend=None),
         tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d"), alt.Tooltip("value:Q", format=".3f"), "status:N"],
     )
     return _spec(
@@ -60,11 +66,7 @@ def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: b
     value = base.mark_line(color="#2b6cb0", point=False).encode(y="value:Q")
     points = base.mark_point(filled=True, size=60).encode(
         y="value:Q",
-        color=alt.Color(
-            "status:N",
-            title="status",
-            scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-        ),
+        color=alt.Color("status:N", title="status", scale=_scale(VERDICT_COLOURS)),
         tooltip=[
             alt.Tooltip("window:T", format="%Y-%m-%d"),
             alt.Tooltip("value:Q", format=".3f"),
@@ -143,15 +145,16 @@ def drift_heatmap(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def readiness_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Each window's readiness verdict and how many expectations failed."""
-    data = [r | {"verdict": "ready" if r["success"] else "not ready"} for r in rows]
+    labels = READINESS_LABELS
+    data = [r | {"verdict": labels[Readiness.READY if r["success"] else Readiness.NOT_READY]} for r in rows]
     return _spec(
         alt.Chart(alt.Data(values=data))
         .mark_bar(size=18)
         .encode(
             x=alt.X("window:T", title="window start", axis=alt.Axis(format="%b %d")),
             y=alt.Y("evaluated_rows:Q", title="rows validated"),
-            color=alt.Color("verdict:N", scale=alt.Scale(domain=["ready", "not ready"],
-                                                         range=["#2f855a", "#c53030"])),
+            color=alt.Color("verdict:N", scale=alt.Scale(domain=[labels[r] for r in Readiness],
+                                                         range=[READINESS_COLOURS[r] for r in Readiness])),
             tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d"), "suite:N", "verdict:N",
                      "evaluated_rows:Q", "critical_failures:Q", "warnings:Q"],
         )
@@ -166,7 +169,7 @@ def incident_timeline(incidents: list[dict[str, Any]], last_window: str | None) 
     )
     data = [
         {
-            "label": f"#{i['id']} {i['kind']}",
+            "label": f"#{i['id']} {KIND_LABELS.get(i['kind'], i['kind'])}",
             "title": i["title"],
             "kind": i["kind"],
             "status": i["status"],
@@ -182,8 +185,7 @@ def incident_timeline(incidents: list[dict[str, Any]], last_window: str | None) 
             x=alt.X("start:T", title="window", axis=alt.Axis(format="%b %d")),
             x2="end:T",
             y=alt.Y("label:N", title=None, sort=None),
-            color=alt.Color("kind:N", scale=alt.Scale(domain=list(KIND_COLOURS),
-                                                      range=list(KIND_COLOURS.values()))),
+            color=alt.Color("kind:N", scale=_scale(KIND_COLOURS)),
             opacity=alt.condition("datum.status == 'resolved'", alt.value(0.45), alt.value(1.0)),
             tooltip=["label:N", "title:N", "status:N", alt.Tooltip("start:T", format="%Y-%m-%d"),
                      alt.Tooltip("end:T", format="%Y-%m-%d")],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,31 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import store
-from gapwatch.catalog import BREACH_Z
+from gapwatch.catalog import BREACH_Z, OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
+from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
+from gapwatch.text import duration_text
 
-# The statuses the platform team sees, worst first; the order sorts the fleet table.
-STATUSES: dict[str, str] = {
-    "monitor_broken": "monitor broken",
-    "degraded": "degraded",
-    "data_not_ready": "data not ready",
-    "at_risk": "at risk (estimated)",
-    "drifting": "drifting",
-    "awaiting_labels": "awaiting labels",
-    "healthy": "healthy",
-    "no_runs": "no runs yet",
-}
-# Run statuses written by the pipeline (``pipeline.run_status``) -> fleet status.
-_RUN_STATUS = {
-    "not_ready": "data_not_ready",
-    "degraded": "degraded",
-    "at_risk": "at_risk",
-    "drifting": "drifting",
-    "awaiting_labels": "awaiting_labels",
-    "healthy": "healthy",
-}
-TREND_WINDOWS = 12
-FAILED_DAG_RUN_STATES = {"failed"}
+FAILED_DAG_RUN_STATES = {"failed"}  # Airflow's DagRunState that means the run did not publish
 
 
 @dataclass(frozen=True)
@@ -60,13 +41,10 @@ def dag_run_path(dag_id: str, run_id: str | None = None) -> str:
 
 
 def _owners(spec: MonitorSpec) -> dict[str, dict[str, str | None]]:
+    people = {role: getattr(spec.owners, role) for role in OWNER_ROLES}
     return {
         role: {"name": person.name, "email": str(person.email), "slack_channel": person.slack_channel}
-        for role, person in (
-            ("business_owner", spec.owners.business_owner),
-            ("technical_owner", spec.owners.technical_owner),
-            ("data_steward", spec.owners.data_steward),
-        )
+        for role, person in people.items()
     }
 
 
@@ -93,7 +71,7 @@ def _open_incidents(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     found = store.rows(
         conn,
         sa.select(inc.c.id, inc.c.monitor, inc.c.kind, inc.c.severity, inc.c.status, inc.c.title)
-        .where(inc.c.status.in_(store.OPEN_STATES))
+        .where(inc.c.status.in_(OPEN_STATES))
         .order_by(inc.c.id),
     )
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -102,7 +80,7 @@ def _open_incidents(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def _trends(conn: Connection, n: int = TREND_WINDOWS) -> dict[str, list[dict[str, Any]]]:
+def _trends(conn: Connection, n: int = TREND_ON_CHARTS) -> dict[str, list[dict[str, Any]]]:
     """The main metric over each monitor's last ``n`` windows (for the sparkline)."""
     runs = store.runs
     ranked = sa.select(
@@ -135,41 +113,46 @@ def _trends(conn: Connection, n: int = TREND_WINDOWS) -> dict[str, list[dict[str
 
 def _status(
     spec: MonitorSpec | None, latest: dict[str, Any] | None, dag_run: DagRunState | None
-) -> tuple[str, str]:
+) -> tuple[FleetStatus, str]:
     """(status, why) for one monitor from its newest stored run and its newest DAG run."""
     if spec is None:
-        return "monitor_broken", "the store has runs but no monitor spec with this name is loaded"
+        return FleetStatus.MONITOR_BROKEN, "the store has runs but no monitor spec with this name is loaded"
     # The newest DAG run failed before publishing: whatever the store says is out of date.
     if (
         dag_run is not None
         and dag_run.state in FAILED_DAG_RUN_STATES
         and (latest is None or latest.get("airflow_run_id") != dag_run.run_id)
     ):
-        return "monitor_broken", f"the latest DAG run {dag_run.run_id} ended {dag_run.state}"
+        return FleetStatus.MONITOR_BROKEN, f"the latest DAG run {dag_run.run_id} ended {dag_run.state}"
     if latest is None:
-        return "no_runs", "the monitor has not published a run yet"
-    status = _RUN_STATUS.get(latest["status"], "monitor_broken")
+        return FleetStatus.NO_RUNS, "the monitor has not published a run yet"
+    status = fleet_status(latest["status"])
+    return status, _why(status, latest)
+
+
+def _why(status: FleetStatus, latest: dict[str, Any]) -> str:
+    """Why a monitor shows ``status``, from its newest stored run, in a few words."""
     summary = latest.get("summary") or {}
-    if status == "data_not_ready":
+    if status == FleetStatus.DATA_NOT_READY:
         failing = summary.get("readiness", {}).get("critical_failures", [])
         why = "readiness suite failed: " + "; ".join(failing[:2]) if failing else "readiness suite failed"
-    elif status == "degraded":
+    elif status == FleetStatus.DEGRADED:
         why = f"{latest['main_metric']} {latest['main_value']:.3f} breaches its threshold"
-    elif status == "at_risk":
+    elif status == FleetStatus.AT_RISK:
         estimate = summary.get("performance", {}).get("estimate") or {}
         value = (estimate.get("row") or {}).get("value")
         why = (f"estimated {estimate.get('metric', latest['main_metric'])} {value:.3f} (no labels yet) "
                "breaches its threshold" if isinstance(value, float) else "the label-free estimate breaches")
-    elif status == "drifting":
+    elif status == FleetStatus.DRIFTING:
         drifted = [d["column"] for d in summary.get("drift", {}).get("drifted", [])]
         why = "drift in " + ", ".join(drifted[:3])
-    elif status == "awaiting_labels":
+    elif status == FleetStatus.AWAITING_LABELS:
         why = f"{latest['labeled']} matured labels, {latest['pending']} pending"
-    elif status == "healthy":
+    elif status == FleetStatus.HEALTHY:
         why = "all checks passed"
     else:
         why = f"unknown run status {latest['status']!r}"
-    return status, why
+    return why
 
 
 def fleet(
@@ -211,10 +194,11 @@ def fleet(
                 "dag_id": dag_id,
                 "owners": _owners(spec) if spec else {},
                 "status": status,
-                "status_label": STATUSES[status],
+                "status_label": STATUS_LABELS[status],
                 "status_reason": why,
                 "open_incidents": [
-                    {k: i[k] for k in ("id", "kind", "severity", "status", "title")}
+                    {**{k: i[k] for k in ("id", "kind", "severity", "status", "title")},
+                     "kind_label": KIND_LABELS.get(i["kind"], i["kind"])}
                     for i in incidents.get(name, [])
                 ],
                 "last_run": _run_row(last, dag_id) if last else None,
@@ -223,7 +207,7 @@ def fleet(
             }
         )
     rows += [_spec_error_row(error) for error in specs.errors]
-    order = list(STATUSES)
+    order = list(FleetStatus)
     return sorted(rows, key=lambda r: (order.index(r["status"]), r["model"]))
 
 
@@ -235,8 +219,8 @@ def _spec_error_row(error: SpecError) -> dict[str, Any]:
         "task": None,
         "dag_id": f"gapwatch__{name}",
         "owners": {},
-        "status": "monitor_broken",
-        "status_label": STATUSES["monitor_broken"],
+        "status": FleetStatus.MONITOR_BROKEN,
+        "status_label": STATUS_LABELS[FleetStatus.MONITOR_BROKEN],
         "status_reason": f"spec {error.path.name} does not load: " + "; ".join(error.problems),
         "open_incidents": [],
         "last_run": None,
@@ -250,6 +234,7 @@ def _run_row(run: dict[str, Any], dag_id: str) -> dict[str, Any]:
         "window_start": _iso(run["window_start"]),
         "window_end": _iso(run["window_end"]),
         "status": run["status"],
+        "fleet_status": fleet_status(run["status"]),  # the badge the run's status shows as
         "readiness": run["readiness"],
         "performance": run["performance"],
         "drift": run["drift"],
@@ -302,7 +287,7 @@ def _spec_facts(spec: MonitorSpec | None) -> dict[str, Any] | None:
     return {
         "description": spec.description,
         "schedule": spec.schedule,
-        "label_delay": _duration(spec.ground_truth.delay),
+        "label_delay": duration_text(spec.ground_truth.delay),
         "runbook_url": spec.runbook_url,
         "fallback": spec.fallback,
         "readiness_suite": spec.readiness.suite,
@@ -311,11 +296,6 @@ def _spec_facts(spec: MonitorSpec | None) -> dict[str, Any] | None:
         "baseline": {"start": _iso(spec.baseline.start), "end": _iso(spec.baseline.end)},
         "segments": spec.segments,
     }
-
-
-def _duration(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
 def _runs(conn: Connection, name: str) -> list[dict[str, Any]]:
@@ -463,6 +443,7 @@ def _incidents(conn: Connection, name: str, dag_id: str) -> list[dict[str, Any]]
             "id": i["id"],
             "fingerprint": i["fingerprint"],
             "kind": i["kind"],
+            "kind_label": KIND_LABELS.get(i["kind"], i["kind"]),
             "check": i["check"],
             "segment": i["segment"],
             "severity": i["severity"],

@@ -1,14 +1,16 @@
-"""Incidents and maintenance tickets: findings in, lifecycle changes and queued messages out.
+"""Incidents and maintenance tickets in the store: findings in, lifecycle changes and queued
+messages out.
 
-A finding is the verdict of one check for one window. Incidents are keyed on a deterministic
-fingerprint (monitor, check, segment), so reruns and retries update the same incident; the
-database allows at most one unresolved incident per fingerprint. Every change writes an audit
-event and queues its messages in the same transaction (the outbox), so nothing is announced that
-did not happen and nothing that happened goes unannounced.
+The decisions are pure functions in :mod:`gapwatch.policy` (what a finding is, the streaks, the
+state machine); this module does their I/O: it reads the stored verdicts and incidents, asks
+:func:`gapwatch.policy.next_step`, and writes the change, its audit event and its messages in the
+caller's transaction (the outbox), so nothing is announced that did not happen and nothing that
+happened goes unannounced. The database allows at most one unresolved incident per fingerprint.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -16,39 +18,21 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gapwatch import config, outbox, store
-from gapwatch.catalog import BREACH_Z
-from gapwatch.incidents import routing
-from gapwatch.incidents.messages import incident_message, ticket_message
+from gapwatch import config, outbox, policy, store
+from gapwatch.catalog import (
+    JUDGED,
+    OPEN_STATES,
+    TREND_IN_MESSAGES,
+    IncidentEvent,
+    IncidentState,
+    TicketState,
+)
+from gapwatch.incidents import messages, routing
+from gapwatch.policy import Action, Decision
 from gapwatch.spec import MonitorSpec
 
-JUDGED = ("breach", "ok")  # inconclusive / insufficient windows neither count nor break a streak
-# "estimate": the label-free performance estimate (CBPE); a warning until labels confirm it.
-SEVERITY = {"data": "critical", "performance": "critical", "drift": "warning", "estimate": "warning"}
-OWNER_ROLE = {
-    "data": "data_steward", "performance": "technical_owner", "drift": "technical_owner",
-    "estimate": "technical_owner",
-}
-TICKET_KIND = {"performance": "retrain", "data": "fix_feed"}
-RESOLVED_LATER = -1  # _reopen_recent: the incident was resolved at or after the window being run
-
-
-def fingerprint(monitor: str, check: str, segment: str = "*") -> str:
-    return f"{monitor}|{check}|{segment}"
-
-
-def make_finding(
-    spec: MonitorSpec, *, kind: str, check: str, status: str, evidence: dict[str, Any], segment: str = "*"
-) -> dict[str, Any]:
-    return {
-        "fingerprint": fingerprint(spec.name, check, segment),
-        "kind": kind,
-        "check": check,
-        "segment": segment,
-        "status": status,
-        "severity": SEVERITY[kind],
-        "evidence": evidence,
-    }
+# Enough history for any streak a policy asks for; older verdicts cannot change the decision.
+STREAK_HISTORY = 100
 
 
 def dag_run_link(spec: MonitorSpec, run_id: str | None) -> str:
@@ -56,49 +40,11 @@ def dag_run_link(spec: MonitorSpec, run_id: str | None) -> str:
     return f"{base}/runs/{quote(run_id, safe='')}" if run_id else base
 
 
-def _streaks(conn: Connection, monitor: str, fp: str, window_start: Any) -> tuple[int, int]:
-    """(breaches in a row, healthy runs in a row) ending at this window, from stored findings."""
-    f = store.findings
-    statuses = conn.execute(
-        sa.select(f.c.status)
-        .where(
-            f.c.monitor == monitor,
-            f.c.fingerprint == fp,
-            f.c.window_start <= window_start,
-            f.c.status.in_(JUDGED),
-        )
-        .order_by(f.c.window_start.desc())
-        .limit(100)
-    ).scalars()
-    statuses = list(statuses)
-    breaches = next((i for i, s in enumerate(statuses) if s != "breach"), len(statuses))
-    healthy = next((i for i, s in enumerate(statuses) if s != "ok"), len(statuses))
-    return breaches, healthy
-
-
-def _title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
-    ev = finding["evidence"]
-    if finding["kind"] == "data":
-        return f"{spec.name}: input data not ready ({finding['check'].split(':', 1)[1]})"
-    if finding["kind"] in ("performance", "estimate"):
-        metric = finding["check"].split(":", 1)[1]
-        if finding["kind"] == "estimate":
-            metric = f"estimated {metric} (labels pending)"
-        side = "below" if spec.main_metric.higher_is_better else "above"
-        value = ev.get("value")
-        err = ev.get("stderr") or 0
-        threshold = ev.get("threshold")
-        if value is None or threshold is None:
-            return f"{spec.name}: {metric} degraded"
-        return f"{spec.name}: {metric} {value:.3f} ± {BREACH_Z * err:.3f} {side} {threshold:.3f}"
-    columns = ", ".join(d["column"] for d in ev.get("drifted_features", [])[:3])
-    return f"{spec.name}: input/output drift in {columns}"
-
-
-def _event(
-    conn: Connection, incident_id: int, window_start: Any, action: str, detail: dict[str, Any],
+def record_event(
+    conn: Connection, incident_id: int, window_start: Any, action: IncidentEvent, detail: dict[str, Any],
     actor: str = "gapwatch", at: datetime | None = None,
 ) -> None:
+    """Append one change of an incident to its audit trail (``detail["why"]`` says why)."""
     conn.execute(
         store.incident_events.insert().values(
             incident_id=incident_id,
@@ -116,8 +62,8 @@ def apply_findings(
 ) -> list[dict[str, Any]]:
     """Store the window's findings and move incidents/tickets; returns the changes made.
 
-    A rerun of a window older than the newest published one only refreshes its findings: the
-    incidents already reflect later windows, and replaying history must not reopen or resolve them.
+    A rerun of a window older than the newest published one only refreshes its findings
+    (:func:`gapwatch.policy.replays_history`).
     """
     for finding in findings:
         store.upsert(
@@ -129,7 +75,7 @@ def apply_findings(
     latest = conn.execute(
         sa.select(sa.func.max(store.runs.c.window_start)).where(store.runs.c.monitor == spec.name)
     ).scalar()
-    if latest is not None and store.as_utc(latest) > window.start:
+    if policy.replays_history(window.start, store.as_utc(latest)):
         return [{"action": "none", "reason": "rerun of an older window; incidents follow the newest"}]
 
     changes: list[dict[str, Any]] = []
@@ -138,121 +84,218 @@ def apply_findings(
     return changes
 
 
+# ---------------------------------------------------------------- the state machine's I/O
+
+
+def _verdicts(conn: Connection, monitor: str, fp: str, window_start: Any) -> list[str]:
+    """The check's judged verdicts up to this window, newest first (for the streaks)."""
+    f = store.findings
+    return list(
+        conn.execute(
+            sa.select(f.c.status)
+            .where(f.c.monitor == monitor, f.c.fingerprint == fp, f.c.window_start <= window_start,
+                   f.c.status.in_(JUDGED))
+            .order_by(f.c.window_start.desc())
+            .limit(STREAK_HISTORY)
+        ).scalars()
+    )
+
+
+def _current(conn: Connection, fp: str) -> policy.OpenIncident | None:
+    inc = store.incidents
+    row = conn.execute(
+        sa.select(inc.c.id, inc.c.last_breach_window)
+        .where(inc.c.fingerprint == fp, inc.c.status.in_(OPEN_STATES))
+    ).first()
+    return policy.OpenIncident(row.id, _utc(row.last_breach_window)) if row else None
+
+
+def _last_resolved(conn: Connection, fp: str) -> policy.ResolvedIncident | None:
+    inc = store.incidents
+    row = conn.execute(
+        sa.select(inc.c.id, inc.c.resolved_window)
+        .where(inc.c.fingerprint == fp, inc.c.status == IncidentState.RESOLVED,
+               inc.c.resolved_window.is_not(None))
+        .order_by(inc.c.resolved_window.desc(), inc.c.id.desc())
+        .limit(1)
+    ).first()
+    return policy.ResolvedIncident(row.id, _utc(row.resolved_window)) if row else None
+
+
+def _utc(value: datetime | None) -> datetime:
+    """A stored window bound, UTC-aware on every backend (it is never NULL where this reads it)."""
+    aware = store.as_utc(value)
+    assert aware is not None
+    return aware
+
+
+def _decide(
+    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], *, reopenable: bool = True
+) -> tuple[Decision, policy.Streaks]:
+    fp = finding["fingerprint"]
+    streak = policy.streaks(_verdicts(conn, spec.name, fp, window.start))
+    decision = policy.next_step(
+        finding, window_start=window.start, current=_current(conn, fp),
+        last_resolved=_last_resolved(conn, fp) if reopenable else None, streak=streak,
+        rules=policy.Rules.of(spec),
+    )
+    return decision, streak
+
+
 def _apply_one(
     conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], run_link: str
 ) -> list[dict[str, Any]]:
-    inc = store.incidents
-    fp = finding["fingerprint"]
-    breaches, healthy = _streaks(conn, spec.name, fp, window.start)
-    current = conn.execute(
-        sa.select(inc).where(inc.c.fingerprint == fp, inc.c.status.in_(store.OPEN_STATES))
-    ).first()
+    """Ask the state machine about one finding and carry out its decision."""
+    decision, streak = _decide(conn, spec, window, finding)
     changes: list[dict[str, Any]] = []
-    now = store.utcnow()
-
-    if finding["status"] == "breach":
-        if current is not None:
-            _continue_breach(conn, current.id, window, finding, breaches)
-            incident_id = current.id
-        elif breaches >= spec.policy.breaches_before_incident and (
-            recent := _reopen_recent(conn, spec, window, finding, run_link)
-        ) is not None:
-            if recent == RESOLVED_LATER:
-                return changes  # resolved at or after this window: a rerun does not undo that
-            incident_id = recent
-            changes.append({"action": "reopened", "incident": incident_id})
-        elif breaches >= spec.policy.breaches_before_incident:
-            title = _title(spec, finding)
-            inserted = store.insert_ignore(
-                conn,
-                inc,
-                {
-                    "fingerprint": fp,
-                    "monitor": spec.name,
-                    "kind": finding["kind"],
-                    "check": finding["check"],
-                    "segment": finding["segment"],
-                    "severity": finding["severity"],
-                    "status": "open",
-                    "owner_role": OWNER_ROLE[finding["kind"]],
-                    "title": title,
-                    "evidence": finding["evidence"],
-                    "opened_window": window.start,
-                    "last_breach_window": window.start,
-                    "opened_at": now,
-                    "updated_at": now,
-                    "sla_due_at": now + spec.notifications.ack_sla[finding["severity"]],
-                },
-                ["fingerprint"],
-                where=inc.c.status != "resolved",
-            )
-            incident_id = conn.execute(
-                sa.select(inc.c.id).where(inc.c.fingerprint == fp, inc.c.status.in_(store.OPEN_STATES))
-            ).scalar_one()
-            if inserted:
-                why = (f"{finding['check']} failed {breaches} window(s) in a row "
-                       f"(policy: incident after {spec.policy.breaches_before_incident})")
-                _event(conn, incident_id, window.start, "opened", {"title": title, "run": run_link, "why": why})
-                queue_incident_messages(conn, spec, incident_id, "opened", run_link)
-                changes.append({"action": "opened", "incident": incident_id, "title": title})
-            else:
-                # A concurrent run of this monitor opened it between our read and our insert (the
-                # partial unique index turned our insert into a no-op): update it instead.
-                _continue_breach(conn, incident_id, window, finding, breaches)
+    if decision.action is Action.REOPEN:
+        if _reopen(conn, spec, window, finding, decision, run_link):
+            changes.append({"action": IncidentEvent.REOPENED, "incident": decision.incident})
+        else:  # another run reopened it meanwhile: decide again without the resolved one
+            decision, streak = _decide(conn, spec, window, finding, reopenable=False)
+    if decision.action is Action.OPEN:
+        opened = _open(conn, spec, window, finding, decision, run_link)
+        if opened is None:  # a concurrent run opened it first: this breach continues that one
+            decision, streak = _decide(conn, spec, window, finding)
         else:
-            return changes
-        changes += _maybe_ticket(conn, spec, window, finding, incident_id, breaches, run_link)
-
-    elif finding["status"] == "ok" and current is not None:
-        if healthy >= spec.policy.healthy_runs_to_resolve:
-            conn.execute(
-                inc.update()
-                .where(inc.c.id == current.id)
-                .values(status="resolved", resolved_window=window.start, resolved_at=now, updated_at=now,
-                        sla_due_at=None)
-            )
-            why = f"the check has been healthy for {healthy} runs in a row"
-            _event(conn, current.id, window.start, "auto_resolved", {"healthy_runs": healthy, "why": why})
-            _close_tickets(conn, current.id, window.start, "gapwatch")
-            queue_incident_messages(conn, spec, current.id, "resolved", run_link, why=why)
-            changes.append({"action": "resolved", "incident": current.id, "title": current.title})
+            changes.append(opened)
+            decision = replace(decision, incident=opened["incident"])
+    if decision.action is Action.CONTINUE:
+        assert decision.incident is not None
+        _continue_breach(conn, decision.incident, window, finding, decision.why, streak.breaches)
+    elif decision.action is Action.RESOLVE:
+        changes.append(_auto_resolve(conn, spec, window, decision, streak.healthy, run_link))
+    if decision.ticket is not None and decision.incident is not None:
+        changes += _raise_ticket(conn, spec, window, finding, decision, streak.breaches, run_link)
     return changes
 
 
+def _open(
+    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], decision: Decision,
+    run_link: str,
+) -> dict[str, Any] | None:
+    """Open the incident; returns the change, or None when a concurrent run of this monitor
+    opened it between our read and our insert (the partial unique index made ours a no-op)."""
+    inc = store.incidents
+    fp, now = finding["fingerprint"], store.utcnow()
+    title = messages.incident_title(spec, finding)
+    inserted = store.insert_ignore(
+        conn,
+        inc,
+        {
+            "fingerprint": fp,
+            "monitor": spec.name,
+            "kind": finding["kind"],
+            "check": finding["check"],
+            "segment": finding["segment"],
+            "severity": finding["severity"],
+            "status": IncidentState.OPEN,
+            "owner_role": policy.OWNER_ROLE[finding["kind"]],
+            "title": title,
+            "evidence": finding["evidence"],
+            "opened_window": window.start,
+            "last_breach_window": window.start,
+            "opened_at": now,
+            "updated_at": now,
+            "sla_due_at": now + spec.notifications.ack_sla[finding["severity"]],
+        },
+        ["fingerprint"],
+        where=inc.c.status != IncidentState.RESOLVED,
+    )
+    if not inserted:
+        return None
+    incident_id = conn.execute(
+        sa.select(inc.c.id).where(inc.c.fingerprint == fp, inc.c.status.in_(OPEN_STATES))
+    ).scalar_one()
+    record_event(conn, incident_id, window.start, IncidentEvent.OPENED, {"title": title, "run": run_link, "why": decision.why})
+    queue_incident_messages(conn, spec, incident_id, IncidentEvent.OPENED, run_link)
+    return {"action": IncidentEvent.OPENED, "incident": incident_id, "title": title}
+
+
 def _continue_breach(
-    conn: Connection, incident_id: int, window: Any, finding: dict[str, Any], breaches: int
+    conn: Connection, incident_id: int, window: Any, finding: dict[str, Any], why: str, breaches: int
 ) -> None:
     """A further breaching window for an open incident: move its last breach and audit it."""
     inc = store.incidents
-    last = conn.execute(sa.select(inc.c.last_breach_window).where(inc.c.id == incident_id)).scalar_one()
-    if window.start > store.as_utc(last):
-        conn.execute(
-            inc.update()
-            .where(inc.c.id == incident_id)
-            .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=store.utcnow())
+    conn.execute(
+        inc.update()
+        .where(inc.c.id == incident_id)
+        .values(last_breach_window=window.start, evidence=finding["evidence"], updated_at=store.utcnow())
+    )
+    record_event(conn, incident_id, window.start, IncidentEvent.BREACH_CONTINUES,
+           {"breaches_in_a_row": breaches, "why": why})
+
+
+def _auto_resolve(
+    conn: Connection, spec: MonitorSpec, window: Any, decision: Decision, healthy: int, run_link: str
+) -> dict[str, Any]:
+    inc, now = store.incidents, store.utcnow()
+    incident_id = decision.incident
+    assert incident_id is not None
+    conn.execute(
+        inc.update()
+        .where(inc.c.id == incident_id)
+        .values(status=IncidentState.RESOLVED, resolved_window=window.start, resolved_at=now, updated_at=now,
+                sla_due_at=None)
+    )
+    record_event(conn, incident_id, window.start, IncidentEvent.AUTO_RESOLVED, {"healthy_runs": healthy, "why": decision.why})
+    _close_tickets(conn, incident_id, window.start, "gapwatch")
+    queue_incident_messages(conn, spec, incident_id, IncidentEvent.RESOLVED, run_link, why=decision.why)
+    title = conn.execute(sa.select(inc.c.title).where(inc.c.id == incident_id)).scalar_one()
+    return {"action": IncidentEvent.RESOLVED, "incident": incident_id, "title": title}
+
+
+def _reopen(
+    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], decision: Decision,
+    run_link: str,
+) -> bool:
+    """Reopen the incident resolved within the cool-down; False if another run got there first.
+
+    The partial unique index allows one unresolved incident per fingerprint; the state machine saw
+    none, and the guarded UPDATE (``status = 'resolved'``) lets only one run reopen it.
+    """
+    inc, now = store.incidents, store.utcnow()
+    incident_id = decision.incident
+    assert incident_id is not None
+    resolved_window = conn.execute(sa.select(inc.c.resolved_window).where(inc.c.id == incident_id)).scalar()
+    reopened = conn.execute(
+        inc.update()
+        .where(inc.c.id == incident_id, inc.c.status == IncidentState.RESOLVED)
+        .values(
+            status=IncidentState.OPEN, resolved_window=None, resolved_at=None, acknowledged_at=None,
+            acknowledged_by=None, snoozed_until=None, escalation_level=0,
+            reopened_count=inc.c.reopened_count + 1, last_breach_window=window.start,
+            evidence=finding["evidence"], updated_at=now,
+            sla_due_at=now + spec.notifications.ack_sla[finding["severity"]],
         )
-        _event(conn, incident_id, window.start, "breach_continues",
-               {"breaches_in_a_row": breaches, "why": f"still failing ({breaches} windows in a row)"})
+    ).rowcount
+    if not reopened:
+        return False
+    record_event(conn, incident_id, window.start, IncidentEvent.REOPENED,
+                 {"resolved_window": _utc(resolved_window).isoformat(), "why": decision.why})
+    queue_incident_messages(conn, spec, incident_id, IncidentEvent.REOPENED, run_link, why=decision.why)
+    return True
 
 
-def _maybe_ticket(
-    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], incident_id: int,
+def _raise_ticket(
+    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], decision: Decision,
     breaches: int, run_link: str,
 ) -> list[dict[str, Any]]:
-    kind = TICKET_KIND.get(finding["kind"])
-    if kind is None or breaches < spec.policy.windows_before_ticket:
-        return []
-    action = "Retrain or recalibrate" if kind == "retrain" else "Fix the data feed of"
-    title = f"{action} {spec.name} ({breaches} windows of {finding['check']} failing)"
+    """Raise the maintenance ticket the decision asks for, unless one of its kind is open."""
+    kind, incident_id = decision.ticket, decision.incident
+    assert kind is not None and incident_id is not None
+    title = messages.ticket_title(spec, kind, breaches, finding["check"])
     trend = _trend(conn, spec, finding["fingerprint"], window.start)
+    fp = policy.ticket_fingerprint(spec.name, kind)
+    t = store.tickets
     inserted = store.insert_ignore(
         conn,
-        store.tickets,
+        t,
         {
-            "fingerprint": fingerprint(spec.name, f"ticket:{kind}"),
+            "fingerprint": fp,
             "monitor": spec.name,
             "kind": kind,
-            "status": "open",
+            "status": TicketState.OPEN,
             "title": title,
             "incident_id": incident_id,
             "evidence": {"latest": finding["evidence"], "trend": trend},
@@ -260,21 +303,17 @@ def _maybe_ticket(
             "created_at": store.utcnow(),
         },
         ["fingerprint"],
-        where=store.tickets.c.status == "open",
+        where=t.c.status == TicketState.OPEN,
     )
     if not inserted:
         return []
     ticket_id = conn.execute(
-        sa.select(store.tickets.c.id).where(
-            store.tickets.c.fingerprint == fingerprint(spec.name, f"ticket:{kind}"),
-            store.tickets.c.status == "open",
-        )
+        sa.select(t.c.id).where(t.c.fingerprint == fp, t.c.status == TicketState.OPEN)
     ).scalar_one()
-    _event(conn, incident_id, window.start, "ticket_raised", {
-        "ticket": ticket_id, "title": title,
-        "why": f"{breaches} failing windows (policy: ticket after {spec.policy.windows_before_ticket})"})
-    role = "technical_owner" if kind == "retrain" else "data_steward"
-    message = ticket_message(
+    record_event(conn, incident_id, window.start, IncidentEvent.TICKET_RAISED,
+           {"ticket": ticket_id, "title": title, "why": decision.ticket_why})
+    role = policy.OWNER_ROLE[policy.TICKET_SOURCE[kind]]
+    message = messages.ticket_message(
         spec, ticket_id=ticket_id, incident_id=incident_id, title=title, kind=kind, breaches=breaches,
         evidence=finding["evidence"], trend=trend, run_link=run_link, owner_role=role,
     )
@@ -286,7 +325,9 @@ def _maybe_ticket(
     return [{"action": "ticket", "ticket": ticket_id, "title": title}]
 
 
-def _trend(conn: Connection, spec: MonitorSpec, fp: str, until: Any, n: int = 6) -> list[dict[str, Any]]:
+def _trend(
+    conn: Connection, spec: MonitorSpec, fp: str, until: Any, n: int = TREND_IN_MESSAGES
+) -> list[dict[str, Any]]:
     f = store.findings
     found = store.rows(
         conn,
@@ -304,15 +345,15 @@ def _trend(conn: Connection, spec: MonitorSpec, fp: str, until: Any, n: int = 6)
 def _event_key(incident: dict[str, Any], event: str, level: int = 0) -> str:
     """Idempotency of an incident event: once per incident, reopen cycle (and escalation level)."""
     cycle = incident.get("reopened_count") or 0
-    if event == "opened" or (event == "resolved" and cycle == 0):
+    if event == IncidentEvent.OPENED or (event == IncidentEvent.RESOLVED and cycle == 0):
         return f"incident:{incident['id']}:{event}"
-    if event == "escalated":
+    if event == IncidentEvent.ESCALATED:
         return f"incident:{incident['id']}:escalated:{cycle}:{level}"
     return f"incident:{incident['id']}:{event}:{cycle}"
 
 
 def queue_incident_messages(
-    conn: Connection, spec: MonitorSpec, incident_id: int, event: str, run_link: str,
+    conn: Connection, spec: MonitorSpec, incident_id: int, event: IncidentEvent, run_link: str,
     *, actor: str = "gapwatch", why: str = "",
 ) -> None:
     """Queue the messages announcing one incident event for every destination routing gives."""
@@ -320,7 +361,7 @@ def queue_incident_messages(
     level = incident["escalation_level"] or 0
     until = max(incident["last_breach_window"], incident["resolved_window"] or incident["last_breach_window"])
     trend = _trend(conn, spec, incident["fingerprint"], until)
-    message = incident_message(
+    message = messages.incident_message(
         spec, incident, event, run_link=run_link, trend=trend, actor=actor, why=why, escalation_level=level
     )
     destinations = routing.incident_destinations(
@@ -341,60 +382,11 @@ def _incident(conn: Connection, incident_id: int) -> dict[str, Any]:
     return found[0]
 
 
-def _reopen_recent(
-    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], run_link: str
-) -> int | None:
-    """Reopen the incident of this fingerprint resolved within the cool-down, if there is one.
-
-    Returns its id, ``RESOLVED_LATER`` when it was resolved at or after this window (a rerun of
-    that window must neither reopen it nor open a second incident), or None.
-
-    The partial unique index allows one unresolved incident per fingerprint; the caller checked
-    there is none, and the guarded UPDATE (``status = 'resolved'``) lets only one run reopen it.
-    Cool-down is measured in data time (windows), so replays and backfills decide the same way.
-    """
-    inc = store.incidents
-    recent = conn.execute(
-        sa.select(inc.c.id, inc.c.resolved_window)
-        .where(inc.c.fingerprint == finding["fingerprint"], inc.c.status == "resolved",
-               inc.c.resolved_window.is_not(None))
-        .order_by(inc.c.resolved_window.desc(), inc.c.id.desc())
-        .limit(1)
-    ).first()
-    if recent is None:
-        return None
-    resolved_window = store.as_utc(recent.resolved_window)
-    cooldown = spec.notifications.reopen_cooldown
-    if window.start <= resolved_window:
-        return RESOLVED_LATER
-    if window.start > resolved_window + cooldown:
-        return None
-    now = store.utcnow()
-    reopened = conn.execute(
-        inc.update()
-        .where(inc.c.id == recent.id, inc.c.status == "resolved")
-        .values(
-            status="open", resolved_window=None, resolved_at=None, acknowledged_at=None,
-            acknowledged_by=None, snoozed_until=None, escalation_level=0,
-            reopened_count=inc.c.reopened_count + 1, last_breach_window=window.start,
-            evidence=finding["evidence"], updated_at=now,
-            sla_due_at=now + spec.notifications.ack_sla[finding["severity"]],
-        )
-    ).rowcount
-    if not reopened:
-        return None
-    why = (f"the check breached again {(window.start - resolved_window).days} days after it was "
-           f"resolved (cool-down {cooldown.days} days), so the same incident continues")
-    _event(conn, recent.id, window.start, "reopened",
-           {"resolved_window": resolved_window.isoformat(), "why": why})
-    queue_incident_messages(conn, spec, recent.id, "reopened", run_link, why=why)
-    return int(recent.id)
-
-
 # ---------------------------------------------------------------- lifecycle by people
 
 
-def _latest_run_link(conn: Connection, spec: MonitorSpec) -> str:
+def latest_run_link(conn: Connection, spec: MonitorSpec) -> str:
+    """The Airflow link of the monitor's newest published run (messages sent outside a run)."""
     run_id = conn.execute(
         sa.select(store.runs.c.airflow_run_id)
         .where(store.runs.c.monitor == spec.name)
@@ -417,28 +409,28 @@ def _close_tickets(conn: Connection, incident_id: int, window: datetime | None, 
     """
     t = store.tickets
     closed = conn.execute(
-        sa.select(t.c.id).where(t.c.incident_id == incident_id, t.c.status == "open")
+        sa.select(t.c.id).where(t.c.incident_id == incident_id, t.c.status == TicketState.OPEN)
     ).scalars().all()
     if not closed:
         return
-    conn.execute(t.update().where(t.c.id.in_(closed)).values(status="closed"))
+    conn.execute(t.update().where(t.c.id.in_(closed)).values(status=TicketState.CLOSED))
     for ticket_id in closed:
-        _event(conn, incident_id, window, "ticket_closed",
+        record_event(conn, incident_id, window, IncidentEvent.TICKET_CLOSED,
                {"ticket": ticket_id, "why": "the incident that raised it is resolved"}, actor=actor)
 
 
 def _transition(
-    conn: Connection, spec: MonitorSpec, incident_id: int, action: str, *, window: datetime | None,
+    conn: Connection, spec: MonitorSpec, incident_id: int, action: IncidentEvent, *, window: datetime | None,
     by: str, why: str, now: datetime, values: dict[str, Any],
 ) -> dict[str, Any]:
     """A human's lifecycle change: the update, its audit event and its messages, in one place."""
     conn.execute(
         store.incidents.update().where(store.incidents.c.id == incident_id).values(**values, updated_at=now)
     )
-    _event(conn, incident_id, window, action, {"why": why}, actor=by, at=now)
-    if values.get("status") == "resolved":
+    record_event(conn, incident_id, window, action, {"why": why}, actor=by, at=now)
+    if values.get("status") == IncidentState.RESOLVED:
         _close_tickets(conn, incident_id, window, by)
-    queue_incident_messages(conn, spec, incident_id, action, _latest_run_link(conn, spec), actor=by, why=why)
+    queue_incident_messages(conn, spec, incident_id, action, latest_run_link(conn, spec), actor=by, why=why)
     return _incident(conn, incident_id)
 
 
@@ -449,10 +441,10 @@ def acknowledge(
     """Someone owns it now: stops escalation, acknowledges the page, tells the owner who."""
     now = now or store.utcnow()
     incident = _incident(conn, incident_id)
-    _require(incident, ("open",), "acknowledge")
+    _require(incident, (IncidentState.OPEN,), "acknowledge")
     return _transition(
-        conn, spec, incident_id, "acknowledged", window=None, by=by, why=why, now=now,
-        values={"status": "acknowledged", "acknowledged_at": now, "acknowledged_by": by, "sla_due_at": None},
+        conn, spec, incident_id, IncidentEvent.ACKNOWLEDGED, window=None, by=by, why=why, now=now,
+        values={"status": IncidentState.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": by, "sla_due_at": None},
     )
 
 
@@ -463,7 +455,7 @@ def resolve(
     """Close it by hand: resolves the page and tells everyone who heard about it."""
     now = now or store.utcnow()
     incident = _incident(conn, incident_id)
-    _require(incident, store.OPEN_STATES, "resolve")
+    _require(incident, OPEN_STATES, "resolve")
     latest = conn.execute(
         sa.select(sa.func.max(store.runs.c.window_start)).where(store.runs.c.monitor == spec.name)
     ).scalar()
@@ -471,8 +463,8 @@ def resolve(
         store.as_utc(latest) or incident["last_breach_window"], incident["last_breach_window"]
     )
     return _transition(
-        conn, spec, incident_id, "resolved", window=resolved_window, by=by, why=why, now=now,
-        values={"status": "resolved", "resolved_at": now, "resolved_window": resolved_window,
+        conn, spec, incident_id, IncidentEvent.RESOLVED, window=resolved_window, by=by, why=why, now=now,
+        values={"status": IncidentState.RESOLVED, "resolved_at": now, "resolved_window": resolved_window,
                 "sla_due_at": None},
     )
 
@@ -487,69 +479,15 @@ def snooze(
     if until <= now:
         raise ValueError(f"--until {until.isoformat()} is not in the future")
     incident = _incident(conn, incident_id)
-    _require(incident, store.OPEN_STATES, "snooze")
-    due = until + spec.notifications.ack_sla[incident["severity"]] if incident["status"] == "open" else None
+    _require(incident, OPEN_STATES, "snooze")
+    due = until + spec.notifications.ack_sla[incident["severity"]] if incident["status"] == IncidentState.OPEN else None
     conn.execute(
         store.incidents.update()
         .where(store.incidents.c.id == incident_id)
         .values(snoozed_until=until, sla_due_at=due, updated_at=now)
     )
-    _event(conn, incident_id, None, "snoozed", {"until": until.isoformat(), "why": why}, actor=by, at=now)
+    record_event(conn, incident_id, None, IncidentEvent.SNOOZED, {"until": until.isoformat(), "why": why}, actor=by, at=now)
     return _incident(conn, incident_id)
-
-
-def escalate_overdue(
-    conn: Connection, specs: dict[str, MonitorSpec], now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Escalate every open incident unacknowledged past its SLA to its next escalation route."""
-    now = now or store.utcnow()
-    inc = store.incidents
-    overdue = store.rows(
-        conn,
-        sa.select(inc)
-        .where(inc.c.status == "open", inc.c.sla_due_at.is_not(None), inc.c.sla_due_at <= now,
-               sa.or_(inc.c.snoozed_until.is_(None), inc.c.snoozed_until <= now))
-        .order_by(inc.c.id),
-    )
-    changes: list[dict[str, Any]] = []
-    for incident in overdue:
-        spec = specs.get(incident["monitor"])
-        if spec is None:
-            continue
-        level = (incident["escalation_level"] or 0) + 1
-        routes = spec.notifications.escalation
-        sla = spec.notifications.ack_sla[incident["severity"]]
-        late = now - (incident["sla_due_at"] - sla)
-        why = f"unacknowledged for {_duration(late)}, past its {_duration(sla)} acknowledgement SLA"
-        if level > len(routes):
-            conn.execute(inc.update().where(inc.c.id == incident["id"]).values(sla_due_at=None))
-            _event(conn, incident["id"], None, "escalation_exhausted",
-                   {"why": why + "; no further escalation route in the spec"}, at=now)
-            changes.append({"action": "escalation_exhausted", "incident": incident["id"]})
-            continue
-        updated = conn.execute(
-            inc.update()
-            .where(inc.c.id == incident["id"], inc.c.status == "open",
-                   inc.c.escalation_level == incident["escalation_level"])
-            .values(escalation_level=level, sla_due_at=now + sla, updated_at=now)
-        ).rowcount
-        if not updated:
-            continue  # acknowledged or escalated by someone else meanwhile
-        _event(conn, incident["id"], None, "escalated",
-               {"level": level, "route": routes[level - 1], "why": why}, at=now)
-        queue_incident_messages(conn, spec, incident["id"], "escalated", _latest_run_link(conn, spec),
-                                why=f"{why}; now with {routes[level - 1]}")
-        changes.append({"action": "escalated", "incident": incident["id"], "route": routes[level - 1]})
-    return changes
-
-
-def _duration(delta: Any) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // 1440} days"
 
 
 def audit_trail(conn: Connection, incident_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gapwatch.catalog import BREACH_Z
+from gapwatch.catalog import BREACH_Z, IncidentEvent, Kind, Severity, TicketKind, Verdict
 from gapwatch.spec import MonitorSpec
 
 
@@ -34,25 +34,55 @@ def _day(value: Any) -> str:
     return value.date().isoformat() if isinstance(value, datetime) else str(value or "")[:10]
 
 
+# The incident events that are announced, and the verb of their subject line.
 VERBS = {
-    "opened": "OPEN",
-    "reopened": "REOPENED",
-    "acknowledged": "ACKNOWLEDGED",
-    "resolved": "RESOLVED",
-    "escalated": "ESCALATED",
+    IncidentEvent.OPENED: "OPEN",
+    IncidentEvent.REOPENED: "REOPENED",
+    IncidentEvent.ACKNOWLEDGED: "ACKNOWLEDGED",
+    IncidentEvent.RESOLVED: "RESOLVED",
+    IncidentEvent.ESCALATED: "ESCALATED",
 }
+MODEL_KINDS = (Kind.PERFORMANCE, Kind.ESTIMATE)  # findings about the model's own metric
+
+
+def incident_title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
+    """An incident's one-line title: the monitor, what failed and by how much."""
+    ev = finding["evidence"]
+    if finding["kind"] == Kind.DATA:
+        return f"{spec.name}: input data not ready ({finding['check'].split(':', 1)[1]})"
+    if finding["kind"] in MODEL_KINDS:
+        metric = finding["check"].split(":", 1)[1]
+        if finding["kind"] == Kind.ESTIMATE:
+            metric = f"estimated {metric} (labels pending)"
+        side = "below" if spec.main_metric.higher_is_better else "above"
+        value = ev.get("value")
+        err = ev.get("stderr") or 0
+        threshold = ev.get("threshold")
+        if value is None or threshold is None:
+            return f"{spec.name}: {metric} degraded"
+        return f"{spec.name}: {metric} {value:.3f} ± {BREACH_Z * err:.3f} {side} {threshold:.3f}"
+    columns = ", ".join(d["column"] for d in ev.get("drifted_features", [])[:3])
+    return f"{spec.name}: input/output drift in {columns}"
+
+
+TICKET_ACTIONS = {TicketKind.RETRAIN: "Retrain or recalibrate", TicketKind.FIX_FEED: "Fix the data feed of"}
+
+
+def ticket_title(spec: MonitorSpec, kind: TicketKind, breaches: int, check: str) -> str:
+    """A maintenance ticket's title: the work, the monitor and how long the check has failed."""
+    return f"{TICKET_ACTIONS[kind]} {spec.name} ({breaches} windows of {check} failing)"
 
 
 def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> list[str]:
     """The measured value against its limit, with its one-sided 95% bounds, in words."""
-    if kind in ("performance", "estimate"):
+    if kind in MODEL_KINDS:
         value, threshold = ev.get("value"), ev.get("threshold")
         if value is None or threshold is None:
             return [f"What broke: {ev.get('metric', 'the main metric')} could not be judged ({ev.get('reason')})."]
         half = BREACH_Z * (ev.get("stderr") or 0.0)
         side = "below" if higher_is_better else "above"
         gap = (threshold - value) if higher_is_better else (value - threshold)
-        estimated = " (estimated without labels)" if kind == "estimate" else ""
+        estimated = " (estimated without labels)" if kind == Kind.ESTIMATE else ""
         return [
             f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% bounds {fmt(value - half)} to "
             f"{fmt(value + half)}), {side} its threshold {fmt(threshold)} "
@@ -60,7 +90,7 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
             f"How badly: {fmt(gap)} past the threshold; judged on {ev.get('labeled')} matured labels "
             f"({ev.get('pending')} still pending).",
         ]
-    if kind == "data":
+    if kind == Kind.DATA:
         failing = ev.get("failing_expectations") or []
         blocking = ev.get("blocks_evaluation", True)
         return [
@@ -87,7 +117,7 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
     if ev.get("failing_expectations"):
         lines += [f"  - failing expectation: {d}" for d in ev["failing_expectations"][:5]]
     drifted = ev.get("drifted_features") or []
-    if drifted and kind != "drift":
+    if drifted and kind != Kind.DRIFT:
         lines.append("  - drifted features: " + ", ".join(_drift_text(d) for d in drifted[:5]))
     elif drifted:
         lines += [f"  - {_drift_text(d)}" for d in drifted[:5]]
@@ -102,7 +132,7 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
 def trend_line(trend: list[dict[str, Any]]) -> str:
     parts = [
         f"{t['window']} {fmt(t['value']) if t.get('value') is not None else t['status']}"
-        + (" (breach)" if t["status"] == "breach" and t.get("value") is not None else "")
+        + (" (breach)" if t["status"] == Verdict.BREACH and t.get("value") is not None else "")
         for t in trend
     ]
     return "Trend (oldest first): " + " | ".join(parts) if parts else "Trend: first window judged."
@@ -127,10 +157,25 @@ def data_docs_web_url(url: str) -> str:
     return f"{config.airflow_base_url()}/gapwatch/health/{served}" if served else url
 
 
+def _what_happened(event: str, actor: str, why: str, escalation_level: int) -> list[str]:
+    """The lines saying what changed (none for ``opened``: the title says it), then a blank."""
+    if event == IncidentEvent.RESOLVED:
+        line = f"Resolved by {actor}: {why}" if why else f"Resolved by {actor}."
+    elif event == IncidentEvent.ACKNOWLEDGED:
+        line = f"Acknowledged by {actor}" + (f": {why}" if why else ".")
+    elif event == IncidentEvent.REOPENED:
+        line = f"Reopened: {why}"
+    elif event == IncidentEvent.ESCALATED:
+        line = f"Escalated (level {escalation_level}): {why}"
+    else:
+        return []
+    return [line, ""]
+
+
 def incident_message(
     spec: MonitorSpec,
     incident: dict[str, Any],
-    event: str,
+    event: IncidentEvent,
     *,
     run_link: str,
     trend: list[dict[str, Any]],
@@ -142,17 +187,7 @@ def incident_message(
     ev = incident.get("evidence") or {}
     owner = getattr(spec.owners, incident["owner_role"])
     subject = f"[gapwatch] {VERBS[event]} {incident['severity']}: {incident['title']}"
-    lines = [incident["title"], ""]
-    if event == "resolved":
-        lines.append(f"Resolved by {actor}: {why}" if why else f"Resolved by {actor}.")
-    elif event == "acknowledged":
-        lines.append(f"Acknowledged by {actor}" + (f": {why}" if why else "."))
-    elif event == "reopened":
-        lines.append(f"Reopened: {why}")
-    elif event == "escalated":
-        lines.append(f"Escalated (level {escalation_level}): {why}")
-    if event != "opened":
-        lines.append("")
+    lines = [incident["title"], "", *_what_happened(event, actor, why, escalation_level)]
     lines += what_broke(incident["kind"], ev, spec.main_metric.higher_is_better)
     lines.append(trend_line(trend))
     lines += likely_cause(incident["kind"], ev)
@@ -190,12 +225,15 @@ def incident_message(
     return Message(subject, "\n".join(lines), payload)
 
 
+_FACT_KEYS: dict[str, tuple[str, ...]] = {
+    Kind.PERFORMANCE: ("metric", "value", "stderr", "threshold", "baseline", "labeled", "pending"),
+    Kind.ESTIMATE: ("metric", "value", "stderr", "threshold", "baseline", "pending", "unsupported_share"),
+    Kind.DATA: ("rows",),
+}
+
+
 def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
-    keys = {
-        "performance": ("metric", "value", "stderr", "threshold", "baseline", "labeled", "pending"),
-        "estimate": ("metric", "value", "stderr", "threshold", "baseline", "pending", "unsupported_share"),
-        "data": ("rows",),
-    }.get(kind, ())
+    keys = _FACT_KEYS.get(kind, ())
     facts = {k: ev.get(k) for k in keys if ev.get(k) is not None}
     if ev.get("failing_expectations"):
         facts["failing_expectations"] = ev["failing_expectations"][:5]
@@ -219,7 +257,7 @@ def ticket_message(
 ) -> Message:
     """A maintenance ticket: what to do, why now (the trend), and the evidence behind it."""
     owner = getattr(spec.owners, owner_role)
-    incident_kind = "performance" if kind == "retrain" else "data"
+    incident_kind = Kind.PERFORMANCE if kind == TicketKind.RETRAIN else Kind.DATA
     lines = [
         title,
         "",
@@ -279,7 +317,7 @@ def dead_letter_message(dead: dict[str, Any]) -> Message:
         "incident": dead.get("incident_id"),
         "ticket": dead.get("ticket_id"),
         "title": subject,
-        "severity": "warning",
+        "severity": Severity.WARNING,
         "fingerprint": f"gapwatch|dead_letter|{dead['id']}",
     }
     return Message(subject, body, payload)

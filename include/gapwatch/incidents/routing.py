@@ -15,10 +15,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from gapwatch.catalog import IncidentEvent, Role, Severity
 from gapwatch.spec import MonitorSpec, Person, Route
 
 PLATFORM_ROUTE_ENV = "GAPWATCH_PLATFORM_ROUTE"
-PAGE_EVENTS = {"opened", "reopened", "acknowledged", "resolved"}
+# The events a page follows through: the on-call route hears the page open, reopen and end.
+PAGE_EVENTS = {IncidentEvent.OPENED, IncidentEvent.REOPENED, IncidentEvent.ACKNOWLEDGED, IncidentEvent.RESOLVED}
+# Routes that paged or escalated hear how it ended.
+END_EVENTS = {IncidentEvent.ACKNOWLEDGED, IncidentEvent.RESOLVED}
 
 
 @dataclass(frozen=True)
@@ -27,14 +31,13 @@ class Destination:
 
     Attributes:
         channel: file, email, slack, pagerduty, jira or webhook.
-        role: who it is for: technical_owner, data_steward, business_owner, oncall, escalation,
-            tracker or platform.
+        role: who it is for (a ``Role``).
         recipient: a readable address ("Name <email>", "#channel", route name, Jira project).
         route: channel settings the sender needs (conn_id, to, project, issue_type, name).
     """
 
     channel: str
-    role: str
+    role: Role
     recipient: str
     route: dict[str, Any] = field(default_factory=dict)
 
@@ -45,7 +48,7 @@ class Destination:
         return f"{self.role}|{self.channel}" + (f"|{target}" if target else "")
 
 
-def person_destinations(spec: MonitorSpec, person: Person, role: str) -> list[Destination]:
+def person_destinations(spec: MonitorSpec, person: Person, role: Role) -> list[Destination]:
     """A person reached on every channel the spec enables that the person can be reached on."""
     recipient = f"{person.name} <{person.email}>"
     out: list[Destination] = []
@@ -63,7 +66,7 @@ def person_destinations(spec: MonitorSpec, person: Person, role: str) -> list[De
     return out
 
 
-def route_destination(name: str, route: Route, role: str) -> Destination:
+def route_destination(name: str, route: Route, role: Role) -> Destination:
     settings: dict[str, Any] = {"name": name, **route.model_dump(exclude_none=True, exclude={"channel"})}
     if route.channel != "jira":
         settings.pop("issue_type", None)
@@ -72,7 +75,7 @@ def route_destination(name: str, route: Route, role: str) -> Destination:
 
 
 def _pages(spec: MonitorSpec, kind: str, severity: str) -> bool:
-    return severity == "critical" and kind in spec.notifications.page_for
+    return severity == Severity.CRITICAL and kind in spec.notifications.page_for
 
 
 def oncall_destinations(spec: MonitorSpec) -> list[Destination]:
@@ -81,15 +84,15 @@ def oncall_destinations(spec: MonitorSpec) -> list[Destination]:
         return []
     route = spec.notifications.routes.get(name)
     if route is not None:
-        return [route_destination(name, route, "oncall")]
+        return [route_destination(name, route, Role.ONCALL)]
     # No route defined: the embedded default records the page in the file sink only.
-    return [Destination("file", "oncall", name)] if "file" in spec.notifications.channels else []
+    return [Destination("file", Role.ONCALL, name)] if "file" in spec.notifications.channels else []
 
 
 def escalation_destinations(spec: MonitorSpec, levels: range) -> list[Destination]:
     names = spec.notifications.escalation
     return [
-        route_destination(names[i], spec.notifications.routes[names[i]], "escalation")
+        route_destination(names[i], spec.notifications.routes[names[i]], Role.ESCALATION)
         for i in levels
         if 0 <= i < len(names)
     ]
@@ -109,22 +112,22 @@ def incident_destinations(
         escalation_level: for ``escalated`` the level just reached (1 = first escalation route);
             for the other events how far the incident had escalated (those routes hear the end).
     """
-    if event == "escalated":
+    if event == IncidentEvent.ESCALATED:
         return escalation_destinations(spec, range(escalation_level - 1, escalation_level))
-    out = person_destinations(spec, getattr(spec.owners, owner_role), owner_role)
+    out = person_destinations(spec, getattr(spec.owners, owner_role), Role(owner_role))
     if event in PAGE_EVENTS and _pages(spec, kind, severity):
         out += oncall_destinations(spec)
-    if event in {"acknowledged", "resolved"}:
+    if event in END_EVENTS:
         out += escalation_destinations(spec, range(escalation_level))
     return out
 
 
-def ticket_destinations(spec: MonitorSpec, owner_role: str) -> list[Destination]:
+def ticket_destinations(spec: MonitorSpec, owner_role: Role) -> list[Destination]:
     """The owning team's tracker plus the accountable owner's channels."""
     out = []
     tracker = spec.notifications.tracker
     if tracker is not None:
-        out.append(route_destination("tracker", tracker, "tracker"))
+        out.append(route_destination("tracker", tracker, Role.TRACKER))
     return out + person_destinations(spec, getattr(spec.owners, owner_role), owner_role)
 
 
@@ -137,11 +140,11 @@ def platform_destination() -> Destination:
     value = (os.environ.get(PLATFORM_ROUTE_ENV) or "file").strip()
     channel, _, target = value.partition(":")
     if channel == "file":
-        return Destination("file", "platform", "platform team")
+        return Destination("file", Role.PLATFORM, "platform team")
     if channel == "email" and target:
-        return Destination("email", "platform", target, {"to": target, "name": "platform"})
+        return Destination("email", Role.PLATFORM, target, {"to": target, "name": "platform"})
     if channel in {"slack", "pagerduty", "webhook"} and target:
-        return Destination(channel, "platform", target, {"conn_id": target, "name": "platform"})
+        return Destination(channel, Role.PLATFORM, target, {"conn_id": target, "name": "platform"})
     raise ValueError(
         f"{PLATFORM_ROUTE_ENV}={value!r}: use file, email:ADDRESS, slack:CONN_ID, pagerduty:CONN_ID "
         "or webhook:CONN_ID"

@@ -24,12 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from gapwatch import sources, store
+from gapwatch.catalog import Severity
+from gapwatch.text import duration_text
 from gapwatch.window import naive_utc
 
 if TYPE_CHECKING:
@@ -158,7 +160,7 @@ def builtin_entries(
                 "expect_column_max_to_be_between",
                 # Source timestamps are naive UTC (see sources); compare like with like.
                 {"column": p.timestamp, "min_value": naive_utc(oldest_ok)},
-                f"newest row at most {_age_text(r.freshness.max_age)} before the window end",
+                f"newest row at most {duration_text(r.freshness.max_age, short=True)} before the window end",
             )
         )
     if r.volume.enabled and profile["seconds"] > 0:
@@ -194,11 +196,6 @@ def builtin_entries(
             )
         )
     return entries
-
-
-def _age_text(age: timedelta) -> str:
-    hours = age.total_seconds() / 3600
-    return f"{hours / 24:g}d" if hours >= 24 and hours % 24 == 0 else f"{hours:g}h"
 
 
 def types_outcome(
@@ -270,7 +267,7 @@ def apply_severity(spec: MonitorSpec, entries: list[dict[str, Any]]) -> list[dic
     out = []
     for entry in entries:
         meta = dict(entry.get("meta") or {})
-        own = meta.get("severity") or entry.get("severity") or "critical"
+        own = meta.get("severity") or entry.get("severity") or Severity.CRITICAL.value
         meta["severity"] = severity_for(spec, entry, own)
         copied = {k: v for k, v in entry.items() if k != "severity"}
         copied["meta"] = meta

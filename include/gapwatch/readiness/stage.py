@@ -4,9 +4,9 @@
 (:mod:`gapwatch.readiness.checks`), either on the extracted window in pandas or, with
 ``readiness.validate_in: database``, inside the source database through a GX SQL data source
 so no row leaves the database. The per-expectation result is upserted into the store's
-``validations`` table with the path of its Data Docs page. ``readiness_findings`` turns the
-stage summary into one finding per check and severity, so a stale feed and a short feed
-open separate incidents for the data steward, and a warning-level failure notifies without
+``validations`` table with the path of its Data Docs page. ``gapwatch.policy.readiness_findings``
+turns the stage summary into one finding per check and severity, so a stale feed and a short
+feed open separate incidents for the data steward, and a warning-level failure notifies without
 blocking evaluation.
 """
 
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gapwatch import config, sources, store
+from gapwatch.catalog import Severity
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +67,7 @@ def run_readiness(
             ``memory`` (in-database validation reads no rows).
 
     Returns:
-        A JSON-safe summary for XCom and :func:`readiness_findings`: ``suite``, ``ready``,
+        A JSON-safe summary for XCom and ``policy.readiness_findings``: ``suite``, ``ready``,
         ``critical_failures`` and ``warnings`` (descriptions), ``rows``, ``validate_in``,
         ``data_docs_url`` and ``checks`` (one entry per check and severity).
     """
@@ -102,7 +103,7 @@ def run_readiness(
         del frame
     result = validation.result
     if spec.readiness.schema_check.enabled and profile["columns"]:
-        severity = severity_for(spec, {"type": "", "meta": {"gapwatch_check": "schema"}}, "critical")
+        severity = severity_for(spec, {"type": "", "meta": {"gapwatch_check": "schema"}}, Severity.CRITICAL.value)
         result.outcomes.append(types_outcome(spec, profile, current_column_families(spec), severity))
         result.success = not result.critical_failures
 
@@ -156,48 +157,6 @@ def _checks(result: ReadinessResult) -> list[dict[str, Any]]:
         if not o.success:
             group["failing"].append(o.description)
     return list(groups.values())
-
-
-def readiness_findings(spec: MonitorSpec, readiness: dict[str, Any]) -> list[dict[str, Any]]:
-    """Findings for the data steward: one per check and severity.
-
-    The steward's suite keeps the check id ``readiness:<suite>``; built-in checks are
-    ``readiness:freshness``, ``readiness:volume``, ``readiness:schema`` and
-    ``readiness:duplicates``; warning-level expectations get their own ``...:warning``
-    finding with severity ``warning``, so they notify (and resolve) on their own without
-    blocking model evaluation.
-
-    Args:
-        spec: The monitor.
-        readiness: :func:`run_readiness` output.
-
-    Returns:
-        Findings as built by :func:`gapwatch.incidents.make_finding`.
-    """
-    from gapwatch.incidents.lifecycle import make_finding
-
-    checks = readiness.get("checks") or [
-        {"check": "suite", "severity": "critical", "failing": readiness["critical_failures"]}
-    ]
-    findings = []
-    for group in checks:
-        name = spec.readiness.suite if group["check"] == "suite" else group["check"]
-        warning = group["severity"] == "warning"
-        finding = make_finding(
-            spec,
-            kind="data",
-            check=f"readiness:{name}" + (":warning" if warning else ""),
-            status="breach" if group["failing"] else "ok",
-            evidence={
-                "failing_expectations": group["failing"],
-                "rows": readiness["rows"],
-                "data_docs_url": readiness.get("data_docs_url"),
-                "blocks_evaluation": not warning,
-            },
-        )
-        finding["severity"] = group["severity"]
-        findings.append(finding)
-    return findings
 
 
 # ---------------------------------------------------------------- reading results

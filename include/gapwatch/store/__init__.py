@@ -8,7 +8,6 @@ SQLAlchemy 2 Core tables (``tables``) whose schema Alembic creates and evolves
 
 from gapwatch.store.engine import dispose, engine, insert_ignore, migrate, rows, upsert
 from gapwatch.store.tables import (
-    OPEN_STATES,
     baselines,
     drift_values,
     findings,
@@ -25,7 +24,7 @@ from gapwatch.store.tables import (
 from gapwatch.window import as_utc, utcnow
 
 __all__ = [
-    "OPEN_STATES", "as_utc", "baselines", "dispose", "drift_values", "engine", "findings", "incident_events",
+    "as_utc", "baselines", "dispose", "drift_values", "engine", "findings", "incident_events",
     "incidents", "insert_ignore", "metadata", "metric_values", "migrate", "outbox",
     "readiness_profiles", "rows", "runs", "tickets", "upsert", "utcnow", "validations",
 ]

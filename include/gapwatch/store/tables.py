@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gapwatch.catalog import IncidentState, TicketState
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -29,10 +31,10 @@ runs = sa.Table(
     sa.Column("monitor", sa.String(100), nullable=False),
     _ts("window_start", nullable=False),
     _ts("window_end", nullable=False),
-    sa.Column("status", sa.String(30), nullable=False),
-    sa.Column("readiness", sa.String(30)),
-    sa.Column("performance", sa.String(30)),
-    sa.Column("drift", sa.String(30)),
+    sa.Column("status", sa.String(30), nullable=False),  # catalog.RunStatus
+    sa.Column("readiness", sa.String(30)),  # catalog.Readiness
+    sa.Column("performance", sa.String(30)),  # catalog.Verdict
+    sa.Column("drift", sa.String(30)),  # catalog.Verdict (ok | drift | inconclusive)
     sa.Column("main_metric", sa.String(50)),
     sa.Column("main_value", sa.Float),
     sa.Column("rows", sa.Integer),
@@ -58,7 +60,7 @@ metric_values = sa.Table(
     sa.Column("baseline", sa.Float),
     sa.Column("threshold", sa.Float),
     sa.Column("n", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),  # catalog.Verdict
     sa.UniqueConstraint("monitor", "window_start", "segment", "metric"),
 )
 
@@ -124,16 +126,14 @@ findings = sa.Table(
     sa.Column("monitor", sa.String(100), nullable=False),
     _ts("window_start", nullable=False),
     sa.Column("fingerprint", sa.String(300), nullable=False),
-    sa.Column("kind", sa.String(30), nullable=False),  # data | performance | drift
+    sa.Column("kind", sa.String(30), nullable=False),  # catalog.Kind
     sa.Column("check", sa.String(100), nullable=False),
     sa.Column("segment", sa.String(200), nullable=False),
-    sa.Column("status", sa.String(30), nullable=False),  # breach | ok | inconclusive | insufficient
-    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),  # catalog.Verdict
+    sa.Column("severity", sa.String(20), nullable=False),  # catalog.Severity
     sa.Column("evidence", sa.JSON, nullable=False),
     sa.UniqueConstraint("monitor", "window_start", "fingerprint"),
 )
-
-OPEN_STATES = ("open", "acknowledged")
 
 incidents = sa.Table(
     "incidents",
@@ -141,12 +141,12 @@ incidents = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("fingerprint", sa.String(300), nullable=False),
     sa.Column("monitor", sa.String(100), nullable=False),
-    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),  # catalog.Kind
     sa.Column("check", sa.String(100), nullable=False),
     sa.Column("segment", sa.String(200), nullable=False),
-    sa.Column("severity", sa.String(20), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("owner_role", sa.String(30), nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),  # catalog.Severity
+    sa.Column("status", sa.String(20), nullable=False),  # catalog.IncidentState
+    sa.Column("owner_role", sa.String(30), nullable=False),  # catalog.Role
     sa.Column("title", sa.String(500), nullable=False),
     sa.Column("evidence", sa.JSON, nullable=False),
     _ts("opened_window", nullable=False),
@@ -169,8 +169,8 @@ incidents = sa.Table(
         "uq_incidents_open_fingerprint",
         "fingerprint",
         unique=True,
-        sqlite_where=sa.text("status != 'resolved'"),
-        postgresql_where=sa.text("status != 'resolved'"),
+        sqlite_where=sa.text(f"status != '{IncidentState.RESOLVED}'"),
+        postgresql_where=sa.text(f"status != '{IncidentState.RESOLVED}'"),
     ),
 )
 
@@ -192,8 +192,8 @@ tickets = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("fingerprint", sa.String(300), nullable=False),
     sa.Column("monitor", sa.String(100), nullable=False),
-    sa.Column("kind", sa.String(30), nullable=False),  # retrain | fix_feed
-    sa.Column("status", sa.String(20), nullable=False),  # open | closed
+    sa.Column("kind", sa.String(30), nullable=False),  # catalog.TicketKind
+    sa.Column("status", sa.String(20), nullable=False),  # catalog.TicketState
     sa.Column("title", sa.String(500), nullable=False),
     sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
     sa.Column("evidence", sa.JSON, nullable=False),
@@ -204,8 +204,8 @@ tickets = sa.Table(
         "uq_tickets_open_fingerprint",
         "fingerprint",
         unique=True,
-        sqlite_where=sa.text("status = 'open'"),
-        postgresql_where=sa.text("status = 'open'"),
+        sqlite_where=sa.text(f"status = '{TicketState.OPEN}'"),
+        postgresql_where=sa.text(f"status = '{TicketState.OPEN}'"),
     ),
 )
 
@@ -216,14 +216,14 @@ outbox = sa.Table(
     sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
     sa.Column("monitor", sa.String(100), nullable=False),
     sa.Column("channel", sa.String(30), nullable=False),
-    sa.Column("recipient_role", sa.String(30), nullable=False),
+    sa.Column("recipient_role", sa.String(30), nullable=False),  # catalog.Role
     sa.Column("recipient", sa.String(300), nullable=False),
     sa.Column("subject", sa.String(500), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id")),
     sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
-    sa.Column("status", sa.String(20), nullable=False),  # pending | sent | dead
+    sa.Column("status", sa.String(20), nullable=False),  # catalog.MessageStatus
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     _ts("next_attempt_at", nullable=False),
     sa.Column("last_error", sa.Text),

@@ -1,0 +1,94 @@
+"""How Model Health shows every status and kind: its label and its colours, in one place.
+
+Each map is built by iterating its enum (``gapwatch.catalog``), so a new member without a label or
+a colour fails when this module is imported, not silently on the page (the charts once forgot the
+``estimate`` kind). The page's status badges are rendered from :data:`BADGES` (see the plugin's
+``base.html``), the charts' colour scales from the ``*_COLOURS`` maps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gapwatch.catalog import FleetStatus, Kind, Readiness, RunStatus, Severity, Verdict
+
+_GREEN, _RED, _ORANGE, _AMBER, _PURPLE, _GREY = "#2f855a", "#c53030", "#dd6b20", "#b7791f", "#6b46c1", "#a0aec0"
+
+_STATUS_LABELS = {
+    FleetStatus.MONITOR_BROKEN: "monitor broken",
+    FleetStatus.DEGRADED: "degraded",
+    FleetStatus.DATA_NOT_READY: "data not ready",
+    FleetStatus.AT_RISK: "at risk (estimated)",
+    FleetStatus.DRIFTING: "drifting",
+    FleetStatus.AWAITING_LABELS: "awaiting labels",
+    FleetStatus.HEALTHY: "healthy",
+    FleetStatus.NO_RUNS: "no runs yet",
+}
+# The label of each fleet status, worst first (the enum's order sorts the fleet table).
+STATUS_LABELS: dict[FleetStatus, str] = {status: _STATUS_LABELS[status] for status in FleetStatus}
+
+_FLEET_COLOURS = {
+    FleetStatus.MONITOR_BROKEN: _RED,
+    FleetStatus.DEGRADED: _RED,
+    FleetStatus.DATA_NOT_READY: _AMBER,
+    FleetStatus.AT_RISK: _ORANGE,
+    FleetStatus.DRIFTING: _PURPLE,
+    FleetStatus.AWAITING_LABELS: _GREY,
+    FleetStatus.HEALTHY: _GREEN,
+    FleetStatus.NO_RUNS: _GREY,
+}
+FLEET_COLOURS: dict[FleetStatus, str] = {status: _FLEET_COLOURS[status] for status in FleetStatus}
+
+_BADGES = {  # (background, text) of the status pill
+    FleetStatus.MONITOR_BROKEN: ("#fed7d7", "#822727"),
+    FleetStatus.DEGRADED: ("#fed7d7", "#822727"),
+    FleetStatus.DATA_NOT_READY: ("#feebc8", "#7b341e"),
+    FleetStatus.AT_RISK: ("#feebc8", "#7b341e"),
+    FleetStatus.DRIFTING: ("#e9d8fd", "#44337a"),
+    FleetStatus.AWAITING_LABELS: ("#e2e8f0", "#2d3748"),
+    FleetStatus.HEALTHY: ("#c6f6d5", "#22543d"),
+    FleetStatus.NO_RUNS: ("#e2e8f0", "#2d3748"),
+}
+BADGES: dict[FleetStatus, tuple[str, str]] = {status: _BADGES[status] for status in FleetStatus}
+
+
+def fleet_status(run_status: str) -> FleetStatus:
+    """The fleet status a stored run status shows as (``not_ready`` reads ``data_not_ready``);
+    a status no run can have means a broken monitor."""
+    try:
+        status = RunStatus(run_status)
+    except ValueError:
+        return FleetStatus.MONITOR_BROKEN
+    return FleetStatus.DATA_NOT_READY if status is RunStatus.NOT_READY else FleetStatus(status.value)
+
+
+# The sparkline's dot per run: the colour of the status the run shows as.
+RUN_STATUS_COLOURS: dict[RunStatus, str] = {status: FLEET_COLOURS[fleet_status(status)] for status in RunStatus}
+
+_KIND_LABELS = {
+    Kind.DATA: "input data",
+    Kind.PERFORMANCE: "performance",
+    Kind.ESTIMATE: "estimated performance",
+    Kind.DRIFT: "drift",
+}
+KIND_LABELS: dict[Kind, str] = {kind: _KIND_LABELS[kind] for kind in Kind}
+_KIND_COLOURS = {Kind.DATA: _AMBER, Kind.PERFORMANCE: _RED, Kind.ESTIMATE: _ORANGE, Kind.DRIFT: _PURPLE}
+KIND_COLOURS: dict[Kind, str] = {kind: _KIND_COLOURS[kind] for kind in Kind}
+
+# A stored metric value is judged ok, breach or insufficient (too few labels); the others are
+# verdicts of whole checks, never of a value.
+METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT)
+_VERDICT_COLOURS = {Verdict.OK: _GREEN, Verdict.BREACH: _RED, Verdict.INSUFFICIENT: _GREY}
+VERDICT_COLOURS: dict[Verdict, str] = {verdict: _VERDICT_COLOURS[verdict] for verdict in METRIC_VERDICTS}
+
+_SEVERITY_COLOURS = {Severity.CRITICAL: _RED, Severity.WARNING: _AMBER}
+SEVERITY_COLOURS: dict[Severity, str] = {severity: _SEVERITY_COLOURS[severity] for severity in Severity}
+
+_READINESS = {Readiness.READY: ("ready", _GREEN), Readiness.NOT_READY: ("not ready", _RED)}
+READINESS_LABELS: dict[Readiness, str] = {r: _READINESS[r][0] for r in Readiness}
+READINESS_COLOURS: dict[Readiness, str] = {r: _READINESS[r][1] for r in Readiness}
+
+
+def template_globals() -> dict[str, Any]:
+    """What the Model Health templates draw their status and severity styles from."""
+    return {"badges": BADGES, "severity_colours": SEVERITY_COLOURS}
