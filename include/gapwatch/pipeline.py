@@ -30,7 +30,7 @@ OVERALL = "*"
 
 
 def run_dir(spec: MonitorSpec, window: Window) -> Path:
-    path = config.runs_dir() / spec.name / window.key
+    path = config.settings().runs_dir / spec.name / window.key
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -99,8 +99,8 @@ def print_summary() -> None:
         f"""
 Where to look next:
   gapwatch incidents list | tickets list | messages list | runs list   (add --json)
-  delivered messages (file sink): {config.outbox_file()}
-  store: {config.db_url()}
+  delivered messages (file sink): {config.settings().outbox_file}
+  store: {config.settings().db_url}
   Airflow UI with these runs: make airflow
 """
     )

@@ -80,7 +80,7 @@ def run_readiness(
     )
     from gapwatch.readiness.suite import load_suite_json, validate_suite
 
-    suite_path = config.expectations_dir() / f"{spec.readiness.suite}.json"
+    suite_path = config.settings().expectations_dir / f"{spec.readiness.suite}.json"
     suite_spec = load_suite_json(suite_path)
     profile = baseline_profile(spec)
     entries = apply_severity(
