@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from gapwatch import pipeline
+from gapwatch import baseline
 from gapwatch.evaluation import assessment
 from gapwatch.spec import MonitorSpec
 
@@ -86,11 +86,11 @@ def test_baseline_from_a_reference_table(gapwatch_home, tmp_path, monkeypatch) -
     test_set.to_sql("credit_test_set", sa.create_engine(url), index=False)
     readiness = {"suite": "credit_default_inputs", "volume": {"enabled": False}}
     spec = _spec(baseline={"table": "credit_test_set", "sub_windows": 5}, readiness=readiness)
-    base = pipeline.baseline(spec)
+    base = baseline.ensure(spec)
     assert base["statistics"]["utilization"]["n"] == n
     assert base["metrics"]["roc_auc"]["value"] == pytest.approx(0.83, abs=0.03)
     assert len(base["metrics"]["roc_auc"]["spread_values"]) == 5
-    assert pipeline.baseline(spec)["calibration"] == base["calibration"]  # stored once, read back
+    assert baseline.load(spec)["calibration"] == base["calibration"]  # stored once, read back
 
 
 def test_a_cohort_straddling_a_broken_window_is_not_judged(gapwatch_home) -> None:
