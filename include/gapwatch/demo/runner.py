@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from gapwatch import config, store
-
-DEMO_START = datetime(2026, 1, 5, tzinfo=UTC)
-DEMO_WINDOWS = 12
+from gapwatch.demo.seed import DEMO_START, N_WINDOWS
 
 
 def run_demo(windows: int | None = None, directory: str | None = None) -> int:
@@ -27,7 +25,7 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     # Airflow's own import of starlette's test client warns on every start; not ours to fix.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     dags = monitor_dags(directory)
-    count = windows or DEMO_WINDOWS
+    count = windows or N_WINDOWS
     started = time.monotonic()
     for k in range(1, count + 1):
         # A manual run at a window's end covers the week before it (CronDataIntervalTimetable).
