@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         description="the embedded home: store, run files, outbox file, Data Docs (created on first use)",
     )
     db_url: str = Field(
-        None, validate_default=True,
+        default=None, validate_default=True,
         description="SQLAlchemy URL of the gapwatch store (default: SQLite, home/gapwatch.db)",
     )
     monitors_dir: Path = Field(
@@ -63,36 +63,36 @@ class Settings(BaseSettings):
         description="folder of the GX readiness suites (JSON)",
     )
     data_docs_dir: Path = Field(
-        None, validate_default=True,
+        default=None, validate_default=True,
         description="the GX Data Docs site (default: home/data_docs; GX's stores in home/gx)",
     )
     runs_dir: Path = Field(
-        None, validate_default=True,
+        default=None, validate_default=True,
         description="window extracts as Parquet, one folder per monitor and window (default: home/runs)",
     )
     outbox_file: Path = Field(
-        None, validate_default=True,
+        default=None, validate_default=True,
         description="the file sink, one JSON line per message (default: home/outbox/messages.jsonl)",
     )
-    smtp_conn_id: str = Field("smtp_default", description="Airflow connection the email channel sends through")
+    smtp_conn_id: str = Field(default="smtp_default", description="Airflow connection the email channel sends through")
     platform_route: str = Field(
-        "file", description="where alerts about gapwatch itself (dead letters) go: " + PLATFORM_ROUTE_FORMS[4:]
+        default="file", description="where alerts about gapwatch itself (dead letters) go: " + PLATFORM_ROUTE_FORMS[4:]
     )
-    channel_timeout: float = Field(10.0, gt=0, description="seconds a channel may take per delivery attempt")
+    channel_timeout: float = Field(default=10.0, gt=0, description="seconds a channel may take per delivery attempt")
     retry_backoff_seconds: float = Field(
-        30.0, ge=0, description="delay of a message's first retry, doubling per attempt"
+        default=30.0, ge=0, description="delay of a message's first retry, doubling per attempt"
     )
     digest_weekday: int = Field(
-        0, ge=0, le=6, description="weekday the business owners' digests are due (0 = Monday)"
+        default=0, ge=0, le=6, description="weekday the business owners' digests are due (0 = Monday)"
     )
-    digest_hour: int = Field(8, ge=0, le=23, description="hour (UTC) the digests are due")
+    digest_hour: int = Field(default=8, ge=0, le=23, description="hour (UTC) the digests are due")
     airflow_url: str = Field(
-        "http://localhost:8080",
+        default="http://localhost:8080",
         validation_alias=AliasChoices(f"{ENV_PREFIX}AIRFLOW_URL", AIRFLOW_BASE_URL_ENV),
         description=f"the Airflow UI that links in messages point at (else {AIRFLOW_BASE_URL_ENV})",
     )
     demo_source_url: str = Field(
-        None, validate_default=True,
+        default=None, validate_default=True,
         description="the demo's production database (default: SQLite, home/demo_production.db)",
     )
 
