@@ -8,7 +8,6 @@ owner and the ISO week, and the outbox never sends a message twice.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -17,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gapwatch import outbox, policy, store
+from gapwatch import config, outbox, policy, store
 from gapwatch.catalog import (
     OPEN_STATES,
     IncidentEvent,
@@ -33,8 +32,6 @@ from gapwatch.incidents.messages import Message, fmt
 from gapwatch.outbox import Sender
 from gapwatch.spec import MonitorSpec, load_specs
 
-DIGEST_DAY_ENV = "GAPWATCH_DIGEST_WEEKDAY"  # 0 = Monday
-DIGEST_HOUR_ENV = "GAPWATCH_DIGEST_HOUR"  # UTC
 DIGEST_MONITOR = "*"  # a digest spans the owner's monitors
 
 _PLAIN = {
@@ -108,8 +105,7 @@ def escalate_overdue(
 
 def digest_due_at(now: datetime) -> datetime:
     """When this ISO week's digests are due (default Monday 08:00 UTC)."""
-    day = int(os.environ.get(DIGEST_DAY_ENV) or 0)
-    hour = int(os.environ.get(DIGEST_HOUR_ENV) or 8)
+    day, hour = config.settings().digest_weekday, config.settings().digest_hour
     monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     return monday + timedelta(days=day, hours=hour)
 

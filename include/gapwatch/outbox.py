@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gapwatch import redaction, store
+from gapwatch import config, redaction, store
 from gapwatch.catalog import MessageStatus, Role
 from gapwatch.incidents.messages import Message, dead_letter_message
 from gapwatch.incidents.routing import Destination, platform_destination
@@ -33,7 +32,6 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=5)  # how long a claimed message is left to its sender
 UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)  # a lapsed lease makes ``sending`` due again
-BACKOFF_ENV = "GAPWATCH_RETRY_BACKOFF_SECONDS"
 
 # A channel: deliver one message, return an external reference (or None); raise on failure.
 # The senders themselves live in ``gapwatch.airflow.channels`` and are passed in by the caller.
@@ -42,8 +40,7 @@ Sender = Callable[[dict[str, Any]], "str | None"]
 
 def base_backoff() -> timedelta:
     """The first retry's delay; each further attempt doubles it (30 s, 1 min, 2 min ... ~1 h)."""
-    value = os.environ.get(BACKOFF_ENV)
-    return timedelta(seconds=float(value)) if value else BASE_BACKOFF
+    return timedelta(seconds=config.settings().retry_backoff_seconds)
 
 log = logging.getLogger(__name__)
 

@@ -10,31 +10,21 @@ adding. Stages return small JSON-safe summaries (they travel through XCom).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from gapwatch import config, policy, store
+from gapwatch import policy, store
 from gapwatch.catalog import TREND_IN_MESSAGES
 from gapwatch.spec import MonitorSpec
 from gapwatch.window import Window
+from gapwatch.window_run import window_run
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from gapwatch.outbox import Sender
 
 OVERALL = "*"
-
-
-def run_dir(spec: MonitorSpec, window: Window) -> Path:
-    path = config.runs_dir() / spec.name / window.key
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # ---------------------------------------------------------------- extract
@@ -45,15 +35,19 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
 
     The cohort is the predictions made one label delay before this window, joined with the labels
     that had arrived by the window's end: the newest predictions whose outcome can be known.
+    Starts the run (:func:`gapwatch.window_run.window_run`): the stages after it share its
+    resolved source and read each file it writes once.
     """
     from gapwatch import sources
 
-    folder = run_dir(spec, window)
-    frame = sources.read_window(spec, window.start, window.end)
-    frame.to_parquet(folder / "window.parquet", index=False)
+    run = window_run(spec, window, new=True)
+    frame = sources.read_window(spec, window.start, window.end, source=run.source)
+    frame.to_parquet(run.path("window"), index=False)
     cohort_window = window.shifted(spec.ground_truth.delay)
-    cohort = sources.read_matured(spec, cohort_window.start, cohort_window.end, as_of=window.end)
-    cohort.to_parquet(folder / "cohort.parquet", index=False)
+    cohort = sources.read_matured(
+        spec, cohort_window.start, cohort_window.end, as_of=window.end, source=run.source
+    )
+    cohort.to_parquet(run.path("cohort"), index=False)
     labeled = int(cohort["label"].notna().sum())
     return {
         "rows": len(frame),
@@ -64,15 +58,6 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     }
 
 
-def _load(spec: MonitorSpec, window: Window, name: str) -> pd.DataFrame:
-    import pandas as pd
-
-    path = run_dir(spec, window) / f"{name}.parquet"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run extract_window for this window first")
-    return pd.read_parquet(path)
-
-
 # ---------------------------------------------------------------- readiness
 
 
@@ -81,10 +66,18 @@ def check_readiness(spec: MonitorSpec, window: Window) -> dict[str, Any]:
 
     With ``readiness.validate_in: database`` the suite runs inside the source database and
     the extracted window is never loaded here (see ``gapwatch.readiness.stage``).
+
+    A ready window also makes sure the baseline summary exists: this stage runs before the DAG
+    forks into performance and drift, so the first run of a new monitor computes it once and
+    those two only load it (``gapwatch.baseline``).
     """
     from gapwatch.readiness.stage import run_readiness
 
-    return run_readiness(spec, window, lambda: _load(spec, window, "window"))
+    run = window_run(spec, window)
+    summary = run_readiness(spec, window, lambda: run.frame("window"), source=run.source)
+    if summary["ready"]:
+        run.ensure_baseline()
+    return summary
 
 
 def _cohort_data_broken(spec: MonitorSpec, cohort: Window) -> bool:
@@ -104,89 +97,6 @@ def _cohort_data_broken(spec: MonitorSpec, cohort: Window) -> bool:
             )
         ).scalar()
     return bool(broken)
-
-
-# ---------------------------------------------------------------- baseline
-
-
-BASELINE_FORMAT = 2  # bump when the stored summary changes shape, so old baselines are rebuilt
-
-
-def _baseline_key(spec: MonitorSpec) -> str:
-    basis = {
-        "format": BASELINE_FORMAT,
-        "baseline": spec.baseline.model_dump(mode="json"),
-        "predictions": spec.predictions.model_dump(mode="json"),
-        "ground_truth": spec.ground_truth.model_dump(mode="json"),
-        "metrics": [m.name for m in spec.metrics],
-        "drift": spec.drift.model_dump(mode="json"),
-        "segments": spec.segments,
-    }
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _read_reference(spec: MonitorSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The reference rows and their labeled subset (a ``label`` column), from a window or a table."""
-    from gapwatch import sources
-
-    b = spec.baseline
-    if b.table is not None:
-        import pandas as pd
-
-        with sources.source_engine(sources.source_url(spec)).connect() as conn:
-            frame = pd.read_sql(sa.select(sa.text("*")).select_from(sa.table(b.table)), conn)
-        label = b.label or spec.ground_truth.label
-        if label not in frame:
-            raise ValueError(f"monitor {spec.name}: reference table {b.table} has no label column {label!r}")
-        frame = frame.rename(columns={label: "label"})
-        return frame, frame.dropna(subset=["label"])
-    assert b.start is not None and b.end is not None
-    frame = sources.read_window(spec, b.start, b.end)
-    # The baseline is in the past: its labels are settled well before three label delays on.
-    matured = sources.read_matured(spec, b.start, b.end, as_of=b.end + 3 * spec.ground_truth.delay)
-    return frame, matured.dropna(subset=["label"])
-
-
-def baseline(spec: MonitorSpec) -> dict[str, Any]:
-    """The baseline's summary (``assessment.summarize_reference``), computed once and stored.
-
-    Stored in ``baselines.statistics`` (the per-column drift statistics) and ``baselines.metrics``
-    (metric values with their spread, plus the estimate's calibration map and the multivariate
-    model under the ``_model`` key): a few hundred numbers per column, never rows.
-    """
-    from gapwatch.evaluation.assessment import summarize_reference
-
-    key = _baseline_key(spec)
-    table = store.baselines
-    with store.engine().connect() as conn:
-        row = conn.execute(
-            sa.select(table.c.statistics, table.c.metrics).where(
-                table.c.monitor == spec.name, table.c.key == key
-            )
-        ).first()
-    if row is not None:
-        metrics = dict(row.metrics)
-        return {"statistics": row.statistics, **metrics.pop("_model", {}), "metrics": metrics}
-
-    frame, labeled = _read_reference(spec)
-    if frame.empty:
-        raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline}) has no rows")
-    summary = summarize_reference(spec, frame, labeled)
-    model = {k: v for k, v in summary.items() if k not in ("statistics", "metrics")}
-    with store.engine().begin() as conn:
-        store.insert_ignore(
-            conn,
-            table,
-            {
-                "monitor": spec.name,
-                "key": key,
-                "statistics": summary["statistics"],
-                "metrics": {**summary["metrics"], "_model": model},
-                "created_at": store.utcnow(),
-            },
-            ["monitor", "key"],
-        )
-    return summary
 
 
 # ---------------------------------------------------------------- performance
@@ -216,21 +126,22 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     label-free estimate on this window's own predictions (binary classifiers), under ``estimate``."""
     from gapwatch.evaluation.assessment import assess_performance, estimate_performance
 
-    cohort = _load(spec, window, "cohort")
+    run = window_run(spec, window)
+    cohort = run.frame("cohort")
     cohort_start = window.shifted(spec.ground_truth.delay).start
     gate = None
     if not ready:
         gate = "this window failed its readiness suite"
     elif _cohort_data_broken(spec, window.shifted(spec.ground_truth.delay)):
         gate = "the predictions being judged were made on data that failed readiness"
-    base = baseline(spec) if gate is None else {"metrics": {}}
-    summary, rows = assess_performance(spec, cohort, base, gate=gate)
+    base = run.baseline() if ready else {}  # loaded once, for the metrics and the estimate
+    summary, rows = assess_performance(spec, cohort, base if gate is None else {"metrics": {}}, gate=gate)
     summary["cohort_start"] = cohort_start.isoformat()
     _store_metric_rows(spec, window, rows)
     summary["trend"] = _trend(spec, window, spec.main_metric.name)
-    frame = _load(spec, window, "window") if ready else None
+    frame = run.frame("window") if ready else None
     summary["estimate"] = estimate_performance(
-        spec, frame, baseline(spec) if ready else {}, gate=None if ready else "this window failed its readiness suite"
+        spec, frame, base, gate=None if ready else "this window failed its readiness suite"
     )
     return summary
 
@@ -267,7 +178,8 @@ def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, 
                 table.delete().where(table.c.monitor == spec.name, table.c.window_start == window.start)
             )
         return {"status": "inconclusive", "reason": "this window failed its readiness suite", "drifted": []}
-    summary, results = assess_drift(spec, _load(spec, window, "window"), baseline(spec))
+    run = window_run(spec, window)
+    summary, results = assess_drift(spec, run.frame("window"), run.baseline())
     with store.engine().begin() as conn:
         for r in results:
             store.upsert(

@@ -1,8 +1,15 @@
-"""Reading a window of production data from the model's source database (SQLAlchemy)."""
+"""Reading a window of production data from the model's source database (SQLAlchemy).
+
+Where the data is comes from the spec: ``source.url_env`` names an environment variable holding a
+SQLAlchemy URL (any name, so it is looked up here, not in ``gapwatch.config``), ``source.conn_id``
+an Airflow connection, resolved by the resolver the Airflow adapter installs. A :class:`Source`
+resolves it at most once for all the reads of one run.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -52,6 +59,41 @@ def source_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+class Source:
+    """A monitor's production database, its URL resolved once for every read that shares it.
+
+    Resolving ``source.conn_id`` asks Airflow for the connection (a metadata-database or API
+    call in a task), so one run resolves it once (``gapwatch.window_run.WindowRun`` holds one
+    ``Source``). The URL is kept with what it was resolved from (the ``url_env`` variable's
+    value, or the installed resolver): when that changes, the next read resolves again instead of
+    reaching a database the spec no longer points at.
+    """
+
+    def __init__(self, spec: MonitorSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()  # the performance and drift stages may read at once
+        self._resolved: tuple[object, str] | None = None
+
+    def _basis(self) -> object:
+        if self.spec.source.url_env:
+            return ("env", os.environ.get(self.spec.source.url_env))
+        return ("conn", _resolver)
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL (see :func:`source_url`)."""
+        basis = self._basis()
+        with self._lock:
+            if self._resolved is None or self._resolved[0] != basis:
+                self._resolved = (basis, source_url(self.spec))
+            return self._resolved[1]
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The pooled engine of :attr:`url` (one per URL in the process)."""
+        return source_engine(self.url)
+
+
 def split_table(name: str) -> tuple[str | None, str]:
     """``"schema.table"`` -> ``("schema", "table")``; a bare name has no schema."""
     schema, _, table = name.rpartition(".")
@@ -85,20 +127,27 @@ def _predictions(spec: MonitorSpec) -> sa.TableClause:
     return predictions_table(spec, *names)
 
 
-def read_window(spec: MonitorSpec, start: datetime, end: datetime) -> pd.DataFrame:
-    """Every column of the predictions made in ``[start, end)`` (the readiness suite sees all)."""
+def read_window(
+    spec: MonitorSpec, start: datetime, end: datetime, *, source: Source | None = None
+) -> pd.DataFrame:
+    """Every column of the predictions made in ``[start, end)`` (the readiness suite sees all).
+
+    ``source`` is the run's resolved source; without one the spec's source is resolved here.
+    """
     import pandas as pd
 
-    with source_engine(source_url(spec)).connect() as conn:
+    with (source or Source(spec)).engine.connect() as conn:
         return pd.read_sql(window_select(spec, start, end), conn)
 
 
-def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
+def read_matured(
+    spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime, *, source: Source | None = None
+) -> pd.DataFrame:
     """Predictions made in ``[start, end)`` with the labels that had arrived before ``as_of``.
 
     The ``label`` column is null where the label is still pending. When the truth table holds
     several labels for one prediction (a correction re-delivered), the latest one that had arrived
-    counts, so a prediction is judged once.
+    counts, so a prediction is judged once. ``source`` as in :func:`read_window`.
     """
     import pandas as pd
 
@@ -123,10 +172,19 @@ def read_matured(spec: MonitorSpec, start: datetime, end: datetime, as_of: datet
         )
         .where(in_window(preds, spec, start, end))
     )
-    with source_engine(source_url(spec)).connect() as conn:
+    with (source or Source(spec)).engine.connect() as conn:
         frame = pd.read_sql(query, conn)
     pid = spec.predictions.id
     if frame[pid].duplicated().any():
         frame = frame.sort_values("gapwatch_label_arrived_at", na_position="first", kind="stable")
         frame = frame.drop_duplicates(subset=pid, keep="last").sort_index()
     return frame.drop(columns="gapwatch_label_arrived_at")
+
+
+def read_table(spec: MonitorSpec, name: str, *, source: Source | None = None) -> pd.DataFrame:
+    """Every row of a table of the source, e.g. a reference table (``"schema.table"`` or a bare name)."""
+    import pandas as pd
+
+    schema, table = split_table(name)
+    with (source or Source(spec)).engine.connect() as conn:
+        return pd.read_sql(sa.select(sa.text("*")).select_from(sa.table(table, schema=schema)), conn)

@@ -7,7 +7,6 @@ cheap (YAML + pydantic only) because the DAG processor does it on every parse.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,12 +24,11 @@ from pydantic import (
     model_validator,
 )
 
+from gapwatch import config
 from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, metrics_for
-from gapwatch.config import project_root
 
 ColumnMethod = Literal["psi", "ks", "ks_pvalue", "wasserstein", "jensenshannon", "chisquare"]
 
-MONITORS_DIR_ENV = "GAPWATCH_MONITORS_DIR"
 _NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 # libyaml's loader is ~8x faster than the pure-Python one; parse time is paid on every DAG parse.
@@ -534,9 +532,7 @@ class SpecSet:
 def monitors_dir(directory: Path | str | None = None) -> Path:
     if directory is not None:
         return Path(directory)
-    if os.environ.get(MONITORS_DIR_ENV):
-        return Path(os.environ[MONITORS_DIR_ENV])
-    return project_root() / "include" / "monitors"
+    return config.settings().monitors_dir
 
 
 def load_specs(directory: Path | str | None = None) -> SpecSet:

@@ -283,7 +283,7 @@ def test_feed_break_window_has_a_data_docs_page_linked_from_the_steward_message(
 
     from gapwatch import config
 
-    served = f"{config.airflow_base_url()}/gapwatch/health/data-docs/" + quote(
+    served = f"{config.settings().airflow_url}/gapwatch/health/data-docs/" + quote(
         page.relative_to(demo_env / "data_docs").as_posix())
     assert message["recipient_role"] == "data_steward" and f"Data Docs: {served}" in message["body"]
     assert message["payload"]["links"]["data_docs"] == served

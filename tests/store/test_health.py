@@ -15,6 +15,7 @@ from gapwatch.demo.seed import FEED_BREAK_WINDOW, SHIFT_FROM_WINDOW, window_boun
 from gapwatch.health import charts as health_charts
 from gapwatch.health import model as health
 from gapwatch.pipeline import run_window
+from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import load_specs, monitors_dir
 from gapwatch.window import Window
 
@@ -100,16 +101,23 @@ def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: P
     assert ok["delivery_eta"]["status"] == "healthy"  # without the failed DAG run it is fine
 
 
-def test_data_docs_links_stay_inside_the_data_docs_site(gapwatch_home: Path) -> None:
+def test_data_docs_links_stay_inside_the_data_docs_site(gapwatch_home: Path, monkeypatch) -> None:
     site = gapwatch_home / "data_docs" / "credit_default" / "index.html"
-    assert health.data_docs_link(str(site)) == "data-docs/credit_default/index.html"
-    assert health.data_docs_link(f"file://{site}") == "data-docs/credit_default/index.html"
-    assert health.data_docs_link("data_docs/x.html") == "data-docs/x.html"
-    assert health.data_docs_link(str(gapwatch_home / "gapwatch.db")) is None  # the store is not docs
-    assert health.data_docs_link("https://docs.example.com/run/1") == "https://docs.example.com/run/1"
-    assert health.data_docs_link("/etc/passwd") is None
-    assert health.data_docs_link("../../etc/passwd") is None
-    assert health.data_docs_link(None) is None
+    assert data_docs_link(str(site)) == "data-docs/credit_default/index.html"
+    assert data_docs_link(f"file://{site}") == "data-docs/credit_default/index.html"
+    assert data_docs_link("data_docs/x.html") == "data-docs/x.html"
+    assert data_docs_link(str(gapwatch_home / "gapwatch.db")) is None  # the store is not docs
+    assert data_docs_link("https://docs.example.com/run/1") == "https://docs.example.com/run/1"
+    assert data_docs_link("/etc/passwd") is None
+    assert data_docs_link("../../etc/passwd") is None
+    assert data_docs_link(None) is None
+    # messages get the same page as a full address under the Airflow UI, nothing else
+    monkeypatch.setenv("GAPWATCH_AIRFLOW_URL", "https://airflow.example.com/")
+    assert data_docs_link(f"file://{site}", absolute=True) == (
+        "https://airflow.example.com/gapwatch/health/data-docs/credit_default/index.html"
+    )
+    assert data_docs_link("/etc/passwd", absolute=True) is None
+    assert data_docs_link("https://docs.example.com/run/1", absolute=True) == "https://docs.example.com/run/1"
 
 
 def test_an_at_risk_run_is_shown_as_at_risk_not_as_a_broken_monitor() -> None:

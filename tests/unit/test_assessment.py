@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from gapwatch import pipeline
+from gapwatch import baseline
 from gapwatch.evaluation import assessment
 from gapwatch.spec import MonitorSpec
 
@@ -86,11 +86,11 @@ def test_baseline_from_a_reference_table(gapwatch_home, tmp_path, monkeypatch) -
     test_set.to_sql("credit_test_set", sa.create_engine(url), index=False)
     readiness = {"suite": "credit_default_inputs", "volume": {"enabled": False}}
     spec = _spec(baseline={"table": "credit_test_set", "sub_windows": 5}, readiness=readiness)
-    base = pipeline.baseline(spec)
+    base = baseline.ensure(spec)
     assert base["statistics"]["utilization"]["n"] == n
     assert base["metrics"]["roc_auc"]["value"] == pytest.approx(0.83, abs=0.03)
     assert len(base["metrics"]["roc_auc"]["spread_values"]) == 5
-    assert pipeline.baseline(spec)["calibration"] == base["calibration"]  # stored once, read back
+    assert baseline.load(spec)["calibration"] == base["calibration"]  # stored once, read back
 
 
 def test_a_cohort_straddling_a_broken_window_is_not_judged(gapwatch_home) -> None:
@@ -115,3 +115,26 @@ def test_a_cohort_straddling_a_broken_window_is_not_judged(gapwatch_home) -> Non
     later = Window(day + timedelta(days=4), day + timedelta(days=5)).shifted(delay)  # Jan 3 12h - Jan 4 12h
     assert _cohort_data_broken(spec, straddling)
     assert not _cohort_data_broken(spec, later)
+
+
+def test_columns_named_in_predictions_pii_columns_are_never_summarised() -> None:
+    # PII has one definition (spec.pii_columns): a feature listed under predictions.pii_columns
+    # is PII even without `pii: true`, so its values never become bin edges or a PCA model.
+    data = yaml.safe_load((ROOT / "include" / "monitors" / "credit_default.yml").read_text())
+    data["predictions"]["pii_columns"] = ["customer_email", "income"]
+    spec = _spec(predictions=data["predictions"], drift={**data["drift"], "multivariate": True})
+    assert "income" in spec.pii_columns and not next(f for f in spec.predictions.features if f.name == "income").pii
+    assert "income" not in assessment.drift_columns(spec) and "age" in assessment.drift_columns(spec)
+    rng = np.random.default_rng(3)
+    n = 500
+    score = rng.random(n)
+    frame = pd.DataFrame({
+        "scored_at": pd.Timestamp("2026-01-05") + pd.to_timedelta(np.arange(n), "min"),
+        "age": rng.integers(21, 75, n), "income": rng.lognormal(10, 0.4, n), "utilization": rng.beta(2, 3, n),
+        "late_payments": rng.poisson(0.5, n), "tenure_months": rng.gamma(2, 30, n),
+        "region": rng.choice(["north", "south"], n), "score": score, "predicted_label": (score > 0.5).astype(int),
+        "label": (rng.random(n) < score).astype(float),
+    })
+    summary = assessment.summarize_reference(spec, frame, frame)
+    assert "income" not in summary["statistics"] and "age" in summary["statistics"]
+    assert "income" not in summary["multivariate"]["columns"] and "age" in summary["multivariate"]["columns"]

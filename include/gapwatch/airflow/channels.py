@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -42,7 +41,6 @@ from gapwatch.outbox import Sender
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-TIMEOUT_ENV = "GAPWATCH_CHANNEL_TIMEOUT"
 SIGNATURE_HEADER = "X-Gapwatch-Signature"
 TIMESTAMP_HEADER = "X-Gapwatch-Timestamp"
 # Loggers of HTTP clients that print request URLs, bodies or auth headers at DEBUG.
@@ -54,7 +52,7 @@ _file_lock = threading.Lock()
 
 def timeout() -> float:
     """Seconds a channel may take before the attempt counts as failed (a hung far side)."""
-    return float(os.environ.get(TIMEOUT_ENV) or 10)
+    return config.settings().channel_timeout
 
 
 # ---------------------------------------------------------------- secrets
@@ -112,7 +110,7 @@ def send_file(message: dict[str, Any], path: Path | None = None) -> str | None:
     Reading the file for keys is linear in its size; fine for the embedded default, which is
     what this sink is for (production uses real channels).
     """
-    path = path or config.outbox_file()
+    path = path or config.settings().outbox_file
     path.parent.mkdir(parents=True, exist_ok=True)
     with _file_lock:
         if path.exists():
@@ -135,7 +133,7 @@ def send_email(message: dict[str, Any]) -> str | None:
 
     route = message.get("route") or {}
     address = route.get("to") or message["recipient"].rsplit("<", 1)[-1].rstrip(">")
-    conn_id = route.get("conn_id") or config.smtp_conn_id()
+    conn_id = route.get("conn_id") or config.settings().smtp_conn_id
     connection(conn_id)
     message_id = f"<{message['idempotency_key']}@gapwatch>"
     with _quiet_transport_logs(), SmtpHook(smtp_conn_id=conn_id) as hook:

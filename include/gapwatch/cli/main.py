@@ -15,13 +15,6 @@ import sqlalchemy as sa
 from gapwatch import config, store
 from gapwatch.spec import load_specs
 
-DEMO_SOURCE_ENV = "GAPWATCH_DEMO_SOURCE_URL"
-
-
-def demo_source_url() -> str:
-    return os.environ.get(DEMO_SOURCE_ENV) or f"sqlite:///{config.home() / 'demo_production.db'}"
-
-
 # ---------------------------------------------------------------- validate
 
 
@@ -124,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     from gapwatch.demo.seed import seed_demo
 
-    url = args.url or demo_source_url()
+    url = args.url or config.settings().demo_source_url
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
     summary = seed_demo(url, seed=args.seed)
@@ -274,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the embedded demo").add_subparsers(dest="action", required=True)
     p = demo.add_parser("seed", help="create the demo production database")
-    p.add_argument("--url", help=f"SQLAlchemy URL (default: ${DEMO_SOURCE_ENV} or .gapwatch/demo_production.db)")
+    p.add_argument("--url", help=f"SQLAlchemy URL (default: ${config.variable('demo_source_url')} or .gapwatch/demo_production.db)")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo_seed)
     p = demo.add_parser("run", help="run the monitor DAGs through Airflow for every demo window")

@@ -27,7 +27,7 @@ def cmd_suite_suggest(args: argparse.Namespace) -> int:
     from gapwatch.readiness.suggest import SuiteExistsError, write_suggested_suite
 
     spec = load_specs(args.directory).by_name(args.monitor)
-    path = Path(args.output) if args.output else config.expectations_dir() / f"{spec.readiness.suite}.json"
+    path = Path(args.output) if args.output else config.settings().expectations_dir / f"{spec.readiness.suite}.json"
     try:
         suite = write_suggested_suite(spec, _utc(args.start), _utc(args.end), path, force=args.force)
     except SuiteExistsError as exc:

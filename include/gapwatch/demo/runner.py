@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from gapwatch import config, store
 from gapwatch.catalog import IncidentEvent
+from gapwatch.demo.seed import DEMO_START, N_WINDOWS
 
-DEMO_START = datetime(2026, 1, 5, tzinfo=UTC)
-DEMO_WINDOWS = 12
 # The audit events the summary marks on their window, and the word it uses for each.
 _SUMMARY_EVENTS = {
     IncidentEvent.OPENED: "opened", IncidentEvent.AUTO_RESOLVED: "resolved", IncidentEvent.TICKET_RAISED: "ticket",
@@ -32,7 +31,7 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     # Airflow's own import of starlette's test client warns on every start; not ours to fix.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     dags = monitor_dags(directory)
-    count = windows or DEMO_WINDOWS
+    count = windows or N_WINDOWS
     started = time.monotonic()
     for k in range(1, count + 1):
         # A manual run at a window's end covers the week before it (CronDataIntervalTimetable).
@@ -104,8 +103,8 @@ def print_summary() -> None:
         f"""
 Where to look next:
   gapwatch incidents list | tickets list | messages list | runs list   (add --json)
-  delivered messages (file sink): {config.outbox_file()}
-  store: {config.db_url()}
+  delivered messages (file sink): {config.settings().outbox_file}
+  store: {config.settings().db_url}
   Airflow UI with these runs: make airflow
 """
     )

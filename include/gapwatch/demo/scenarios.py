@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from gapwatch import policy
+from gapwatch.demo.seed import DEMO_START as START  # the scenarios share the demo's calendar
 from gapwatch.evaluation import assessment
 from gapwatch.evaluation.metrics import expected_roc_auc
 from gapwatch.spec import MonitorSpec
@@ -44,7 +45,6 @@ ORACLE_ROWS = 40_000
 ORACLE_SEED = 424242
 REGIONS = np.array(["north", "south", "east", "west"])
 REGION_EFFECT = np.array([0.0, 0.25, -0.10, 0.15])
-START = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

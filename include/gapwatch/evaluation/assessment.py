@@ -30,8 +30,13 @@ MULTIVARIATE_COLUMN = "__multivariate__"
 
 
 def drift_columns(spec: MonitorSpec) -> dict[str, str]:
-    """Columns whose distribution is watched: non-PII features plus the score or prediction."""
-    columns = {f.name: f.kind for f in spec.predictions.features if not f.pii}
+    """Columns whose distribution is watched: non-PII features plus the score or prediction.
+
+    PII is ``spec.pii_columns`` (features marked ``pii`` and ``predictions.pii_columns``): their
+    values would otherwise be kept as bin edges and category counts.
+    """
+    pii = spec.pii_columns
+    columns = {f.name: f.kind for f in spec.predictions.features if f.name not in pii}
     if spec.predictions.score:
         columns[spec.predictions.score] = "numeric"
     elif spec.task == REGRESSION:
@@ -96,7 +101,7 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
         out["calibration"] = calibration_map(y, labeled[p.score].to_numpy(dtype=float, na_value=np.nan))
         out["prior"] = float(np.mean(y))
     if spec.drift.multivariate:
-        numeric = [f.name for f in p.features if f.kind == "numeric" and not f.pii]
+        numeric = [f.name for f in p.features if f.kind == "numeric" and f.name not in spec.pii_columns]
         out["multivariate"] = fit_reconstruction(frame, numeric, seed=BOOTSTRAP_SEED)
     return out
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from gapwatch import store
 from gapwatch.catalog import BREACH_Z, OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
 from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
+from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
 from gapwatch.text import duration_text
 
@@ -393,28 +394,6 @@ def _readiness_rows(conn: Connection, name: str) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def data_docs_link(path: str | None) -> str | None:
-    """Where the page links a validation's Data Docs: a URL as is; a file of the Data Docs site
-    (a relative path is taken from GAPWATCH_HOME) as ``data-docs/<path in the site>``, served by the
-    plugin behind the login; anything else None."""
-    from pathlib import Path
-
-    from gapwatch import config
-    from gapwatch.readiness.docs import data_docs_dir
-
-    if not path:
-        return None
-    if path.startswith(("http://", "https://")):
-        return path
-    local = Path(path.removeprefix("file://"))
-    home = config.home().resolve()
-    full = (local if local.is_absolute() else home / local).resolve()
-    site = data_docs_dir()
-    if not full.is_relative_to(site):
-        return None
-    return "data-docs/" + quote(full.relative_to(site).as_posix())
 
 
 def _incidents(conn: Connection, name: str, dag_id: str) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ STREAK_HISTORY = 100
 
 
 def dag_run_link(spec: MonitorSpec, run_id: str | None) -> str:
-    base = f"{config.airflow_base_url()}/dags/{spec.dag_id}"
+    base = f"{config.settings().airflow_url}/dags/{spec.dag_id}"
     return f"{base}/runs/{quote(run_id, safe='')}" if run_id else base
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from gapwatch.catalog import BREACH_Z, IncidentEvent, Kind, Severity, TicketKind, Verdict
+from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import MonitorSpec
 
 
@@ -141,20 +142,11 @@ def trend_line(trend: list[dict[str, Any]]) -> str:
 def links(spec: MonitorSpec, ev: dict[str, Any], run_link: str) -> dict[str, str]:
     out = {"airflow_run": run_link, "runbook": spec.runbook_url}
     if ev.get("data_docs_url"):
-        out["data_docs"] = data_docs_web_url(str(ev["data_docs_url"]))
+        # GX reports a file:// path on the worker, which opens nowhere: link the page Model
+        # Health serves (a page outside the site keeps its path, the most there is to show).
+        url = str(ev["data_docs_url"])
+        out["data_docs"] = data_docs_link(url, absolute=True) or url
     return out
-
-
-def data_docs_web_url(url: str) -> str:
-    """A Data Docs page as a link people can open: GX reports a ``file://`` path on the worker,
-    so point at the Model Health plugin, which serves the site behind Airflow's login."""
-    from gapwatch import config
-    from gapwatch.health.model import data_docs_link
-
-    if url.startswith(("http://", "https://")):
-        return url
-    served = data_docs_link(url)
-    return f"{config.airflow_base_url()}/gapwatch/health/{served}" if served else url
 
 
 def _what_happened(event: str, actor: str, why: str, escalation_level: int) -> list[str]:

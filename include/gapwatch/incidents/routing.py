@@ -11,14 +11,13 @@ project keys, never a secret.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from gapwatch import config
 from gapwatch.catalog import IncidentEvent, Role, Severity
 from gapwatch.spec import MonitorSpec, Person, Route
 
-PLATFORM_ROUTE_ENV = "GAPWATCH_PLATFORM_ROUTE"
 # The events a page follows through: the on-call route hears the page open, reopen and end.
 PAGE_EVENTS = {IncidentEvent.OPENED, IncidentEvent.REOPENED, IncidentEvent.ACKNOWLEDGED, IncidentEvent.RESOLVED}
 # Routes that paged or escalated hear how it ended.
@@ -135,17 +134,11 @@ def platform_destination() -> Destination:
     """Where alerts about gapwatch itself (dead letters) go, from ``GAPWATCH_PLATFORM_ROUTE``.
 
     ``file`` (default), ``email:ADDRESS``, ``slack:CONN_ID``, ``pagerduty:CONN_ID`` or
-    ``webhook:CONN_ID``.
+    ``webhook:CONN_ID`` (the form is checked when the settings are read).
     """
-    value = (os.environ.get(PLATFORM_ROUTE_ENV) or "file").strip()
-    channel, _, target = value.partition(":")
+    channel, _, target = config.settings().platform_route.partition(":")
     if channel == "file":
         return Destination("file", Role.PLATFORM, "platform team")
-    if channel == "email" and target:
+    if channel == "email":
         return Destination("email", Role.PLATFORM, target, {"to": target, "name": "platform"})
-    if channel in {"slack", "pagerduty", "webhook"} and target:
-        return Destination(channel, Role.PLATFORM, target, {"conn_id": target, "name": "platform"})
-    raise ValueError(
-        f"{PLATFORM_ROUTE_ENV}={value!r}: use file, email:ADDRESS, slack:CONN_ID, pagerduty:CONN_ID "
-        "or webhook:CONN_ID"
-    )
+    return Destination(channel, Role.PLATFORM, target, {"conn_id": target, "name": "platform"})

@@ -61,11 +61,10 @@ def type_family(sql_type: Any) -> str:
     return type(sql_type).__name__.lower()
 
 
-def current_column_families(spec: MonitorSpec) -> dict[str, str]:
+def current_column_families(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str, str]:
     """The predictions table's columns and type families, by reflection (no rows read)."""
-
     schema, table = sources.split_table(spec.predictions.table)
-    inspector = sa.inspect(sources.source_engine(sources.source_url(spec)))
+    inspector = sa.inspect((source or sources.Source(spec)).engine)
     return {c["name"]: type_family(c["type"]) for c in inspector.get_columns(table, schema=schema)}
 
 
@@ -79,11 +78,12 @@ def _profile_key(spec: MonitorSpec) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def baseline_profile(spec: MonitorSpec) -> dict[str, Any]:
+def baseline_profile(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str, Any]:
     """The baseline's rows, duration and column type families; computed once, then stored.
 
     Args:
         spec: The monitor.
+        source: The run's resolved source (else the spec's source is resolved here).
 
     Returns:
         ``{"rows": int, "seconds": float, "columns": {name: family}}``.
@@ -97,12 +97,13 @@ def baseline_profile(spec: MonitorSpec) -> dict[str, Any]:
     if stored is not None:
         return dict(stored)
 
+    source = source or sources.Source(spec)
     if spec.baseline.table is not None:
         # A reference table has no time span, so no rows per window (the spec then requires the
         # volume check off); the schema check still compares with today's columns.
-        profile = {"rows": 0, "seconds": 0.0, "columns": current_column_families(spec)}
+        profile = {"rows": 0, "seconds": 0.0, "columns": current_column_families(spec, source)}
     else:
-        profile = _window_profile(spec)
+        profile = _window_profile(spec, source)
     with store.engine().begin() as conn:
         store.insert_ignore(
             conn,
@@ -113,18 +114,17 @@ def baseline_profile(spec: MonitorSpec) -> dict[str, Any]:
     return profile
 
 
-def _window_profile(spec: MonitorSpec) -> dict[str, Any]:
-
+def _window_profile(spec: MonitorSpec, source: sources.Source) -> dict[str, Any]:
     start, end = spec.baseline.start, spec.baseline.end
     assert start is not None and end is not None
-    source = sources.predictions_table(spec)
-    count = sa.select(sa.func.count()).select_from(source).where(sources.in_window(source, spec, start, end))
-    with sources.source_engine(sources.source_url(spec)).connect() as conn:
+    table = sources.predictions_table(spec)
+    count = sa.select(sa.func.count()).select_from(table).where(sources.in_window(table, spec, start, end))
+    with source.engine.connect() as conn:
         rows = int(conn.execute(count).scalar_one())
     return {
         "rows": rows,
         "seconds": (end - start).total_seconds(),
-        "columns": current_column_families(spec),
+        "columns": current_column_families(spec, source),
     }
 
 

@@ -14,16 +14,19 @@ every PII value removed (:func:`gapwatch.readiness.validate_suite` scrubs it).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from gapwatch import config
 
-DATA_DOCS_DIR_ENV = "GAPWATCH_DATA_DOCS_DIR"
 _SITE = "gapwatch"
+# Where the Model Health plugin (plugins/gapwatch_health_plugin.py) serves the site, under the
+# Airflow UI's address: behind Airflow's login, unlike a file:// path on a worker.
+SERVED_PREFIX = "data-docs/"
+HEALTH_MOUNT = "/gapwatch/health"
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,41 @@ class DataDocsPage:
 
 def data_docs_dir() -> Path:
     """The Data Docs site folder (``$GAPWATCH_DATA_DOCS_DIR`` or ``$GAPWATCH_HOME/data_docs``)."""
-    return Path(os.environ.get(DATA_DOCS_DIR_ENV) or config.home() / "data_docs").resolve()
+    return config.settings().data_docs_dir
 
 
 def _gx_dir() -> Path:
-    return (config.home() / "gx").resolve()
+    return (config.settings().home / "gx").resolve()
+
+
+def data_docs_link(path: str | None, *, absolute: bool = False) -> str | None:
+    """Where people open a validation's Data Docs page: the one link builder for pages and messages.
+
+    A web URL is kept as it is. A file of the Data Docs site (a ``file://`` URL, an absolute
+    path, or a path relative to ``GAPWATCH_HOME``) becomes ``data-docs/<path in the site>``, the
+    page Model Health serves behind Airflow's login (relative to Model Health's own pages); with
+    ``absolute`` it is the full address under the Airflow UI (``GAPWATCH_AIRFLOW_URL``), for
+    messages read outside Airflow. Any other file is None: the plugin serves the site only.
+
+    Args:
+        path: ``validations.data_docs_path`` or the ``data_docs_url`` GX reported.
+        absolute: Prefix the Airflow UI's address and the plugin's mount.
+
+    Returns:
+        The link, or None when there is nothing (allowed) to link to.
+    """
+    if not path:
+        return None
+    if path.startswith(("http://", "https://")):
+        return path
+    settings = config.settings()
+    local = Path(path.removeprefix("file://"))
+    full = (local if local.is_absolute() else settings.home.resolve() / local).resolve()
+    site = settings.data_docs_dir
+    if not full.is_relative_to(site):
+        return None
+    served = SERVED_PREFIX + quote(full.relative_to(site).as_posix())
+    return f"{settings.airflow_url}{HEALTH_MOUNT}/{served}" if absolute else served
 
 
 def _context() -> Any:

@@ -32,14 +32,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def window_query(spec: MonitorSpec, window: Window) -> str:
+def window_query(spec: MonitorSpec, window: Window, source: sources.Source | None = None) -> str:
     """The ``SELECT`` of the window's rows, rendered for the source's dialect.
 
     GX's query asset takes SQL text, so the bounds are rendered as literals by SQLAlchemy
     (they are datetimes we produced, never user input).
     """
     query = sources.window_select(spec, window.start, window.end)
-    dialect = sources.source_engine(sources.source_url(spec)).dialect
+    dialect = (source or sources.Source(spec)).engine.dialect
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -56,7 +56,11 @@ def _with_parsed_timestamps(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def run_readiness(
-    spec: MonitorSpec, window: Window, load_frame: Callable[[], pd.DataFrame]
+    spec: MonitorSpec,
+    window: Window,
+    load_frame: Callable[[], pd.DataFrame],
+    *,
+    source: sources.Source | None = None,
 ) -> dict[str, Any]:
     """Validate one window, store the result and its Data Docs page, return the summary.
 
@@ -65,6 +69,7 @@ def run_readiness(
         window: The window.
         load_frame: Returns the window's rows; called only when ``validate_in`` is
             ``memory`` (in-database validation reads no rows).
+        source: The run's resolved source (else the spec's source is resolved here).
 
     Returns:
         A JSON-safe summary for XCom and ``policy.readiness_findings``: ``suite``, ``ready``,
@@ -81,9 +86,10 @@ def run_readiness(
     )
     from gapwatch.readiness.suite import load_suite_json, validate_suite
 
-    suite_path = config.expectations_dir() / f"{spec.readiness.suite}.json"
+    source = source or sources.Source(spec)
+    suite_path = config.settings().expectations_dir / f"{spec.readiness.suite}.json"
     suite_spec = load_suite_json(suite_path)
-    profile = baseline_profile(spec)
+    profile = baseline_profile(spec, source)
     entries = apply_severity(
         spec, [*suite_spec["expectations"], *builtin_entries(spec, window.start, window.end, profile)]
     )
@@ -92,8 +98,8 @@ def run_readiness(
     if spec.readiness.validate_in == "database":
         validation = validate_suite(
             combined,
-            sql_url=sources.source_url(spec),
-            sql_query=window_query(spec, window),
+            sql_url=source.url,
+            sql_query=window_query(spec, window, source),
             pii_columns=pii,
             source=str(suite_path),
         )
@@ -104,7 +110,7 @@ def run_readiness(
     result = validation.result
     if spec.readiness.schema_check.enabled and profile["columns"]:
         severity = severity_for(spec, {"type": "", "meta": {"gapwatch_check": "schema"}}, Severity.CRITICAL.value)
-        result.outcomes.append(types_outcome(spec, profile, current_column_families(spec), severity))
+        result.outcomes.append(types_outcome(spec, profile, current_column_families(spec, source), severity))
         result.success = not result.critical_failures
 
     page_path = page_url = None

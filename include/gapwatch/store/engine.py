@@ -52,7 +52,7 @@ def engine(url: str | None = None) -> Engine:
     """The store's engine, migrated to the latest schema on first use in this process."""
     from gapwatch import config
 
-    url = url or config.db_url()
+    url = url or config.settings().db_url
     if url not in _migrated:
         migrate(url)
         _migrated.add(url)
