@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from gapwatch import config, store
-
-DEMO_START = datetime(2026, 1, 5, tzinfo=UTC)
-DEMO_WINDOWS = 12
+from gapwatch.demo.timeline import DEMO_START, N_WINDOWS, WINDOW
 
 
 def run_demo(windows: int | None = None, directory: str | None = None) -> int:
@@ -27,16 +24,16 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     # Airflow's own import of starlette's test client warns on every start; not ours to fix.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     dags = monitor_dags(directory)
-    count = windows or DEMO_WINDOWS
+    count = windows or N_WINDOWS
     started = time.monotonic()
     for k in range(1, count + 1):
         # A manual run at a window's end covers the week before it (CronDataIntervalTimetable).
-        window_end = DEMO_START + timedelta(days=7 * k)
+        window_end = DEMO_START + k * WINDOW
         for dag_id, dag in dags.items():
             t0 = time.monotonic()
             dag_run = dag.test(logical_date=window_end)
             state = getattr(dag_run, "state", "?")
-            print(f"  {dag_id} window {k:2d} ({(window_end - timedelta(days=7)).date()}): "
+            print(f"  {dag_id} window {k:2d} ({(window_end - WINDOW).date()}): "
                   f"{state} in {time.monotonic() - t0:.1f}s", flush=True)
             if str(state) != "success" and not str(state).endswith("SUCCESS"):
                 print(f"gapwatch demo: {dag_id} run for window {k} ended {state}")
