@@ -31,7 +31,7 @@ MULTIVARIATE_COLUMN = "__multivariate__"
 
 def drift_columns(spec: MonitorSpec) -> dict[str, str]:
     """Columns whose distribution is watched: non-PII features plus the score or prediction."""
-    columns = {f.name: f.kind for f in spec.predictions.features if not f.pii}
+    columns: dict[str, str] = {f.name: f.kind for f in spec.predictions.features if not f.pii}
     if spec.predictions.score:
         columns[spec.predictions.score] = "numeric"
     elif spec.task == REGRESSION:

@@ -69,8 +69,7 @@ def _streaks(conn: Connection, monitor: str, fp: str, window_start: Any) -> tupl
         )
         .order_by(f.c.window_start.desc())
         .limit(100)
-    ).scalars()
-    statuses = list(statuses)
+    ).scalars().all()
     breaches = next((i for i, s in enumerate(statuses) if s != "breach"), len(statuses))
     healthy = next((i for i, s in enumerate(statuses) if s != "ok"), len(statuses))
     return breaches, healthy
@@ -483,7 +482,7 @@ def snooze(
 ) -> dict[str, Any]:
     """Quiet until ``until``: no escalation meanwhile; the acknowledgement SLA restarts then."""
     now = now or store.utcnow()
-    until = store.as_utc(until)  # type: ignore[assignment]
+    until = store.as_utc(until)
     if until <= now:
         raise ValueError(f"--until {until.isoformat()} is not in the future")
     incident = _incident(conn, incident_id)
