@@ -66,7 +66,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Mark every test under tests/unit ``unit``; refuse a unit test that needs a server or a DAG run."""
     misfiled = []
     for item in items:
-        if not item.path.is_relative_to(UNIT_DIR):
+        if not item.path.resolve().is_relative_to(UNIT_DIR):
             continue
         item.add_marker(pytest.mark.unit)
         needs = _NOT_FOR_UNIT_TESTS & set(getattr(item, "fixturenames", ()))
