@@ -65,10 +65,10 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
 # ---------------------------------------------------------------- import graph
 
 
-def build_graph(*, with_type_checking: bool = False) -> grimp.ImportGraph:
+def build_graph(package: str = PACKAGE, *, with_type_checking: bool = False) -> grimp.ImportGraph:
     """The package's import graph, with third-party packages as single (squashed) nodes."""
     return grimp.build_graph(
-        PACKAGE,
+        package,
         include_external_packages=True,
         exclude_type_checking_imports=not with_type_checking,
         cache_dir=None,
@@ -273,16 +273,27 @@ def test_the_checks_see_each_fault() -> None:
     ]
 
 
-def test_the_graph_counts_imports_inside_functions_and_skips_type_checking() -> None:
-    graph = build_graph()
-    # airflow/dags.py imports the pipeline only inside its task functions...
-    assert graph.direct_import_exists(importer="gapwatch.airflow.dags", imported="gapwatch.pipeline")
-    # ...and Airflow's DAG class only for type checking.
-    typed = build_graph(with_type_checking=True)
-    lines = {d["line_contents"] for d in typed.get_import_details(importer="gapwatch.airflow.dags", imported="airflow")}
-    assert "from airflow.sdk import DAG" in lines
-    lines = {d["line_contents"] for d in graph.get_import_details(importer="gapwatch.airflow.dags", imported="airflow")}
-    assert "from airflow.sdk import DAG" not in lines
+def test_the_graph_counts_imports_inside_functions_and_skips_type_checking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "archprobe"
+    package.mkdir()
+    for name in ("__init__", "typed_only", "deferred"):
+        (package / f"{name}.py").write_text("", encoding="utf-8")
+    (package / "user.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from archprobe import typed_only\n"
+        "def later():\n"
+        "    from archprobe import deferred\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    graph = build_graph("archprobe")
+    assert graph.direct_import_exists(importer="archprobe.user", imported="archprobe.deferred")
+    assert not graph.direct_import_exists(importer="archprobe.user", imported="archprobe.typed_only")
+    typed = build_graph("archprobe", with_type_checking=True)
+    assert typed.direct_import_exists(importer="archprobe.user", imported="archprobe.typed_only")
 
 
 # ---------------------------------------------------------------- sizes
