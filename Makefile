@@ -15,7 +15,7 @@ export GAPWATCH_HOME ?= $(ROOT)/.gapwatch
 export GAPWATCH_DEMO_SOURCE_URL ?= sqlite:///$(GAPWATCH_HOME)/demo_production.db
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint bench clean venv airflow-db airflow test-ui chromium screenshots scenarios
+.PHONY: demo test test-unit lint bench clean venv airflow-db airflow test-ui chromium screenshots scenarios
 
 venv: $(VENV)/.installed
 
@@ -40,8 +40,13 @@ demo: venv airflow-db
 	$(BIN)/gapwatch demo run
 	$(BIN)/gapwatch demo summary
 
-test: venv chromium
+# Lint first (ruff, mypy): quick, and a type error explains a failing test better than the test.
+test: lint chromium
 	$(BIN)/pytest -q
+
+# The unit tests alone: no database server, no Airflow run, under a minute.
+test-unit: venv
+	$(BIN)/pytest -q -m unit
 
 # Only the Model Health browser test (a real api-server and headless Chromium).
 test-ui: venv chromium
@@ -91,6 +96,7 @@ scenarios: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf .airflow .gapwatch

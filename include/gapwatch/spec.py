@@ -8,6 +8,7 @@ cheap (YAML + pydantic only) because the DAG processor does it on every parse.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -260,7 +261,7 @@ class Drift(_Strict):
         return ", ".join(self.methods) if self.methods else "methods chosen per column"
 
     def method_thresholds(self) -> dict[str, float]:
-        return {**DRIFT_THRESHOLDS, "psi": self.psi_threshold, "ks": self.ks_threshold, **self.thresholds}
+        return {**DRIFT_THRESHOLDS, "psi": self.psi_threshold, "ks": self.ks_threshold, **dict[str, float](self.thresholds.items())}
 
 
 class Baseline(_Strict):
@@ -335,7 +336,7 @@ class Notifications(_Strict):
     go to named routes. Defaults keep the embedded demo on the file sink."""
 
     channels: list[Literal["file", "email", "slack", "webhook"]] = Field(
-        default_factory=lambda: ["file"],
+        default=["file"],  # pydantic copies a mutable default per instance
         description="how owners are reached: file sink, email, their slack_conn_id, signed webhook",
     )
     webhook_conn_id: str = Field(
@@ -343,14 +344,14 @@ class Notifications(_Strict):
     )
     routes: dict[str, Route] = Field(default_factory=dict, description="named routes (on-call, escalation)")
     page_for: list[Literal["performance", "estimate", "data", "drift"]] = Field(
-        default_factory=lambda: ["performance"],
+        default=["performance"],
         description="incident kinds that page the technical owner's oncall_route when critical",
     )
     escalation: list[str] = Field(
         default_factory=list, description="route names tried in order while unacknowledged past SLA"
     )
     ack_sla: dict[Literal["critical", "warning"], timedelta] = Field(
-        default_factory=lambda: {"critical": timedelta(hours=1), "warning": timedelta(days=1)},
+        default={"critical": timedelta(hours=1), "warning": timedelta(days=1)},
         description="time to acknowledge before escalating, per severity",
     )
     reopen_cooldown: timedelta = Field(
@@ -489,7 +490,7 @@ class SpecError(Exception):
         super().__init__(f"{path}: " + "; ".join(problems))
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     field = ".".join(str(p) for p in error["loc"]) or "(top level)"
     msg = error["msg"]
     if error["type"] == "missing" and error["loc"] and error["loc"][0] == "owners":

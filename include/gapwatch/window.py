@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; everything gapwatch stores is UTC. An aware value in
     another zone (``--start 2026-01-05T00:00+01:00``) is converted, so windows key the same."""
@@ -38,7 +43,7 @@ class Window:
     def parse(cls, start: str | datetime, end: str | datetime) -> Window:
         def _dt(v: str | datetime) -> datetime:
             value = datetime.fromisoformat(v) if isinstance(v, str) else v
-            return as_utc(value)  # type: ignore[return-value]
+            return as_utc(value)
 
         return cls(_dt(start), _dt(end))
 

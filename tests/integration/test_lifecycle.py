@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -26,33 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FP = "credit_default|metric:roc_auc|*"
 
 
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def lifecycle_store(request, gapwatch_home, monkeypatch):
-    """The store on SQLite (default) and on a fresh PostgreSQL database (partial unique index!)."""
-    if request.param == "sqlite":
-        yield None
-        return
-    name = f"gw5_{uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    monkeypatch.setenv("GAPWATCH_DB_URL", url)
-    yield url
-    store.dispose(url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture
-def spec(gapwatch_home, lifecycle_store, fake_services, monkeypatch, tmp_path):
+def spec(gapwatch_home, store_url, fake_services, monkeypatch, tmp_path):
     wire_connections(monkeypatch, fake_services)
     folder = wired_spec_dir(tmp_path, ROOT, channels=["file", "slack"])
     monkeypatch.setenv("GAPWATCH_MONITORS_DIR", str(folder))

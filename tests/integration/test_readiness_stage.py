@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.integration
 FEED_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 WEEK = timedelta(days=7)
 ROWS_PER_DAY = 100
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
 # ---------------------------------------------------------------- a small feed of our own
@@ -355,27 +354,17 @@ def test_readiness_show_prints_each_expectation(demo_env: Path, capsys: pytest.C
 
 
 @pytest.fixture
-def pg_demo_url():
+def pg_demo_url(pg_url: str) -> Iterator[str]:
+    """The demo production database, seeded into a fresh PostgreSQL database."""
+    from gapwatch import sources
     from gapwatch.demo.seed import seed_demo
 
-    name = f"gw3_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    except sa.exc.OperationalError as exc:  # pragma: no cover - PostgreSQL is part of the set-up
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    seed_demo(url, seed=7)
-    yield url
-    from gapwatch import sources
-
-    sources.source_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    seed_demo(pg_url, seed=7)
+    yield pg_url
+    sources.source_engine(pg_url).dispose()
 
 
+@pytest.mark.postgres
 def test_in_database_validation_on_postgres_reads_no_rows(
     gapwatch_home: Path, pg_demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gapwatch import config, redaction
 from gapwatch.catalog import Severity
@@ -276,7 +276,7 @@ def send_jira(message: dict[str, Any]) -> str | None:
     connection(conn_id)
     label = jira_label(message["idempotency_key"])
     with _quiet_transport_logs():
-        client = JiraHook(jira_conn_id=conn_id).get_conn()
+        client: Any = JiraHook(jira_conn_id=conn_id).get_conn()  # its timeout is annotated int; seconds are float
         client.timeout = timeout()
         found = client.jql(f'project = "{project}" AND labels = "{label}"', fields="key", limit=1)
         issues = (found or {}).get("issues") or []
@@ -333,7 +333,8 @@ def send_webhook(message: dict[str, Any]) -> str | None:
     }
     with _quiet_transport_logs():
         HttpHook(method="POST", http_conn_id=conn_id).run(
-            endpoint=None, data=body, headers=headers, extra_options={"timeout": timeout()}
+            # requests sends bytes as they are (signed above); the hook's annotation is narrower.
+            endpoint=None, data=cast(Any, body), headers=headers, extra_options={"timeout": timeout()}
         )
     return None
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from gapwatch.spec import MonitorSpec, load_specs
+from gapwatch.window import Window
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -51,36 +52,24 @@ after {spec.policy.healthy_runs_to_resolve} healthy runs, maintenance ticket aft
 
 
 def build_dag(spec: MonitorSpec) -> DAG:
-    """The monitor DAG: extract -> readiness -> performance & drift -> decide -> publish."""
-    import pendulum
+    """The monitor DAG: extract -> readiness -> performance & drift -> decide -> publish.
+
+    Long: TaskFlow tasks are defined inside the DAG function, one small delegating body each,
+    and read best next to the wiring at the end; the pipeline does the work.
+    """
     from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
-    def _window() -> Any:
+    def _window() -> Window:
         from gapwatch.airflow import connections
-        from gapwatch.window import Window
 
         connections.install()  # every task resolves source.conn_id through Airflow
         ctx = get_current_context()
-        return Window.parse(ctx["data_interval_start"], ctx["data_interval_end"])
+        start, end = ctx["data_interval_start"], ctx["data_interval_end"]
+        if start is None or end is None:  # a monitor DAG always has a cron data interval
+            raise RuntimeError(f"{spec.dag_id}: this run has no data interval")
+        return Window.parse(start, end)
 
-    @dag(
-        dag_id=spec.dag_id,
-        description=f"gapwatch monitor for {spec.name} v{spec.version}",
-        doc_md=doc_md(spec),
-        schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"),
-        start_date=pendulum.datetime(
-            spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
-        ),
-        catchup=False,
-        max_active_runs=1,
-        tags=["gapwatch", spec.task, *spec.tags],
-        owner_links={spec.owners.technical_owner.name: f"mailto:{spec.owners.technical_owner.email}"},
-        default_args={
-            "owner": spec.owners.technical_owner.name,
-            "retries": TASK_RETRIES,
-            "retry_delay": timedelta(minutes=2),
-        },
-    )
+    @dag(schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"), **_monitor_dag_arguments(spec))
     def monitor() -> None:
         @task
         def extract_window() -> dict[str, Any]:
@@ -129,14 +118,39 @@ def build_dag(spec: MonitorSpec) -> DAG:
                 senders=default_senders(),
             )
 
-        extracted = extract_window()
-        readiness = check_readiness(extracted)
-        performance = evaluate_performance(readiness)
-        drift = evaluate_drift(readiness)
-        findings = decide(readiness, performance, drift)
+        # At parse time a task call returns an XComArg that stands for the value; typed as Any
+        # because the task functions are typed for the values they receive at run time.
+        extracted: Any = extract_window()
+        readiness: Any = check_readiness(extracted)
+        performance: Any = evaluate_performance(readiness)
+        drift: Any = evaluate_drift(readiness)
+        findings: Any = decide(readiness, performance, drift)
         publish(extracted, readiness, performance, drift, findings)
 
     return monitor()
+
+
+def _monitor_dag_arguments(spec: MonitorSpec) -> dict[str, Any]:
+    """The ``@dag`` arguments of a monitor but its schedule: ids, docs, owners and retries."""
+    import pendulum
+
+    return {
+        "dag_id": spec.dag_id,
+        "description": f"gapwatch monitor for {spec.name} v{spec.version}",
+        "doc_md": doc_md(spec),
+        "start_date": pendulum.datetime(
+            spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
+        ),
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["gapwatch", spec.task, *spec.tags],
+        "owner_links": {spec.owners.technical_owner.name: f"mailto:{spec.owners.technical_owner.email}"},
+        "default_args": {
+            "owner": spec.owners.technical_owner.name,
+            "retries": TASK_RETRIES,
+            "retry_delay": timedelta(minutes=2),
+        },
+    }
 
 
 def monitor_dags(directory: str | None = None) -> dict[str, DAG]:

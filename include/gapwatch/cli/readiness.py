@@ -19,7 +19,7 @@ from gapwatch.spec import load_specs
 def _utc(value: str) -> datetime:
     from gapwatch import store
 
-    return store.as_utc(datetime.fromisoformat(value))  # type: ignore[return-value]
+    return store.as_utc(datetime.fromisoformat(value))
 
 
 def cmd_suite_suggest(args: argparse.Namespace) -> int:

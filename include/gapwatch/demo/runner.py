@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from gapwatch import config, store
 from gapwatch.catalog import IncidentEvent
-from gapwatch.demo.seed import DEMO_START, N_WINDOWS
+from gapwatch.demo.timeline import DEMO_START, N_WINDOWS, WINDOW
 
 # The audit events the summary marks on their window, and the word it uses for each.
 _SUMMARY_EVENTS = {
@@ -35,12 +34,12 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     started = time.monotonic()
     for k in range(1, count + 1):
         # A manual run at a window's end covers the week before it (CronDataIntervalTimetable).
-        window_end = DEMO_START + timedelta(days=7 * k)
+        window_end = DEMO_START + k * WINDOW
         for dag_id, dag in dags.items():
             t0 = time.monotonic()
             dag_run = dag.test(logical_date=window_end)
             state = getattr(dag_run, "state", "?")
-            print(f"  {dag_id} window {k:2d} ({(window_end - timedelta(days=7)).date()}): "
+            print(f"  {dag_id} window {k:2d} ({(window_end - WINDOW).date()}): "
                   f"{state} in {time.monotonic() - t0:.1f}s", flush=True)
             if str(state) != "success" and not str(state).endswith("SUCCESS"):
                 print(f"gapwatch demo: {dag_id} run for window {k} ended {state}")

@@ -36,7 +36,7 @@ def drift_columns(spec: MonitorSpec) -> dict[str, str]:
     values would otherwise be kept as bin edges and category counts.
     """
     pii = spec.pii_columns
-    columns = {f.name: f.kind for f in spec.predictions.features if f.name not in pii}
+    columns: dict[str, str] = {f.name: f.kind for f in spec.predictions.features if f.name not in pii}
     if spec.predictions.score:
         columns[spec.predictions.score] = "numeric"
     elif spec.task == REGRESSION:

@@ -39,6 +39,8 @@ import numpy as np
 from gapwatch.catalog import COLUMN_METHODS, DRIFT_THRESHOLDS, MULTIVARIATE_METHODS, PVALUE_METHODS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
 PSI_EPSILON = 1e-4  # floor for empty bins, so PSI stays finite (Evidently uses the same idea)
@@ -165,7 +167,7 @@ def summarize_window(df: pd.DataFrame, layout: dict[str, Any]) -> dict[str, Any]
 # ---------------------------------------------------------------- statistics on counts
 
 
-def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
+def psi(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float]) -> float:
     """Population Stability Index between two count vectors on the same bins."""
     e = np.asarray(expected, dtype=float)
     a = np.asarray(actual, dtype=float)
@@ -176,7 +178,7 @@ def psi(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) ->
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def ks_statistic(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
+def ks_statistic(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float]) -> float:
     """Two-sample Kolmogorov-Smirnov D from counts on the same (ordered) bins."""
     e = np.asarray(expected, dtype=float)
     a = np.asarray(actual, dtype=float)
@@ -196,7 +198,7 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
     return float(np.clip(kstwo.sf(d, np.round(en)), 0.0, 1.0))
 
 
-def jensen_shannon(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
+def jensen_shannon(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float]) -> float:
     """Jensen-Shannon distance (natural log) of two count vectors on the same bins."""
     from scipy.spatial.distance import jensenshannon
 
@@ -207,7 +209,7 @@ def jensen_shannon(expected: np.ndarray | list[float], actual: np.ndarray | list
     return float(jensenshannon(e / e.sum(), a / a.sum()))
 
 
-def chi_square_pvalue(expected: np.ndarray | list[float], actual: np.ndarray | list[float]) -> float:
+def chi_square_pvalue(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float]) -> float:
     """p-value of the chi-square test of homogeneity of two count vectors (categories)."""
     from scipy.stats import chi2_contingency
 
@@ -367,7 +369,7 @@ def significance_pvalue(base: dict[str, Any], win: dict[str, Any]) -> float:
 def compare(
     baseline: dict[str, Any],
     window: dict[str, Any],
-    methods: list[str] | None,
+    methods: Sequence[str] | None,
     thresholds: dict[str, float] | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     significance: float | None = None,

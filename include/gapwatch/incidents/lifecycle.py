@@ -475,7 +475,7 @@ def snooze(
 ) -> dict[str, Any]:
     """Quiet until ``until``: no escalation meanwhile; the acknowledgement SLA restarts then."""
     now = now or store.utcnow()
-    until = store.as_utc(until)  # type: ignore[assignment]
+    until = store.as_utc(until)
     if until <= now:
         raise ValueError(f"--until {until.isoformat()} is not in the future")
     incident = _incident(conn, incident_id)

@@ -9,7 +9,7 @@ Data Docs folder (``$GAPWATCH_DATA_DOCS_DIR``, default ``$GAPWATCH_HOME/data_doc
 The context is an ephemeral one configured with filesystem stores, not a file-backed
 project: nothing writes ``great_expectations.yml``, so two Airflow tasks building pages at
 the same time cannot race on a project config file. The result handed in has already had
-every PII value removed (:func:`gapwatch.readiness.validate_suite` scrubs it).
+every PII value removed (:func:`gapwatch.readiness.suite.validate_suite` scrubs it).
 """
 
 from __future__ import annotations

@@ -91,7 +91,6 @@ def suggest_suite(spec: MonitorSpec, frame: pd.DataFrame, name: str) -> dict[str
         A GX 1.x suite dict (``name``, ``meta``, ``expectations``).
     """
     p = spec.predictions
-    pii = spec.pii_columns
     must_be_complete = {p.id, p.timestamp}
     expectations: list[dict[str, Any]] = [
         {
@@ -107,46 +106,9 @@ def suggest_suite(spec: MonitorSpec, frame: pd.DataFrame, name: str) -> dict[str
         kind = _kind(series)
         null_rate = float(null_rates[column])
         profile[column] = {"type": kind, "dtype": str(series.dtype), "null_rate": round(null_rate, 6)}
-        not_null: dict[str, Any] = {"column": column}
-        if column not in must_be_complete:
-            not_null["mostly"] = _round_down(max(0.0, 1.0 - (2 * null_rate + _NULL_MARGIN)))
-        expectations.append(
-            {
-                "type": "expect_column_values_to_not_be_null",
-                "kwargs": not_null,
-                "notes": f"baseline null rate {null_rate:.2%}",
-            }
-        )
-        if column in pii or column in must_be_complete:
-            continue
-        if kind == "numeric":
-            bounds = _range(series)
-            if bounds is not None:
-                expectations.append(
-                    {
-                        "type": "expect_column_values_to_be_between",
-                        "kwargs": {
-                            "column": column,
-                            "min_value": bounds[0],
-                            "max_value": bounds[1],
-                            "mostly": _RANGE_MOSTLY,
-                        },
-                        "meta": {"severity": "warning"},
-                        "notes": "baseline 0.1%-99.9% quantiles widened by 10% of their spread; "
-                        "a few rows beyond them are normal, a share above 1% is not",
-                    }
-                )
-        elif kind in ("string", "boolean"):
-            values = series.dropna().unique()
-            if 0 < len(values) <= MAX_CATEGORIES:
-                expectations.append(
-                    {
-                        "type": "expect_column_values_to_be_in_set",
-                        "kwargs": {"column": column, "value_set": sorted(v.item() if hasattr(v, "item") else v for v in values)},
-                        "meta": {"severity": "warning"},
-                        "notes": "categories seen in the baseline",
-                    }
-                )
+        expectations.append(_not_null(column, null_rate, complete=column in must_be_complete))
+        if column not in spec.pii_columns and column not in must_be_complete:
+            expectations += _value_expectations(column, series, kind)
     return {
         "name": name,
         "meta": {
@@ -156,6 +118,53 @@ def suggest_suite(spec: MonitorSpec, frame: pd.DataFrame, name: str) -> dict[str
         },
         "expectations": expectations,
     }
+
+
+def _not_null(column: str, null_rate: float, *, complete: bool) -> dict[str, Any]:
+    """Nulls at most about twice the baseline's rate; none at all in ids and timestamps."""
+    kwargs: dict[str, Any] = {"column": column}
+    if not complete:
+        kwargs["mostly"] = _round_down(max(0.0, 1.0 - (2 * null_rate + _NULL_MARGIN)))
+    return {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": kwargs,
+        "notes": f"baseline null rate {null_rate:.2%}",
+    }
+
+
+def _value_expectations(column: str, series: pd.Series, kind: str) -> list[dict[str, Any]]:
+    """A widened range for a numeric column, the seen categories for a few-valued one (warnings)."""
+    if kind == "numeric":
+        bounds = _range(series)
+        if bounds is None:
+            return []
+        return [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {
+                    "column": column,
+                    "min_value": bounds[0],
+                    "max_value": bounds[1],
+                    "mostly": _RANGE_MOSTLY,
+                },
+                "meta": {"severity": "warning"},
+                "notes": "baseline 0.1%-99.9% quantiles widened by 10% of their spread; "
+                "a few rows beyond them are normal, a share above 1% is not",
+            }
+        ]
+    if kind not in ("string", "boolean"):
+        return []
+    values = series.dropna().unique()
+    if not 0 < len(values) <= MAX_CATEGORIES:
+        return []
+    return [
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": column, "value_set": sorted(v.item() if hasattr(v, "item") else v for v in values)},
+            "meta": {"severity": "warning"},
+            "notes": "categories seen in the baseline",
+        }
+    ]
 
 
 def write_suggested_suite(

@@ -78,12 +78,15 @@ def insert_ignore(
 def _dialect_insert(conn: Connection) -> Any:
     name = conn.dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - guarded so a new backend fails loudly, not subtly
-        raise NotImplementedError(f"gapwatch store supports sqlite and postgresql, not {name}")
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    # Guarded so a new backend fails loudly, not subtly.
+    raise NotImplementedError(f"gapwatch store supports sqlite and postgresql, not {name}")
 
 
 def rows(conn: Connection, query: Any) -> list[dict[str, Any]]:

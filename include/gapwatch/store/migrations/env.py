@@ -11,7 +11,10 @@ connection = config.attributes.get("connection")
 if connection is None:  # e.g. `alembic revision --autogenerate` run by a developer
     import sqlalchemy as sa
 
-    connection = sa.create_engine(config.attributes.get("url") or config.get_main_option("sqlalchemy.url")).connect()
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database: pass attributes['url'] or set sqlalchemy.url")
+    connection = sa.create_engine(url).connect()
 
 context.configure(
     connection=connection,

@@ -2,7 +2,7 @@
 # Refresh the vendored Vega / Vega-Lite / vega-embed builds from the npm registry (`npm pack`, which
 # checks the registry's integrity hash) and rewrite VENDORED.json. The page must draw charts with no
 # internet at run time, so these files are committed; run this only to upgrade, keeping Vega-Lite
-# on the version altair generates specs for (tests/unit/test_health_charts.py checks it).
+# on the version altair generates specs for (tests/unit/test_vendored_vega.py checks it).
 #   usage: update.sh [VEGA_VERSION VEGA_LITE_VERSION VEGA_EMBED_VERSION]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

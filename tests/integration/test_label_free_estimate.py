@@ -1,7 +1,9 @@
-"""The label-free estimate over the demo data, through gapwatch.pipeline.run_window."""
+"""The label-free estimate over the demo data, through gapwatch.pipeline.run_window (every stage,
+the store and the outbox, four windows)."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from gapwatch import pipeline, store
@@ -9,6 +11,8 @@ from gapwatch.airflow.channels import default_senders
 from gapwatch.demo.seed import SHIFT_FROM_WINDOW, window_bounds
 from gapwatch.spec import load_specs
 from gapwatch.window import Window
+
+pytestmark = pytest.mark.integration
 
 
 def _findings(window_start) -> dict[str, dict]:
