@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from gapwatch import config, store
 from gapwatch.spec import MonitorSpec
-from gapwatch.window import Window
+from gapwatch.window import Window, shift
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +49,7 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     folder = run_dir(spec, window)
     frame = sources.read_window(spec, window.start, window.end)
     frame.to_parquet(folder / "window.parquet", index=False)
-    cohort_window = window.shifted(spec.ground_truth.delay)
+    cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     cohort = sources.read_matured(spec, cohort_window.start, cohort_window.end, as_of=window.end)
     cohort.to_parquet(folder / "cohort.parquet", index=False)
     labeled = int(cohort["label"].notna().sum())
@@ -141,7 +141,8 @@ def _read_reference(spec: MonitorSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     assert b.start is not None and b.end is not None
     frame = sources.read_window(spec, b.start, b.end)
     # The baseline is in the past: its labels are settled well before three label delays on.
-    matured = sources.read_matured(spec, b.start, b.end, as_of=b.end + 3 * spec.ground_truth.delay)
+    settled = shift(b.end, spec.ground_truth.delay, spec.schedule, 3)
+    matured = sources.read_matured(spec, b.start, b.end, as_of=settled)
     return frame, matured.dropna(subset=["label"])
 
 
@@ -218,11 +219,11 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     from gapwatch.evaluation.assessment import assess_performance, estimate_performance
 
     cohort = _load(spec, window, "cohort")
-    cohort_start = window.shifted(spec.ground_truth.delay).start
+    cohort_start = window.cohort(spec.ground_truth.delay, spec.schedule).start
     gate = None
     if not ready:
         gate = "this window failed its readiness suite"
-    elif _cohort_data_broken(spec, window.shifted(spec.ground_truth.delay)):
+    elif _cohort_data_broken(spec, window.cohort(spec.ground_truth.delay, spec.schedule)):
         gate = "the predictions being judged were made on data that failed readiness"
     base = baseline(spec) if gate is None else {"metrics": {}}
     summary, rows = assess_performance(spec, cohort, base, gate=gate)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -302,7 +302,7 @@ def _spec_facts(spec: MonitorSpec | None) -> dict[str, Any] | None:
     return {
         "description": spec.description,
         "schedule": spec.schedule,
-        "label_delay": _duration(spec.ground_truth.delay),
+        "label_delay": spec.ground_truth.delay.describe(),
         "runbook_url": spec.runbook_url,
         "fallback": spec.fallback,
         "readiness_suite": spec.readiness.suite,
@@ -311,11 +311,6 @@ def _spec_facts(spec: MonitorSpec | None) -> dict[str, Any] | None:
         "baseline": {"start": _iso(spec.baseline.start), "end": _iso(spec.baseline.end)},
         "segments": spec.segments,
     }
-
-
-def _duration(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
 def _runs(conn: Connection, name: str) -> list[dict[str, Any]]:
