@@ -107,7 +107,7 @@ def _cohort_data_broken(spec: MonitorSpec, cohort: Window) -> bool:
 # ---------------------------------------------------------------- baseline
 
 
-BASELINE_FORMAT = 2  # bump when the stored summary changes shape, so old baselines are rebuilt
+BASELINE_FORMAT = 3  # bump when the stored summary changes shape, so old baselines are rebuilt
 
 
 def _baseline_key(spec: MonitorSpec) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gapwatch import config, store
+from gapwatch.cli.validate import cmd_validate
 from gapwatch.spec import load_specs
 
 DEMO_SOURCE_ENV = "GAPWATCH_DEMO_SOURCE_URL"
@@ -20,19 +21,6 @@ DEMO_SOURCE_ENV = "GAPWATCH_DEMO_SOURCE_URL"
 
 def demo_source_url() -> str:
     return os.environ.get(DEMO_SOURCE_ENV) or f"sqlite:///{config.home() / 'demo_production.db'}"
-
-
-# ---------------------------------------------------------------- validate
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    specs = load_specs(args.directory)
-    for spec in specs.specs:
-        print(f"ok     {spec.name} (dag {spec.dag_id})")
-    for error in specs.errors:
-        print(f"error  {error}", file=sys.stderr)
-    print(f"{len(specs.specs)} valid, {len(specs.errors)} invalid")
-    return 1 if specs.errors or not specs.specs else 0
 
 
 # ---------------------------------------------------------------- listings

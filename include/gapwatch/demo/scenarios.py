@@ -35,7 +35,7 @@ import pandas as pd
 
 from gapwatch import pipeline
 from gapwatch.evaluation import assessment
-from gapwatch.evaluation.metrics import expected_roc_auc
+from gapwatch.evaluation.estimate import expected_roc_auc
 from gapwatch.spec import MonitorSpec
 from gapwatch.window import Window
 
