@@ -154,6 +154,11 @@ def test_the_default_spread_falls_back_to_a_relative_drop_when_the_baseline_has_
     base = {"roc_auc": {"value": 0.8, "spread_mean": None, "spread_std": None}}
     (limit,) = assessment.metric_limits(metric, base, sub_windows=4, n=1000)
     assert limit.rule == "max_relative_drop" and limit.threshold == pytest.approx(0.76)
+    # A spread of zero (every sub-window the same, e.g. a perfect classifier) measures no noise.
+    flat = {"roc_auc": {"value": 1.0, "spread_mean": 1.0, "spread_std": 0.0, "spread_n": 500}}
+    (limit,) = assessment.metric_limits(metric, flat, sub_windows=4, n=1000)
+    assert limit.rule == "max_relative_drop" and limit.threshold == pytest.approx(0.95)
+    assert assessment.metric_limits(Metric(name="roc_auc", spread_k=3), flat, sub_windows=4, n=1000) == []
 
 
 def test_validate_prints_the_limits_each_monitor_will_use(tmp_path: Path, capsys) -> None:

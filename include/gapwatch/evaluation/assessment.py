@@ -178,11 +178,13 @@ def metric_limits(
     from gapwatch.spec import DEFAULT_RELATIVE_DROP
 
     entry = base.get(metric.name, {})
-    spread = (entry["spread_mean"], entry["spread_std"]) if entry.get("spread_std") is not None else None
+    # A spread of exactly zero (every sub-window the same value, e.g. a perfect classifier)
+    # measures no noise at all: a limit at the mean would fire on any rounding. No spread then.
+    spread = (entry["spread_mean"], entry["spread_std"]) if entry.get("spread_std") else None
     chosen = metric.limits(sub_windows)
     if "spread_k" in chosen and spread is None and len(chosen) == 1 and metric.spread_k is None:
-        # The default spread limit with no spread to compute it from (too few judged sub-windows):
-        # fall back to the other default rather than leave the metric unwatched.
+        # The default spread limit with no spread to compute it from (too few judged sub-windows,
+        # or none varied): fall back to the other default rather than leave the metric unwatched.
         chosen = {"max_relative_drop": DEFAULT_RELATIVE_DROP}
     return limits_for(
         metric.higher_is_better,

@@ -436,7 +436,7 @@ def limits_for(
         limits.append(Limit("max_drop", baseline - sign * max_drop))
     if max_relative_drop is not None and baseline is not None:
         limits.append(Limit("max_relative_drop", baseline - sign * max_relative_drop * abs(baseline)))
-    if spread_k is not None and spread is not None and spread[1] is not None:
+    if spread_k is not None and spread is not None and spread[1]:  # a zero spread measures no noise
         std = scaled_spread_std(spread[1], n_sub, n_window)
         limits.append(Limit(SPREAD_RULE, spread[0] - sign * spread_k * std))
     # Strictest first: the highest minimum, or the lowest maximum for error metrics.
