@@ -2,7 +2,8 @@
 timestamp representation a source may use (SQLite text with and without fractional seconds,
 with 'T' or a space; PostgreSQL ``timestamp`` and ``timestamptz`` under a non-UTC session zone),
 through the extract (``read_window``), the cohort's label maturity (``read_matured``), the SQL
-the in-database readiness suite runs (``window_query``) and the volume profile's count."""
+the in-database readiness suite runs (``window_query``) and the volume profile's count. And a
+window with no rows passes every evaluation stage on both backends (``no_data``, no crash)."""
 
 from __future__ import annotations
 
@@ -132,3 +133,32 @@ def test_postgresql_timestamp_types_hold_both_edges(pg_source: str, ts_type: str
     with sa.create_engine(pg_source).connect() as conn:
         assert conn.execute(sa.text("SHOW timezone")).scalar() == "America/New_York"
     _assert_exact(_spec(), pg_source)
+
+
+# ---------------------------------------------------------------- an empty window through the stages
+
+
+def _empty_window_through_the_stages(spec: MonitorSpec) -> None:
+    from gapwatch import pipeline
+
+    # Two weeks after the data: no predictions, and a cohort (one week earlier) with none either.
+    window = Window(END + timedelta(days=14), END + timedelta(days=21))
+    extract = pipeline.extract_window(spec, window)
+    assert extract["rows"] == 0 and extract["cohort_rows"] == 0
+    performance = pipeline.evaluate_performance(spec, window, ready=True)
+    assert (performance["status"], performance["reason"], performance["no_data"]) == (
+        "insufficient", "no rows in the window", True)
+    assert performance["estimate"]["status"] == "insufficient" and performance["estimate"]["no_data"]
+    drift = pipeline.evaluate_drift(spec, window, ready=True)
+    assert (drift["status"], drift["no_data"]) == ("insufficient", True)
+
+
+def test_an_empty_window_passes_every_evaluation_stage_on_sqlite(gapwatch_home: Path, sqlite_url: str) -> None:
+    _load(sqlite_url, "TEXT", lambda moment: moment.strftime(SQLITE_FORMATS["space"]))
+    _empty_window_through_the_stages(_spec())
+
+
+@pytest.mark.postgres
+def test_an_empty_window_passes_every_evaluation_stage_on_postgresql(gapwatch_home: Path, pg_source: str) -> None:
+    _load(pg_source, "timestamptz", lambda moment: moment)
+    _empty_window_through_the_stages(_spec())
