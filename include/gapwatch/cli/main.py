@@ -271,9 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_run)
     p = demo.add_parser("summary", help="print what the demo found")
     p.set_defaults(func=cmd_demo_summary)
+    from gapwatch.cli.backfill import add_parser as add_backfill_parser
     from gapwatch.cli.readiness import add_parsers as add_readiness_parsers
 
     add_readiness_parsers(sub)
+    add_backfill_parser(sub)
     return parser
 
 
