@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gapwatch import sources, store
+from gapwatch.window import shift
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from gapwatch.spec import MonitorSpec
 
-BASELINE_FORMAT = 2  # bump when the stored summary changes shape, so old baselines are rebuilt
+BASELINE_FORMAT = 3  # bump when the stored summary changes shape, so old baselines are rebuilt
 # The baseline is in the past: its labels are settled well before this many label delays on.
 SETTLED_AFTER_DELAYS = 3
 
@@ -59,7 +60,7 @@ def _read_reference(spec: MonitorSpec, source: sources.Source) -> tuple[pd.DataF
         return frame, frame.dropna(subset=["label"])
     assert b.start is not None and b.end is not None
     frame = sources.read_window(spec, b.start, b.end, source=source)
-    as_of = b.end + SETTLED_AFTER_DELAYS * spec.ground_truth.delay
+    as_of = shift(b.end, spec.ground_truth.delay, spec.schedule, SETTLED_AFTER_DELAYS)
     matured = sources.read_matured(spec, b.start, b.end, as_of=as_of, source=source)
     return frame, matured.dropna(subset=["label"])
 

@@ -43,7 +43,7 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     run = window_run(spec, window, new=True)
     frame = sources.read_window(spec, window.start, window.end, source=run.source)
     frame.to_parquet(run.path("window"), index=False)
-    cohort_window = window.shifted(spec.ground_truth.delay)
+    cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     cohort = sources.read_matured(
         spec, cohort_window.start, cohort_window.end, as_of=window.end, source=run.source
     )
@@ -128,11 +128,11 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
 
     run = window_run(spec, window)
     cohort = run.frame("cohort")
-    cohort_start = window.shifted(spec.ground_truth.delay).start
+    cohort_start = window.cohort(spec.ground_truth.delay, spec.schedule).start
     gate = None
     if not ready:
         gate = "this window failed its readiness suite"
-    elif _cohort_data_broken(spec, window.shifted(spec.ground_truth.delay)):
+    elif _cohort_data_broken(spec, window.cohort(spec.ground_truth.delay, spec.schedule)):
         gate = "the predictions being judged were made on data that failed readiness"
     base = run.baseline() if ready else {}  # loaded once, for the metrics and the estimate
     summary, rows = assess_performance(spec, cohort, base if gate is None else {"metrics": {}}, gate=gate)

@@ -13,11 +13,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
-from gapwatch.window import naive_utc
+from gapwatch.window import as_utc, naive_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,9 +110,88 @@ def predictions_table(spec: MonitorSpec, *names: str) -> sa.TableClause:
     return sa.table(table, *columns, schema=schema)
 
 
+# ---------------------------------------------------------------- exact window edges
+# ``[start, end)`` must hold on every backend, for rows exactly on either edge:
+# * SQLite has no timestamp type: values are text such as '2026-01-05 00:00:00', with or without
+#   fractional seconds, with 'T' or a space. Text comparison with a bound rendered differently
+#   ('2026-01-05 00:00:00.000000') moves the edges ('...:00' < '...:00.000000' left the start row
+#   out and let the end row in). Both sides are normalised with strftime to one fixed-width form
+#   (millisecond precision; a 'Z' or '+01:00' suffix is converted to UTC by SQLite).
+# * PostgreSQL: a bound sent as an untyped literal with an explicit UTC offset takes the
+#   column's type, and the offset is honoured for ``timestamptz`` and ignored for ``timestamp``
+#   (naive UTC by convention): exact for both whatever the session's TimeZone. A typed naive
+#   bound would be cast to timestamptz in the session's zone.
+# * Other databases get a naive UTC datetime, as before.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%f"
+
+
+class _comparable(FunctionElement[Any]):
+    """A timestamp (column or bound) as window comparisons see it: SQLite's text normalised."""
+
+    name = "gapwatch_comparable_time"
+    inherit_cache = True
+
+
+@compiles(_comparable)
+def _comparable_default(element: _comparable, compiler: Any, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    return str(compiler.process(inner, **kw))
+
+
+@compiles(_comparable, "sqlite")
+def _comparable_sqlite(element: _comparable, compiler: Any, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    return str(compiler.process(sa.func.strftime(_SQLITE_TIME, inner), **kw))
+
+
+class _UnknownText(sa.types.UserDefinedType[str]):
+    """Text sent without a type (no ``::VARCHAR`` cast), so PostgreSQL reads it as the column's."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "TEXT"
+
+    def literal_processor(self, dialect: Any) -> Any:
+        return lambda value: "'" + str(value).replace("'", "''") + "'"
+
+
+class _WindowBound(sa.types.TypeDecorator[datetime]):
+    """A window bound (an aware UTC datetime) bound the way each dialect compares exactly."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_UnknownText())
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String())
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if dialect.name in ("postgresql", "sqlite"):
+            return as_utc(value).isoformat(sep=" ", timespec="microseconds")
+        return naive_utc(value)
+
+    def process_literal_param(self, value: Any, dialect: Any) -> Any:
+        return self.process_bind_param(value, dialect)
+
+
+def _at_or_after(column: sa.ColumnElement[Any], bound: datetime) -> sa.ColumnElement[bool]:
+    return _comparable(column) >= _comparable(sa.literal(as_utc(bound), _WindowBound()))
+
+
+def _before(column: sa.ColumnElement[Any], bound: datetime) -> sa.ColumnElement[bool]:
+    return _comparable(column) < _comparable(sa.literal(as_utc(bound), _WindowBound()))
+
+
 def in_window(table: sa.TableClause, spec: MonitorSpec, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    """Rows of ``table`` whose timestamp lies in ``[start, end)``, exactly, on every backend."""
     ts = table.c[spec.predictions.timestamp]
-    return sa.and_(ts >= naive_utc(start), ts < naive_utc(end))
+    return sa.and_(_at_or_after(ts, start), _before(ts, end))
 
 
 def window_select(spec: MonitorSpec, start: datetime, end: datetime) -> sa.Select:
@@ -166,7 +247,7 @@ def read_matured(
                 truth,
                 sa.and_(
                     truth.c[g.id] == preds.c[spec.predictions.id],
-                    truth.c[g.arrived_at] < naive_utc(as_of),
+                    _before(truth.c[g.arrived_at], as_of),
                 ),
             )
         )

@@ -7,191 +7,48 @@ cheap (YAML + pydantic only) because the DAG processor does it on every parse.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gapwatch import config
 from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, metrics_for
+from gapwatch.spec_fields import (
+    BUILTIN_CHECKS,
+    Feature,
+    FreshnessCheck,
+    GroundTruthTable,
+    LabelDelay,
+    Notifications,
+    Owners,
+    Person,
+    PredictionsTable,
+    Readiness,
+    Route,
+    Source,
+    ToggleCheck,
+    VolumeCheck,
+    _Strict,
+    parse_duration,
+)
+
+__all__ = [
+    "BUILTIN_CHECKS", "Baseline", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
+    "GroundTruthTable", "LabelDelay", "Metric", "MonitorSpec", "Notifications", "Owners", "Person",
+    "Policy", "PredictionsTable", "Readiness", "Route", "Source", "SpecError", "SpecSet",
+    "ToggleCheck", "VolumeCheck", "load_spec", "load_specs", "monitors_dir", "parse_duration",
+]
 
 ColumnMethod = Literal["psi", "ks", "ks_pvalue", "wasserstein", "jensenshannon", "chisquare"]
 
 _NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 # libyaml's loader is ~8x faster than the pure-Python one; parse time is paid on every DAG parse.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Parse ``"7d"``, ``"36h"``, ``"2w"`` (or a number of seconds) into a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    match = _DURATION_RE.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration; use a number and a unit, e.g. 7d, 36h, 2w")
-    amount, unit = match.groups()
-    return timedelta(**{_DURATION_UNITS[unit]: int(amount)})
-
-
-class _Strict(BaseModel):
-    # Unknown keys are typos far more often than intent; reject them so they are noticed.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Person(_Strict):
-    name: str = Field(min_length=1)
-    email: EmailStr
-    slack_channel: str | None = None
-    slack_conn_id: str | None = Field(
-        default=None,
-        description="Airflow connection (slackwebhook) holding the incoming webhook of slack_channel",
-    )
-    oncall_route: str | None = Field(
-        default=None,
-        description="where pages go: the name of a route in notifications.routes (e.g. PagerDuty)",
-    )
-
-
-class Owners(_Strict):
-    """Accountability is part of the product: all three roles are required."""
-
-    business_owner: Person
-    technical_owner: Person
-    data_steward: Person
-
-
-class Source(_Strict):
-    """Where production data is read. Exactly one of ``conn_id`` or ``url_env``; never a password."""
-
-    conn_id: str | None = Field(default=None, description="an Airflow connection id")
-    url_env: str | None = Field(
-        default=None, description="name of an environment variable holding a SQLAlchemy URL"
-    )
-
-    @model_validator(mode="after")
-    def _one_of(self) -> Source:
-        if (self.conn_id is None) == (self.url_env is None):
-            raise ValueError("set exactly one of conn_id (Airflow connection) or url_env")
-        return self
-
-
-class Feature(_Strict):
-    name: str
-    kind: Literal["numeric", "categorical"] = "numeric"
-    pii: bool = False
-
-
-class PredictionsTable(_Strict):
-    table: str
-    id: str
-    timestamp: str
-    prediction: str
-    score: str | None = Field(default=None, description="probability of the positive class")
-    features: list[Feature] = Field(min_length=1)
-    pii_columns: list[str] = Field(default_factory=list, description="columns never shown as values")
-
-    @field_validator("features", mode="before")
-    @classmethod
-    def _names_as_numeric(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [{"name": v} if isinstance(v, str) else v for v in value]
-        return value
-
-
-class GroundTruthTable(_Strict):
-    table: str
-    id: str
-    label: str
-    arrived_at: str
-    delay: timedelta = Field(description="how late labels arrive, e.g. 7d")
-
-    @field_validator("delay", mode="before")
-    @classmethod
-    def _parse_delay(cls, value: Any) -> timedelta:
-        return parse_duration(value)
-
-
-BUILTIN_CHECKS = ("freshness", "volume", "schema", "duplicates")
-_SEVERITY_KEY_RE = re.compile(r"^(freshness|volume|schema|duplicates|expect_[a-z0-9_]+(:.+)?)$")
-
-
-class FreshnessCheck(_Strict):
-    """The newest row of the window must be no older than ``max_age`` at the window's end."""
-
-    enabled: bool = True
-    max_age: timedelta = Field(default=timedelta(days=1), description="e.g. 6h, 1d")
-
-    @field_validator("max_age", mode="before")
-    @classmethod
-    def _parse_age(cls, value: Any) -> timedelta:
-        return parse_duration(value)
-
-
-class VolumeCheck(_Strict):
-    """The window's row count must lie in a band around the baseline's rows per window."""
-
-    enabled: bool = True
-    min_ratio: float = Field(default=0.7, ge=0, description="lowest row count / baseline per window")
-    max_ratio: float = Field(default=1.5, gt=0, description="highest row count / baseline per window")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> VolumeCheck:
-        if self.max_ratio <= self.min_ratio:
-            raise ValueError("volume.max_ratio must be greater than volume.min_ratio")
-        return self
-
-
-class ToggleCheck(_Strict):
-    enabled: bool = True
-
-
-class Readiness(_Strict):
-    """The readiness gate: the steward's GX suite plus the built-in checks every feed gets."""
-
-    # "schema" is a BaseModel attribute in pydantic, hence the alias.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    suite: str = Field(description="file name (without .json) in include/expectations/")
-    validate_in: Literal["memory", "database"] = Field(
-        default="memory",
-        description="memory: GX on the extracted window (pandas); database: GX on the SQL source",
-    )
-    freshness: FreshnessCheck = Field(default_factory=FreshnessCheck)
-    volume: VolumeCheck = Field(default_factory=VolumeCheck)
-    schema_check: ToggleCheck = Field(default_factory=ToggleCheck, alias="schema")
-    duplicates: ToggleCheck = Field(default_factory=ToggleCheck)
-    severity: dict[str, Literal["critical", "warning"]] = Field(
-        default_factory=dict,
-        description="per-check severity: a built-in check name, 'expect_type' or 'expect_type:column'",
-    )
-
-    @field_validator("severity")
-    @classmethod
-    def _known_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in value if not _SEVERITY_KEY_RE.match(k)]
-        if bad:
-            raise ValueError(
-                f"severity keys {bad} must be one of {list(BUILTIN_CHECKS)}, "
-                "'expect_<type>' or 'expect_<type>:<column>'"
-            )
-        return value
 
 
 class Metric(_Strict):
@@ -226,6 +83,55 @@ class Metric(_Strict):
     def higher_is_better(self) -> bool:
         return METRICS[self.name].higher_is_better
 
+    def limits(self, sub_windows: int) -> dict[str, float]:
+        """The limits this metric is judged on: those the spec sets, or the default without any.
+
+        The default is ``spread_k: 3`` when the baseline has at least ``SPREAD_MIN_SUB_WINDOWS``
+        sub-windows (enough for a standard deviation worth the name), else
+        ``max_relative_drop: 0.05``: a metric never goes unwatched silently.
+        """
+        explicit = {f: getattr(self, f) for f in LIMIT_FIELDS if getattr(self, f) is not None}
+        return explicit or default_limits(sub_windows)
+
+    def describe_limits(self, sub_windows: int) -> str:
+        """The limits in words, as ``gapwatch validate`` prints them."""
+        limits = self.limits(sub_windows)
+        below = "below" if self.higher_is_better else "above"
+        minus = "-" if self.higher_is_better else "+"
+        bounded = []
+        if "floor" in limits:
+            bounded.append(f"{limits['floor']:g} (floor)")
+        if "max_drop" in limits:
+            bounded.append(f"baseline {minus} {limits['max_drop']:g} (max_drop)")
+        if "max_relative_drop" in limits:
+            bounded.append(f"baseline {minus} {100 * limits['max_relative_drop']:g}% (max_relative_drop)")
+        rules = []
+        if bounded:
+            side = "upper" if self.higher_is_better else "lower"
+            strictest = bounded[0] if len(bounded) == 1 else "the strictest of " + ", ".join(bounded)
+            rules.append(f"its one-sided 95% {side} bound is {below} {strictest}")
+        if "spread_k" in limits:
+            rules.append(
+                f"its value is {below} the mean {minus} {limits['spread_k']:g} std of the baseline's "
+                f"{sub_windows} sub-windows (std scaled to the window's rows; no extra bound)"
+            )
+        default = "" if any(getattr(self, f) is not None for f in LIMIT_FIELDS) else ", default limit"
+        return f"{self.name} (min_labels {self.min_labels}{default}): breach when " + ", or when ".join(rules)
+
+
+# A metric without any limit gets one (see Metric.limits): a spread limit needs a few sub-windows.
+LIMIT_FIELDS = ("floor", "max_drop", "max_relative_drop", "spread_k")
+DEFAULT_SPREAD_K = 3.0
+DEFAULT_RELATIVE_DROP = 0.05
+SPREAD_MIN_SUB_WINDOWS = 4
+
+
+def default_limits(sub_windows: int) -> dict[str, float]:
+    """The limit of a metric the spec gives none (see ``Metric.limits``)."""
+    if sub_windows >= SPREAD_MIN_SUB_WINDOWS:
+        return {"spread_k": DEFAULT_SPREAD_K}
+    return {"max_relative_drop": DEFAULT_RELATIVE_DROP}
+
 
 class FeatureDrift(_Strict):
     """Per-column override of the drift method(s) and threshold."""
@@ -256,9 +162,16 @@ class Drift(_Strict):
     multivariate_tolerance: float = Field(
         default=0.1, gt=0, description="relative rise of the mean reconstruction error that counts"
     )
+    threshold: Literal["auto"] | None = Field(
+        default=None,
+        description="auto: each column's distance thresholds from the baseline's sub-windows "
+        "(mean + threshold_k std of their distances to the whole baseline)",
+    )
+    threshold_k: float = Field(default=3.0, gt=0, description="k of threshold: auto")
 
     def describe(self) -> str:
-        return ", ".join(self.methods) if self.methods else "methods chosen per column"
+        methods = ", ".join(self.methods) if self.methods else "methods chosen per column"
+        return methods + ("; thresholds from the baseline" if self.threshold == "auto" else "")
 
     def method_thresholds(self) -> dict[str, float]:
         return {**DRIFT_THRESHOLDS, "psi": self.psi_threshold, "ks": self.ks_threshold, **dict[str, float](self.thresholds.items())}
@@ -307,80 +220,6 @@ class Policy(_Strict):
     breaches_before_incident: int = Field(default=1, ge=1)
     healthy_runs_to_resolve: int = Field(default=2, ge=1)
     windows_before_ticket: int = Field(default=3, ge=1)
-
-
-class Route(_Strict):
-    """One place messages can go. Secrets stay in the Airflow connection named by ``conn_id``."""
-
-    channel: Literal["file", "email", "slack", "pagerduty", "jira", "webhook"]
-    conn_id: str | None = Field(
-        default=None, description="Airflow connection id (webhook URL, routing key, token live there)"
-    )
-    to: EmailStr | None = Field(default=None, description="address of an email route")
-    project: str | None = Field(default=None, description="Jira project key of a jira route")
-    issue_type: str = Field(default="Task", description="Jira issue type of a jira route")
-
-    @model_validator(mode="after")
-    def _complete(self) -> Route:
-        if self.channel == "email" and not self.to:
-            raise ValueError("an email route needs 'to'")
-        if self.channel == "jira" and not self.project:
-            raise ValueError("a jira route needs 'project' (the owning team's Jira project key)")
-        if self.channel in {"slack", "pagerduty"} and not self.conn_id:
-            raise ValueError(f"a {self.channel} route needs 'conn_id' (an Airflow connection)")
-        return self
-
-
-class Notifications(_Strict):
-    """Who hears about what. Owners are reached on ``channels``; pages, escalations and tickets
-    go to named routes. Defaults keep the embedded demo on the file sink."""
-
-    channels: list[Literal["file", "email", "slack", "webhook"]] = Field(
-        default=["file"],  # pydantic copies a mutable default per instance
-        description="how owners are reached: file sink, email, their slack_conn_id, signed webhook",
-    )
-    webhook_conn_id: str = Field(
-        default="gapwatch_webhook", description="Airflow connection of the generic signed webhook"
-    )
-    routes: dict[str, Route] = Field(default_factory=dict, description="named routes (on-call, escalation)")
-    page_for: list[Literal["performance", "estimate", "data", "drift"]] = Field(
-        default=["performance"],
-        description="incident kinds that page the technical owner's oncall_route when critical",
-    )
-    escalation: list[str] = Field(
-        default_factory=list, description="route names tried in order while unacknowledged past SLA"
-    )
-    ack_sla: dict[Literal["critical", "warning"], timedelta] = Field(
-        default={"critical": timedelta(hours=1), "warning": timedelta(days=1)},
-        description="time to acknowledge before escalating, per severity",
-    )
-    reopen_cooldown: timedelta = Field(
-        default=timedelta(days=14),
-        description="a recurrence this soon after resolution reopens the incident",
-    )
-    tracker: Route | None = Field(default=None, description="where maintenance tickets go (jira)")
-
-    @field_validator("ack_sla", mode="before")
-    @classmethod
-    def _parse_slas(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            defaults = {"critical": timedelta(hours=1), "warning": timedelta(days=1)}
-            return {**defaults, **{k: parse_duration(v) for k, v in value.items()}}
-        return value
-
-    @field_validator("reopen_cooldown", mode="before")
-    @classmethod
-    def _parse_cooldown(cls, value: Any) -> timedelta:
-        return parse_duration(value)
-
-    @model_validator(mode="after")
-    def _routes_exist(self) -> Notifications:
-        unknown = [name for name in self.escalation if name not in self.routes]
-        if unknown:
-            raise ValueError(f"escalation routes {unknown} are not defined in notifications.routes")
-        if self.tracker is not None and self.tracker.channel not in {"jira", "file", "webhook"}:
-            raise ValueError("notifications.tracker must be a jira (or file/webhook) route")
-        return self
 
 
 class MonitorSpec(_Strict):

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from gapwatch import baseline, pipeline, sources
+from gapwatch import baseline, pipeline, policy, sources
 from gapwatch.airflow.channels import default_senders
 from gapwatch.demo.seed import window_bounds
 from gapwatch.evaluation import assessment
@@ -99,7 +99,7 @@ def _stages_as_the_dag_runs_them(spec_for: Callable[[], MonitorSpec], window: Wi
         drift = pool.submit(stage, pipeline.evaluate_drift)
         perf_summary, drift_summary = performance.result(), drift.result()
     spec = spec_for()
-    findings = pipeline.decide(spec, window, readiness, perf_summary, drift_summary)
+    findings = policy.decide(spec, readiness, perf_summary, drift_summary)
     return pipeline.publish(spec, window, extract, readiness, perf_summary, drift_summary, findings,
                             senders=default_senders())
 

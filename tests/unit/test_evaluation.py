@@ -7,14 +7,17 @@ import pytest
 from sklearn import metrics as skm
 
 from gapwatch.catalog import METRICS, metrics_for
+from gapwatch.evaluation.estimate import (
+    calibration_map,
+    estimate_binary,
+    expected_roc_auc,
+    weighted_expected_roc_auc,
+)
 from gapwatch.evaluation.metrics import (
     MetricValue,
     binary_metrics,
-    calibration_map,
     compute_metrics,
-    estimate_binary,
     expected_calibration_error,
-    expected_roc_auc,
     is_breach,
     multiclass_metrics,
     regression_metrics,
@@ -22,7 +25,6 @@ from gapwatch.evaluation.metrics import (
     threshold_for,
     weighted_average_precision,
     weighted_ece,
-    weighted_expected_roc_auc,
     weighted_f1,
     weighted_f1_macro,
     weighted_f1_weighted,

@@ -26,7 +26,7 @@ def _write(tmp_path: Path, name: str, mutate) -> Path:
 def test_demo_spec_parses_into_typed_fields() -> None:
     spec = load_spec(DEMO_SPEC)
     assert spec.dag_id == "gapwatch__credit_default"
-    assert spec.ground_truth.delay == timedelta(days=7)
+    assert spec.ground_truth.delay.duration == timedelta(days=7)
     assert spec.main_metric.name == "roc_auc" and spec.main_metric.higher_is_better
     assert spec.pii_columns == {"customer_email"}
     assert spec.baseline.start.tzinfo is not None

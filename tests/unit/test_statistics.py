@@ -132,9 +132,13 @@ def test_wasserstein_hand_worked_and_constant_column() -> None:
 
 
 def test_jensen_shannon_matches_scipy_with_empty_bins() -> None:
-    assert jensen_shannon([10, 0, 30], [0, 20, 20]) == pytest.approx(jensenshannon([0.25, 0, 0.75], [0, 0.5, 0.5]))
-    # Hand-worked: disjoint supports -> sqrt(ln 2), the maximum in natural-log units.
-    assert jensen_shannon([5, 0], [0, 5]) == pytest.approx(np.sqrt(np.log(2)))
+    assert jensen_shannon([10, 0, 30], [0, 20, 20]) == pytest.approx(
+        jensenshannon([0.25, 0, 0.75], [0, 0.5, 0.5], base=2))
+    # Reported in base 2, bounded to [0, 1]: disjoint supports -> 1, the maximum (sqrt(ln 2) in
+    # natural-log units, which is what scipy's default base gives).
+    assert jensen_shannon([5, 0], [0, 5]) == pytest.approx(1.0)
+    assert jensen_shannon([10, 0, 30], [0, 20, 20]) == pytest.approx(
+        jensenshannon([0.25, 0, 0.75], [0, 0.5, 0.5]) / np.sqrt(np.log(2)))
     assert jensen_shannon([1, 2], [1, 2]) == 0.0
     assert np.isnan(jensen_shannon([0, 0], [1, 1]))
 
@@ -159,7 +163,7 @@ def test_categorical_psi_js_chisquare_and_unseen_category_through_compare() -> N
     # Hand-worked PSI: base 50/50/0(floored 1e-4) vs window 25/25/50 %.
     expected_psi = 2 * (0.25 - 0.5) * np.log(0.25 / 0.5) + (0.5 - 1e-4) * np.log(0.5 / 1e-4)
     assert results["psi"].value == pytest.approx(expected_psi)
-    assert results["jensenshannon"].value == pytest.approx(jensenshannon([0.5, 0.5, 0], [0.25, 0.25, 0.5]))
+    assert results["jensenshannon"].value == pytest.approx(jensenshannon([0.5, 0.5, 0], [0.25, 0.25, 0.5], base=2))
     assert all(r.drifted for r in results.values())
 
 

@@ -42,7 +42,7 @@ def doc_md(spec: MonitorSpec) -> str:
 **Fallback:** {spec.fallback}
 
 **Checks:** readiness suite `{spec.readiness.suite}`; metrics {metrics} on labels matured after
-{spec.ground_truth.delay}; drift ({spec.drift.describe()}) against the baseline
+{spec.ground_truth.delay.describe()}; drift ({spec.drift.describe()}) against the baseline
 {spec.baseline.describe()}; segments {", ".join(spec.segments) or "none"}.
 
 **Policy:** incident after {spec.policy.breaches_before_incident} breach(es) in a row, auto-resolve

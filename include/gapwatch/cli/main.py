@@ -13,20 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from gapwatch import config, store
+from gapwatch.cli.validate import cmd_validate
 from gapwatch.spec import load_specs
-
-# ---------------------------------------------------------------- validate
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    specs = load_specs(args.directory)
-    for spec in specs.specs:
-        print(f"ok     {spec.name} (dag {spec.dag_id})")
-    for error in specs.errors:
-        print(f"error  {error}", file=sys.stderr)
-    print(f"{len(specs.specs)} valid, {len(specs.errors)} invalid")
-    return 1 if specs.errors or not specs.specs else 0
-
 
 # ---------------------------------------------------------------- listings
 
@@ -276,9 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_run)
     p = demo.add_parser("summary", help="print what the demo found")
     p.set_defaults(func=cmd_demo_summary)
+    from gapwatch.cli.backfill import add_parser as add_backfill_parser
     from gapwatch.cli.readiness import add_parsers as add_readiness_parsers
 
     add_readiness_parsers(sub)
+    add_backfill_parser(sub)
     return parser
 
 

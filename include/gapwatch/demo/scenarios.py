@@ -3,15 +3,17 @@
 Each scenario is a synthetic binary-classification monitor (a calibrated "model" whose score
 extrapolates flat beyond its training range, like a tree ensemble) observed over a series of
 windows, with a known story: a sudden covariate shift that hurts the model, one that does not,
-concept drift, gradual drift, prior (label) shift, small noisy windows, a weekly seasonal cycle and
-late labels. Every window goes through ``assessment`` (the functions the pipeline stages call) and
+concept drift, gradual drift, prior (label) shift, small noisy windows, a weekly seasonal cycle,
+late labels, and a small sustained drop of a strong model on large windows. Every window goes through ``assessment`` (the functions the pipeline stages call) and
 ``policy.decide`` (the real findings), so the board measures production code, not a copy.
 
 Truth comes from an oracle, not from the monitor: each window's *expected* ROC AUC is computed on a
 large fresh sample of the same population with the true default probabilities
-(``evaluation.expected_roc_auc``). A window is **harmful** when that value lies more than
+(``evaluation.estimate.expected_roc_auc``). A window is **harmful** when that value lies more than
 ``GRAY_ZONE`` below the spec's limit, **healthy** when it is at or above the limit, and in the gray
-zone in between (an alarm there is neither a false alarm nor a detection). A run is judged on both
+zone in between (an alarm there is neither a false alarm nor a detection). A scenario about a
+drop smaller than the gray zone sets ``harm_drop`` instead: harmful more than that below its
+healthy population's oracle. A run is judged on both
 populations it looks at: the window's own predictions (drift, estimate) and the matured cohort.
 
 Scored per scenario: detection delay (windows from the onset of harm to the first performance or
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +38,7 @@ import pandas as pd
 from gapwatch import policy
 from gapwatch.demo.seed import DEMO_START as START  # the scenarios share the demo's calendar
 from gapwatch.evaluation import assessment
-from gapwatch.evaluation.metrics import expected_roc_auc
+from gapwatch.evaluation.estimate import expected_roc_auc
 from gapwatch.spec import MonitorSpec
 
 GRAY_ZONE = 0.03
@@ -57,6 +59,8 @@ class Population:
     x4_shift: float = 0.0  # an input the model and the truth ignore
     region_p: tuple[float, float, float, float] = (0.30, 0.25, 0.25, 0.20)
     x2_shift: float = 0.0
+    sharpness: float = 1.0  # scales model and true logits alike: > 1 makes a more accurate model
+    intercept: float = 0.0  # added to both logits: moves the positive rate
 
 
 @dataclass
@@ -74,6 +78,10 @@ class Scenario:
     sub_windows: int = 4
     healthy_by_design: bool = False  # truth: no window is a degradation (seasonal variation)
     seed: int = 0
+    healthy: Population = field(default_factory=Population)  # the population of the baseline
+    # Truth for a drop smaller than the gray zone: harmful when the oracle ROC AUC is more than
+    # ``harm_drop`` below the healthy population's (gray within the half of it nearest).
+    harm_drop: float | None = None
 
 
 # ---------------------------------------------------------------- the world
@@ -91,9 +99,10 @@ def _draw(rng: np.random.Generator, pop: Population, n: int) -> pd.DataFrame:
     x4 = rng.normal(pop.x4_shift, 1.0, n)
     region = rng.choice(4, size=n, p=np.asarray(pop.region_p) / sum(pop.region_p))
     base = -1.4 + 2.2 * (np.minimum(x1, 1.0) - 0.36) + REGION_EFFECT[region]
-    model_logit = base + 0.8 * x3 - 0.7 * x2
+    model_logit = pop.sharpness * (base + pop.intercept + 0.8 * x3 - 0.7 * x2)
     c = pop.concept
-    true_logit = base + 4.0 * np.maximum(x1 - 1.0, 0.0) + (0.8 * (1 - c)) * x3 + (-0.7 + 1.4 * c) * x2
+    true_logit = pop.sharpness * (
+        base + pop.intercept + 4.0 * np.maximum(x1 - 1.0, 0.0) + (0.8 * (1 - c)) * x3 + (-0.7 + 1.4 * c) * x2)
     return pd.DataFrame(
         {
             "x1": x1, "x2": x2, "x3": x3, "x4": x4, "region": REGIONS[region],
@@ -167,6 +176,9 @@ def _series(n: int, onset: int, before: Population, after: Callable[[int], Popul
 
 
 HEALTHY = Population()
+# A much more accurate model (ROC AUC ~0.97, like the credit benchmark of issue 10) whose 1-point
+# drop is small against the limits of the other scenarios but large against its own spread.
+SHARP = Population(sharpness=5.0, intercept=0.5)
 
 
 def scenarios() -> list[Scenario]:
@@ -202,6 +214,13 @@ def scenarios() -> list[Scenario]:
                  label_delay=3, matured_share=0.9, seed=8),
         Scenario("healthy_reference", "nothing happens: 24 healthy windows",
                  [HEALTHY] * 24, [2000] * 24, seed=9),
+        Scenario("small_sustained_drop_large_windows",
+                 "a strong model (ROC AUC 0.972) loses 1 point from window 13 and stays there "
+                 "(the labels' relation to x2/x3 shifts slightly); 5,000-row windows, limit "
+                 "spread_k 3 over 10 baseline sub-windows of 5,000 rows",
+                 _series(24, 12, SHARP, lambda _: replace(SHARP, concept=0.125)), [5000] * 24,
+                 baseline_windows=10, baseline_size=5000, sub_windows=10, healthy=SHARP, harm_drop=0.008,
+                 metric={"name": "roc_auc", "spread_k": 3.0, "min_labels": 200}, seed=10),
     ]
 
 
@@ -222,17 +241,27 @@ class RunResult:
     oracle: float
 
 
-def _truth(auc: float, limit: float | None) -> str:
+def _truth(auc: float, limit: float | None, gray: float = GRAY_ZONE) -> str:
     if limit is None or auc >= limit:
         return "healthy"
-    return "gray" if auc >= limit - GRAY_ZONE else "harmful"
+    return "gray" if auc >= limit - gray else "harmful"
 
 
-def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
-    """Every window of a scenario through the real evaluation; returns per-run results and facts."""
-    rng = np.random.default_rng(s.seed)
-    spec = scenario_spec(s)
-    base_pops = [HEALTHY] * s.baseline_windows
+def _oracle_limit(s: Scenario, spec: MonitorSpec) -> tuple[float | None, float]:
+    """(limit, gray zone) the oracle's truth is judged against (no limit: healthy by design)."""
+    if s.healthy_by_design:
+        return None, GRAY_ZONE
+    healthy = oracle_auc(s.healthy)
+    if s.harm_drop is not None:
+        return healthy - s.harm_drop / 2, s.harm_drop / 2
+    metric = spec.main_metric
+    base = {metric.name: {"value": healthy}}
+    return assessment.metric_threshold(metric, base, sub_windows=s.sub_windows), GRAY_ZONE
+
+
+def _reference(s: Scenario, rng: np.random.Generator) -> tuple[pd.DataFrame, list[Population]]:
+    """The baseline's rows (``baseline_windows`` periods before the first window) and populations."""
+    base_pops = [s.healthy] * s.baseline_windows
     if s.healthy_by_design:  # the seasonal baseline covers whole cycles of the same calendar
         base_pops = [Population(region_p=p.region_p, x2_shift=p.x2_shift) for p in
                      scenarios_season_baseline(s)]
@@ -241,22 +270,25 @@ def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
         f = draw_window(rng, pop, s.baseline_size)
         f["scored_at"] = START - (s.baseline_windows - k) * s.period
         frames.append(f)
-    reference = pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), base_pops
+
+
+def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
+    """Every window of a scenario through the real evaluation; returns per-run results and facts."""
+    rng = np.random.default_rng(s.seed)
+    spec = scenario_spec(s)
+    reference, base_pops = _reference(s, rng)
     base = assessment.summarize_reference(spec, reference, reference)
     metric = spec.main_metric
-    limit = assessment.metric_threshold(metric, base["metrics"])
-    oracle_limit = None
-    if not s.healthy_by_design:
-        oracle_limit = assessment.metric_threshold(
-            metric, {metric.name: {"value": oracle_auc(HEALTHY)}}
-        )
+    limit = assessment.metric_threshold(metric, base["metrics"], sub_windows=s.sub_windows)
+    oracle_limit, gray = _oracle_limit(s, spec)
     windows = []
     for t, (pop, n) in enumerate(zip(s.populations, s.sizes, strict=True)):
         f = draw_window(rng, pop, n)
         f["scored_at"] = START + t * s.period
         windows.append(f)
     oracle = [oracle_auc(pop) for pop in s.populations]
-    truth = [_truth(a, oracle_limit) for a in oracle]
+    truth = [_truth(a, oracle_limit, gray) for a in oracle]
 
     results: list[RunResult] = []
     for t, frame in enumerate(windows):
@@ -407,7 +439,8 @@ def document(scores: list[Score]) -> str:
 Generated by `make scenarios` (`python -m gapwatch.demo.scenarios`); deterministic. Every window runs
 through `gapwatch.evaluation.assessment` and `gapwatch.policy.decide`, the code the monitor DAG runs.
 A *degradation* is a window whose oracle ROC AUC (expected value on {ORACLE_ROWS:,} fresh rows
-with true probabilities) is more than {GRAY_ZONE} below the spec's limit; *healthy* runs are those
+with true probabilities) is more than {GRAY_ZONE} below the spec's limit (for
+small_sustained_drop_large_windows: more than 0.008 below its healthy oracle); *healthy* runs are those
 whose window and judged cohort are both at or above it. An alarm is a realized-performance breach
 or a label-free estimate breach; it must come within {DETECT_WITHIN} window of the onset.
 Drift warnings are counted apart, on runs whose input distribution changed or did not.

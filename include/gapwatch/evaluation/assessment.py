@@ -24,6 +24,8 @@ from gapwatch.spec import Metric, MonitorSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from gapwatch.evaluation.metrics import Limit
+
 OVERALL = "*"
 BOOTSTRAP_SEED = 20260105  # fixed: the same window always gets the same bootstrap errors
 MULTIVARIATE_COLUMN = "__multivariate__"
@@ -44,6 +46,51 @@ def drift_columns(spec: MonitorSpec) -> dict[str, str]:
     if spec.task == MULTICLASS:
         columns[spec.predictions.prediction] = "categorical"
     return columns
+
+
+def _numeric_fields(spec: MonitorSpec) -> list[tuple[str, str, str]]:
+    """(column, the spec field that makes it numeric, what to do about text) for every column
+    the evaluation reads as numbers."""
+    p = spec.predictions
+    fields = [
+        (f.name, f"predictions.features[{i}].kind",
+         f"set predictions.features[{i}].kind: categorical if it holds categories")
+        for i, f in enumerate(p.features) if f.kind == "numeric"
+    ]
+    if p.score:
+        fields.append((p.score, "predictions.score", "the score must be a probability"))
+    if spec.task != MULTICLASS:
+        fields.append((p.prediction, "predictions.prediction", f"a {spec.task} predicts numbers"))
+        fields.append(("label", "ground_truth.label", f"a {spec.task} needs numeric labels (0/1)"))
+    return fields
+
+
+def numeric_checked(spec: MonitorSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column read as numbers made numeric, or a ValueError naming the column
+    and the spec field when one holds text (instead of a conversion error deep in numpy).
+
+    Text that parses as numbers (a DECIMAL or a text column of digits) is converted.
+    """
+    import pandas as pd
+
+    converted: dict[str, pd.Series] = {}
+    for column, field, hint in _numeric_fields(spec):
+        if column not in frame:
+            continue
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        values = pd.to_numeric(series, errors="coerce")
+        bad = series.notna() & values.isna()
+        if bad.any():
+            # A PII column's values never appear in an error (they end up in logs and the store).
+            example = "" if column in spec.pii_columns else f", e.g. {series[bad].iloc[0]!r}"
+            raise ValueError(
+                f"monitor {spec.name}: column {column!r} holds text ({int(bad.sum())} of {len(series)} "
+                f"rows{example}) but {field} reads it as numbers; {hint}"
+            )
+        converted[column] = values.astype(float)
+    return frame.assign(**converted) if converted else frame
 
 
 def metric_values(spec: MonitorSpec, labeled: pd.DataFrame) -> dict[str, Any]:
@@ -79,22 +126,37 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
 
     Returns:
         A JSON-safe dict: ``statistics`` (per-column summaries), ``metrics`` (name -> value,
-        stderr, n, spread_mean, spread_std, spread_values over the sub-windows), and for binary
-        classifiers ``calibration`` and ``prior`` (for the estimate), and ``multivariate`` (the
-        PCA model) when the spec asks for it.
+        stderr, n, spread_mean, spread_std, spread_values over the sub-windows and spread_n,
+        their mean rows), for binary classifiers ``calibration`` and ``prior`` (for the
+        estimate), ``multivariate`` (the PCA model) when the spec asks for it, and
+        ``drift_thresholds`` (column -> method -> threshold) with ``drift.threshold: auto``.
     """
-    from gapwatch.evaluation.drift import fit_reconstruction, summarize_baseline
-    from gapwatch.evaluation.metrics import calibration_map
+    from gapwatch.evaluation.drift import (
+        baseline_distance_thresholds,
+        fit_reconstruction,
+        summarize_baseline,
+        summarize_window,
+    )
+    from gapwatch.evaluation.estimate import calibration_map
 
+    frame, labeled = numeric_checked(spec, frame), numeric_checked(spec, labeled)
     statistics = summarize_baseline(frame, drift_columns(spec), spec.drift.bins)
     metrics = {name: value.to_dict() for name, value in metric_values(spec, labeled).items()}
     per_slice = [metric_values(spec, part) for part in _slices(labeled, spec)]
     for name, entry in metrics.items():
-        values = [s[name].value for s in per_slice if s[name].value is not None]
+        judged = [s[name] for s in per_slice if s[name].value is not None]
+        values = [v.value for v in judged]
         entry["spread_values"] = values
         entry["spread_mean"] = float(np.mean(values)) if values else None
         entry["spread_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
+        # Rows per sub-window, to carry the spread to a window of another size.
+        entry["spread_n"] = float(np.mean([v.n for v in judged])) if judged else None
     out: dict[str, Any] = {"statistics": statistics, "metrics": metrics, "rows": len(frame)}
+    if spec.drift.threshold == "auto":
+        out["drift_thresholds"] = baseline_distance_thresholds(
+            statistics, [summarize_window(part, statistics) for part in _slices(frame, spec)],
+            spec.drift.threshold_k,
+        )
     p = spec.predictions
     if spec.task == BINARY and p.score and len(labeled):
         y = labeled["label"].to_numpy(dtype=float)
@@ -106,29 +168,60 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
     return out
 
 
-def metric_threshold(metric: Metric, base: dict[str, Any]) -> float | None:
-    """The effective limit of a metric given the baseline's values (see ``spec.Metric``)."""
-    from gapwatch.evaluation.metrics import threshold_for
+def metric_limits(
+    metric: Metric, base: dict[str, Any], *, sub_windows: int, n: int | None = None
+) -> list[Limit]:
+    """The limits a metric is judged on, strictest first (see ``spec.Metric.limits``).
+
+    Args:
+        metric: the spec's metric.
+        base: the baseline's metric entries (``summarize_reference(...)["metrics"]``).
+        sub_windows: the baseline's sub-windows (chooses the default limit of a metric without one).
+        n: rows the judged value was computed on (scales a spread limit to the window's size).
+    """
+    from gapwatch.evaluation.metrics import limits_for
+    from gapwatch.spec import DEFAULT_RELATIVE_DROP
 
     entry = base.get(metric.name, {})
-    spread = (entry["spread_mean"], entry["spread_std"]) if entry.get("spread_std") is not None else None
-    return threshold_for(
+    # A spread of exactly zero (every sub-window the same value, e.g. a perfect classifier)
+    # measures no noise at all: a limit at the mean would fire on any rounding. No spread then.
+    spread = (entry["spread_mean"], entry["spread_std"]) if entry.get("spread_std") else None
+    chosen = metric.limits(sub_windows)
+    if "spread_k" in chosen and spread is None and len(chosen) == 1 and metric.spread_k is None:
+        # The default spread limit with no spread to compute it from (too few judged sub-windows,
+        # or none varied): fall back to the other default rather than leave the metric unwatched.
+        chosen = {"max_relative_drop": DEFAULT_RELATIVE_DROP}
+    return limits_for(
         metric.higher_is_better,
-        metric.floor,
-        metric.max_drop,
+        chosen.get("floor"),
+        chosen.get("max_drop"),
         entry.get("value"),
-        max_relative_drop=metric.max_relative_drop,
+        max_relative_drop=chosen.get("max_relative_drop"),
         spread=spread,
-        spread_k=metric.spread_k,
+        spread_k=chosen.get("spread_k"),
+        n_sub=entry.get("spread_n"),
+        n_window=n,
     )
 
 
-def _row(segment: str, metric: Metric, value: Any, base: dict[str, Any], *, estimated: bool = False) -> dict[str, Any]:
-    from gapwatch.evaluation.metrics import is_breach
+def metric_threshold(
+    metric: Metric, base: dict[str, Any], *, sub_windows: int = 4, n: int | None = None
+) -> float | None:
+    """The strictest limit of a metric given the baseline's values (None without any)."""
+    limits = metric_limits(metric, base, sub_windows=sub_windows, n=n)
+    return limits[0].threshold if limits else None
 
-    threshold = metric_threshold(metric, base)
+
+def _row(
+    spec: MonitorSpec, segment: str, metric: Metric, value: Any, base: dict[str, Any], *, estimated: bool = False
+) -> dict[str, Any]:
+    """One judged metric value: the value, its band, the deciding limit and its rule, the status."""
+    from gapwatch.evaluation.metrics import judge
+
+    limits = metric_limits(metric, base, sub_windows=spec.baseline.sub_windows, n=value.n)
     too_few = value.n < metric.min_labels
-    breach = not too_few and is_breach(value, threshold, metric.higher_is_better, BREACH_Z)
+    breach, deciding = judge(value, limits, metric.higher_is_better, BREACH_Z)
+    breach = breach and not too_few
     margin = BREACH_Z * value.stderr if value.stderr is not None and value.value is not None else None
     return {
         "segment": segment,
@@ -138,11 +231,35 @@ def _row(segment: str, metric: Metric, value: Any, base: dict[str, Any], *, esti
         "interval": [value.value - margin, value.value + margin] if margin is not None else None,
         "uncertainty": value.uncertainty,
         "baseline": base.get(metric.name, {}).get("value"),
-        "threshold": threshold,
+        "threshold": deciding.threshold if deciding else None,
+        # How the threshold was set and judged: spread_k (the value decides) or floor / max_drop /
+        # max_relative_drop (the one-sided 95% bound decides); every computable limit in ``limits``.
+        "rule": deciding.rule if deciding else None,
+        "needs_bound": deciding.needs_bound if deciding else None,
+        "limits": [lim.to_dict() for lim in limits],
         "n": value.n,
         "status": "insufficient" if too_few else "breach" if breach else "ok",
         "estimated": estimated,
     }
+
+
+NO_ROWS = "no rows in the window"
+NO_LABELS = "no matured labels"
+
+
+def _performance_gate(spec: MonitorSpec, cohort: pd.DataFrame, labeled: int, gate: str | None) -> dict[str, Any]:
+    """Whether the cohort can be judged: status ok, or why not (``no_data`` when empty)."""
+    main = spec.main_metric
+    if gate is not None:
+        return {"status": "inconclusive", "reason": gate}
+    if len(cohort) == 0:
+        return {"status": "insufficient", "reason": NO_ROWS, "no_data": True}
+    if labeled == 0:
+        return {"status": "insufficient", "reason": NO_LABELS, "no_data": True}
+    if labeled < main.min_labels:
+        return {"status": "insufficient",
+                "reason": f"{labeled} matured labels, fewer than min_labels={main.min_labels}"}
+    return {"status": "ok"}
 
 
 def assess_performance(
@@ -158,9 +275,11 @@ def assess_performance(
 
     Returns:
         (summary, rows): the summary's ``status`` is ``ok`` / ``breach`` / ``insufficient``
-        ("not enough labels", never an alarm) / ``inconclusive``; rows are every metric x segment.
+        ("not enough labels", never an alarm; with ``no_data: True`` and the reason "no rows in
+        the window" or "no matured labels" when there is nothing to judge) / ``inconclusive``;
+        rows are every metric x segment.
     """
-    labeled = cohort.dropna(subset=["label"])
+    labeled = cohort.dropna(subset=["label"]) if "label" in cohort else cohort.iloc[:0]
     pending = len(cohort) - len(labeled)
     summary: dict[str, Any] = {
         "labeled": len(labeled),
@@ -168,27 +287,25 @@ def assess_performance(
         "pending_share": pending / len(cohort) if len(cohort) else None,
         "metrics": {},
         "segments": [],
+        **_performance_gate(spec, cohort, len(labeled), gate),
     }
-    main = spec.main_metric
-    if gate is not None:
-        summary["status"], summary["reason"] = "inconclusive", gate
-    elif len(labeled) < main.min_labels:
-        summary["status"] = "insufficient"
-        summary["reason"] = f"{len(labeled)} matured labels, fewer than min_labels={main.min_labels}"
-    else:
-        summary["status"] = "ok"
     if summary["status"] != "ok":
         return summary, []
 
+    labeled = numeric_checked(spec, labeled)
+    main = spec.main_metric
     metrics_base = base["metrics"]
     by_name = {m.name: m for m in spec.metrics}
     rows: list[dict[str, Any]] = []
     groups: list[tuple[str, pd.DataFrame]] = [(OVERALL, labeled)]
     for column in spec.segments:
-        groups += [(f"{column}={key}", part) for key, part in labeled.groupby(column, sort=True)]
+        # observed=False keeps a category with no rows (a categorical column): judged as
+        # insufficient, never skipped silently and never a crash.
+        groups += [(f"{column}={key}", part)
+                   for key, part in labeled.groupby(column, sort=True, observed=False)]
     for segment, frame in groups:
         for name, value in metric_values(spec, frame).items():
-            rows.append(_row(segment, by_name[name], value, metrics_base))
+            rows.append(_row(spec, segment, by_name[name], value, metrics_base))
     summary["metrics"] = {r["metric"]: r for r in rows if r["segment"] == OVERALL}
     summary["segments"] = [r for r in rows if r["segment"] != OVERALL and r["metric"] == main.name]
     if summary["metrics"][main.name]["status"] == "breach":
@@ -210,23 +327,27 @@ def estimate_performance(
 
     Rows with a numeric input outside the baseline's range are where the model extrapolates and
     its calibration cannot be trusted; they get the baseline's positive rate (see
-    ``evaluation.estimate_binary``). Always marked ``estimated``; a breach is judged like a
-    realized value (the whole interval past the same threshold).
+    ``evaluation.estimate.estimate_binary``). Always marked ``estimated``; a breach is judged like
+    a realized value (against the same limits, by the same rules).
 
     Returns:
         ``{"status": ok|breach|insufficient|inconclusive|not_applicable, "metric", "row",
-        "unsupported_share"}``.
+        "unsupported_share"}``; an empty window is ``insufficient`` with ``no_data: True``.
     """
     from gapwatch.evaluation.drift import outside_support
-    from gapwatch.evaluation.metrics import estimate_binary
+    from gapwatch.evaluation.estimate import estimate_binary
 
     metric = estimated_metric(spec)
     if metric is None:
         return {"status": "not_applicable", "estimated": True}
     if gate is not None or frame is None:
         return {"status": "inconclusive", "reason": gate, "metric": metric.name, "estimated": True}
+    if len(frame) == 0:
+        return {"status": "insufficient", "reason": NO_ROWS, "no_data": True, "metric": metric.name,
+                "rows": 0, "estimated": True}
     if "calibration" not in base:
         return {"status": "not_applicable", "estimated": True}
+    frame = numeric_checked(spec, frame)
     p = spec.predictions
     assert p.score is not None
     unsupported = outside_support(frame, base["statistics"])
@@ -240,28 +361,20 @@ def estimate_performance(
         seed=BOOTSTRAP_SEED,
     )
     value = values[metric.name]
-    row = _row(OVERALL, metric, value, base["metrics"], estimated=True)
+    row = _row(spec, OVERALL, metric, value, base["metrics"], estimated=True)
     status = row["status"] if value.value is not None else "insufficient"
     return {
         "status": status,
         "metric": metric.name,
         "row": row,
         "rows": len(frame),
-        "unsupported_share": float(unsupported.mean()) if len(frame) else 0.0,
+        "unsupported_share": float(unsupported.mean()),
         "estimated": True,
     }
 
 
-def assess_drift(
-    spec: MonitorSpec, frame: pd.DataFrame, base: dict[str, Any]
-) -> tuple[dict[str, Any], list[Any]]:
-    """Drift of each watched column (and the multivariate model) against the baseline statistics.
-
-    Returns:
-        (summary, results): ``summary["drifted"]`` lists drifted columns, most drifted first, as
-        ``{"column": name, <method>: value, ...}``; ``summary["ranking"]`` the top results with
-        method, value, threshold and severity; results are ``statistics.DriftResult``.
-    """
+def _drift_results(spec: MonitorSpec, frame: pd.DataFrame, base: dict[str, Any]) -> list[Any]:
+    """Every column's drift results, plus the multivariate model's when the baseline has one."""
     from gapwatch.evaluation.drift import (
         DriftResult,
         compare,
@@ -276,7 +389,8 @@ def assess_drift(
         name: {"methods": o.methods, "threshold": o.threshold} for name, o in spec.drift.features.items()
     }
     results = compare(
-        statistics, stats, spec.drift.methods, spec.drift.method_thresholds(), overrides, spec.drift.significance
+        statistics, stats, spec.drift.methods, spec.drift.method_thresholds(), overrides,
+        spec.drift.significance, column_thresholds=base.get("drift_thresholds"),
     )
     model = base.get("multivariate")
     if model:
@@ -287,6 +401,27 @@ def assess_drift(
             DriftResult(MULTIVARIATE_COLUMN, "pca_reconstruction", value if finite else None, limit,
                         finite and value > limit)
         )
+    return results
+
+
+def assess_drift(
+    spec: MonitorSpec, frame: pd.DataFrame, base: dict[str, Any]
+) -> tuple[dict[str, Any], list[Any]]:
+    """Drift of each watched column (and the multivariate model) against the baseline statistics.
+
+    Thresholds: a column's own in ``drift.features``, else the baseline's (``drift.threshold:
+    auto``, stored in ``base["drift_thresholds"]``), else the method's.
+
+    Returns:
+        (summary, results): ``summary["drifted"]`` lists drifted columns, most drifted first, as
+        ``{"column": name, <method>: value, ...}``; ``summary["ranking"]`` the top results with
+        method, value, threshold and severity; results are ``drift.DriftResult``. An empty
+        window is ``insufficient`` (``no_data: True``), never "no drift".
+    """
+    if len(frame) == 0:
+        return {"status": "insufficient", "reason": NO_ROWS, "no_data": True, "drifted": [],
+                "ranking": [], "values": {}}, []
+    results = _drift_results(spec, numeric_checked(spec, frame), base)
     drifted: dict[str, dict[str, Any]] = {}
     severity: dict[str, float] = {}
     for r in results:

@@ -15,8 +15,10 @@ Methods (``catalog.COLUMN_METHODS`` plus ``pca_reconstruction``), each computed 
   (drift if < threshold).
 * ``wasserstein``: Wasserstein-1 distance divided by the baseline's standard deviation (Evidently's
   "normed" form), from each summary's stored quantiles (176 per column, dense in the tails).
-* ``jensenshannon``: Jensen-Shannon distance (``scipy.spatial.distance.jensenshannon``, natural
-  log) of the coarse bins / categories (drift if >= threshold).
+* ``jensenshannon``: Jensen-Shannon distance (``scipy.spatial.distance.jensenshannon`` in base 2,
+  so bounded to [0, 1]: 0 same distribution, 1 disjoint) of the coarse bins / categories (drift
+  if >= threshold). Evidently uses the natural logarithm, where the same pair of distributions
+  reads 1/sqrt(ln 2) = 0.83 times as much; the default threshold 0.1 is Evidently's number.
 * ``chisquare``: chi-square test of homogeneity of the category counts
   (``scipy.stats.chi2_contingency``; drift if p < threshold). Evidently uses a goodness-of-fit
   test against the reference shares instead; that gives an infinite statistic for a category the
@@ -199,14 +201,14 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
 
 
 def jensen_shannon(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float]) -> float:
-    """Jensen-Shannon distance (natural log) of two count vectors on the same bins."""
+    """Jensen-Shannon distance in base 2 (in [0, 1]) of two count vectors on the same bins."""
     from scipy.spatial.distance import jensenshannon
 
     e = np.asarray(expected, dtype=float)
     a = np.asarray(actual, dtype=float)
     if e.sum() == 0 or a.sum() == 0:
         return float("nan")
-    return float(jensenshannon(e / e.sum(), a / a.sum()))
+    return float(jensenshannon(e / e.sum(), a / a.sum(), base=2))
 
 
 def chi_square_pvalue(expected: np.ndarray | Sequence[float], actual: np.ndarray | Sequence[float]) -> float:
@@ -366,6 +368,34 @@ def significance_pvalue(base: dict[str, Any], win: dict[str, Any]) -> float:
     return ks_pvalue(d, base["n"], win["n"])
 
 
+def baseline_distance_thresholds(
+    baseline: dict[str, Any], parts: list[dict[str, Any]], k: float
+) -> dict[str, dict[str, float]]:
+    """Per column and distance method, the threshold the baseline's own variation sets.
+
+    Each part (a sub-window's summary on the baseline's bins) is compared with the whole
+    baseline; the threshold is the mean + ``k`` standard deviations of those distances, the way
+    a metric's spread limit comes from its sub-windows. p-value methods keep their significance
+    level (a p-value already accounts for the sample sizes).
+
+    Returns:
+        column -> method -> threshold, for the methods that apply to the column's kind and have at
+        least two finite distances.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for name, base in baseline.items():
+        skip = NUMERIC_ONLY if base["kind"] == "categorical" else CATEGORICAL_ONLY
+        for method in sorted(set(COLUMN_METHODS) - PVALUE_METHODS - skip):
+            values = [drift_value(method, base, part[name]) for part in parts]
+            finite = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+            if finite.size < 2:
+                continue
+            # A floor keeps a constant column's threshold above zero: any change at all is not drift.
+            threshold = max(float(finite.mean() + k * finite.std(ddof=1)), 1e-6)
+            out.setdefault(name, {})[method] = threshold
+    return out
+
+
 def compare(
     baseline: dict[str, Any],
     window: dict[str, Any],
@@ -373,6 +403,8 @@ def compare(
     thresholds: dict[str, float] | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     significance: float | None = None,
+    *,
+    column_thresholds: dict[str, dict[str, float]] | None = None,
 ) -> list[DriftResult]:
     """Drift of every summarised column.
 
@@ -384,6 +416,8 @@ def compare(
             (KS on categories, chi-square on numbers) are skipped.
         thresholds: method -> threshold, over ``DEFAULT_THRESHOLD``.
         overrides: column -> {"methods": [...], "threshold": float} for that column only.
+        column_thresholds: column -> method -> threshold from the baseline (``drift.threshold:
+            auto``); a column's own threshold in ``overrides`` wins over it.
         significance: if set, a distance (PSI, KS D, Wasserstein, Jensen-Shannon) counts as drift
             only when the two-sample test of the same summaries also rejects at this level: the
             distance says the change matters, the test that it is not the noise of a small window
@@ -400,7 +434,8 @@ def compare(
             value = drift_value(method, base, win)
             if value is None and method in (NUMERIC_ONLY if base["kind"] == "categorical" else CATEGORICAL_ONLY):
                 continue
-            threshold = float(override.get("threshold") or limits[method])
+            auto = (column_thresholds or {}).get(name, {}).get(method)
+            threshold = float(override.get("threshold") or auto or limits[method])
             finite = value is not None and bool(np.isfinite(value))
             if method in PVALUE_METHODS:
                 drifted = finite and value < threshold  # type: ignore[operator]

@@ -205,16 +205,57 @@ def _finite(*arrays: np.ndarray | None) -> np.ndarray:
     return mask
 
 
+def _binary_value(
+    name: str, y: np.ndarray, pred: np.ndarray, score: np.ndarray | None, seed: int
+) -> tuple[float | None, float | None]:
+    """(value, stderr) of one binary metric on finite rows; (None, None) where it is undefined
+    (no rows, one class only for ROC AUC, no positives for PR AUC, no score)."""
+    from sklearn import metrics as skm
+
+    n = int(y.size)
+    n_pos = int(y.sum())
+    yf, pf = y.astype(float), pred.astype(float)
+    if n == 0:
+        return None, None
+    if name == "roc_auc" and 0 < n_pos < n and score is not None:
+        value = float(skm.roc_auc_score(y, score))
+        return value, _auc_stderr(value, n_pos, n - n_pos)
+    if name == "pr_auc" and n_pos and score is not None:
+        return float(skm.average_precision_score(y, score)), _bootstrap_stderr(
+            weighted_average_precision, seed, yf, score)
+    if name == "accuracy":
+        value = float(skm.accuracy_score(y, pred))
+        return value, _proportion_stderr(value, n)
+    if name == "precision":
+        value = float(skm.precision_score(y, pred, zero_division=0))
+        return value, _proportion_stderr(value, int(pred.sum()))
+    if name == "recall":
+        value = float(skm.recall_score(y, pred, zero_division=0))
+        return value, _proportion_stderr(value, n_pos)
+    if name == "f1":
+        return float(skm.f1_score(y, pred, zero_division=0)), _bootstrap_stderr(weighted_f1, seed, yf, pf)
+    if score is None:
+        return None, None
+    if name == "log_loss":
+        clipped = np.clip(score, np.finfo(score.dtype).eps, 1 - np.finfo(score.dtype).eps)
+        per_row = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+        return float(skm.log_loss(y, score, labels=[0, 1])), _mean_stderr(per_row)
+    if name == "brier":
+        return float(skm.brier_score_loss(y, score, labels=[0, 1])), _mean_stderr((score - y) ** 2)
+    if name == "ece":
+        return expected_calibration_error(y, score), _bootstrap_stderr(weighted_ece, seed, yf, score)
+    return None, None
+
+
 def binary_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray | None, names: list[str], *, seed: int = 0
 ) -> dict[str, MetricValue]:
     """Binary classification metrics (positive class 1) with standard errors.
 
     Rows whose label, prediction or (for score metrics) score is NaN or infinite are left out of
-    that metric; ``n`` says how many rows it used.
+    that metric; ``n`` says how many rows it used. An empty window gives every metric with value
+    None and n 0.
     """
-    from sklearn import metrics as skm
-
     y_all = np.asarray(y_true, dtype=float)
     p_all = np.asarray(y_pred, dtype=float)
     s_all = None if y_score is None else np.asarray(y_score, dtype=float)
@@ -226,46 +267,10 @@ def binary_metrics(
             continue
         keep = _finite(y_all, p_all, s_all if definition.needs_score else None)
         y = y_all[keep].astype(int)
-        pred = p_all[keep].astype(int)
         score = s_all[keep] if (s_all is not None and definition.needs_score) else None
-        n = int(y.size)
-        value: float | None = None
-        stderr: float | None = None
-        n_pos = int(y.sum())
-        both = 0 < n_pos < n
-        yf, pf = y.astype(float), pred.astype(float)
-        if n == 0:
-            pass
-        elif name == "roc_auc" and both and score is not None:
-            value = float(skm.roc_auc_score(y, score))
-            stderr = _auc_stderr(value, n_pos, n - n_pos)
-        elif name == "pr_auc" and n_pos and score is not None:
-            value = float(skm.average_precision_score(y, score))
-            stderr = _bootstrap_stderr(weighted_average_precision, seed, yf, score)
-        elif name == "accuracy":
-            value = float(skm.accuracy_score(y, pred))
-            stderr = _proportion_stderr(value, n)
-        elif name == "precision":
-            value = float(skm.precision_score(y, pred, zero_division=0))
-            stderr = _proportion_stderr(value, int(pred.sum()))
-        elif name == "recall":
-            value = float(skm.recall_score(y, pred, zero_division=0))
-            stderr = _proportion_stderr(value, n_pos)
-        elif name == "f1":
-            value = float(skm.f1_score(y, pred, zero_division=0))
-            stderr = _bootstrap_stderr(weighted_f1, seed, yf, pf)
-        elif name == "log_loss" and score is not None:
-            value = float(skm.log_loss(y, score, labels=[0, 1]))
-            eps = np.finfo(score.dtype).eps
-            clipped = np.clip(score, eps, 1 - eps)
-            stderr = _mean_stderr(-(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
-        elif name == "brier" and score is not None:
-            value = float(skm.brier_score_loss(y, score, labels=[0, 1]))
-            stderr = _mean_stderr((score - y) ** 2)
-        elif name == "ece" and score is not None:
-            value = expected_calibration_error(y, score)
-            stderr = _bootstrap_stderr(weighted_ece, seed, yf, score)
-        out[name] = MetricValue(name, value, stderr, n, definition.uncertainty if value is not None else None)
+        value, stderr = _binary_value(name, y, p_all[keep].astype(int), score, seed)
+        out[name] = MetricValue(name, value, stderr, int(y.size),
+                                definition.uncertainty if value is not None else None)
     return out
 
 
@@ -360,112 +365,45 @@ def compute_metrics(
     return regression_metrics(y_true, y_pred, names, seed=seed)
 
 
-# ---------------------------------------------------------------- label-free estimate (CBPE)
+# ---------------------------------------------------------------- limits and breaches
+
+# How each kind of limit is judged. Limits set from outside the data (an absolute floor, a drop
+# from the baseline value) say nothing about noise, so a breach needs the one-sided 95% bound past
+# them. A spread limit is the baseline's own window-to-window variation: it already holds the
+# sampling noise, and requiring the bound on top would count that noise twice (a spread limit
+# could then almost never fire on windows the size of the sub-windows), so the value decides.
+SPREAD_RULE = "spread_k"
+LIMIT_RULES = ("floor", "max_drop", "max_relative_drop", SPREAD_RULE)
 
 
-def calibration_map(y: np.ndarray, score: np.ndarray, *, bins: int = 50) -> dict[str, list[float]]:
-    """A small monotone calibration map fitted on the reference: score knots -> P(label = 1).
+@dataclass(frozen=True)
+class Limit:
+    """One limit on a metric: which spec field set it, where it lies, and how it is judged."""
 
-    Isotonic regression (scikit-learn) on the reference's labels, fitted on quantile-bin means so
-    the stored map has at most ``bins`` knots.
+    rule: str  # one of LIMIT_RULES: the spec field that set it
+    threshold: float
+
+    @property
+    def needs_bound(self) -> bool:
+        """Whether a breach needs the one-sided 95% bound past the limit (else the value decides)."""
+        return self.rule != SPREAD_RULE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "threshold": self.threshold, "needs_bound": self.needs_bound}
+
+
+def scaled_spread_std(std: float, n_sub: float | None, n_window: int | None) -> float:
+    """The sub-windows' standard deviation carried to a window of ``n_window`` rows.
+
+    Sampling noise shrinks as 1/sqrt(n): a window twice a sub-window's size varies sqrt(2) times
+    less. Without both sizes the spread is used as measured.
     """
-    from sklearn.isotonic import IsotonicRegression
-
-    keep = np.isfinite(score) & np.isfinite(y)
-    score, y = score[keep], y[keep].astype(float)
-    if score.size == 0:
-        return {"x": [0.0, 1.0], "y": [0.0, 1.0]}
-    edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
-    idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(edges.size - 2, 0))
-    counts = np.bincount(idx)
-    used = counts > 0
-    x_mean = (np.bincount(idx, weights=score) / np.maximum(counts, 1))[used]
-    y_mean = (np.bincount(idx, weights=y) / np.maximum(counts, 1))[used]
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    fitted = iso.fit(x_mean, y_mean, sample_weight=counts[used]).predict(x_mean)
-    return {"x": [float(v) for v in x_mean], "y": [float(v) for v in fitted]}
+    if not n_sub or not n_window:
+        return std
+    return std * math.sqrt(n_sub / n_window)
 
 
-def weighted_expected_roc_auc(w: np.ndarray, score: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """Expected ROC AUC (CBPE) under resample weights; one value per row of ``w``.
-
-    Sort by the model's score; expected true and false positives at each threshold are the
-    cumulative sums of ``prob`` and ``1 - prob``; ties are grouped like scikit-learn's roc_curve,
-    and the curve is integrated with the trapezoid rule as ``sklearn.metrics.auc`` does.
-    """
-    order = np.argsort(-score, kind="stable")
-    s, p, ws = score[order], prob[order], w[:, order]
-    ends = np.r_[np.nonzero(np.diff(s))[0], s.size - 1]
-    zero = np.zeros((w.shape[0], 1))
-    tp = np.hstack([zero, np.cumsum(ws * p, axis=1)[:, ends]])
-    fp = np.hstack([zero, np.cumsum(ws * (1 - p), axis=1)[:, ends]])
-    tpr = _safe_div(tp, np.broadcast_to(tp[:, -1:], tp.shape))
-    fpr = _safe_div(fp, np.broadcast_to(fp[:, -1:], fp.shape))
-    area = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
-    return np.where((tp[:, -1] > 0) & (fp[:, -1] > 0), area, np.nan)
-
-
-def expected_roc_auc(score: np.ndarray, prob: np.ndarray) -> float | None:
-    """ROC AUC expected when each row is positive with probability ``prob`` (CBPE)."""
-    score, prob = np.asarray(score, dtype=float), np.asarray(prob, dtype=float)
-    if score.size == 0:
-        return None
-    value = float(weighted_expected_roc_auc(np.ones((1, score.size)), score, prob)[0])
-    return value if np.isfinite(value) else None
-
-
-def estimate_binary(
-    score: np.ndarray,
-    pred: np.ndarray,
-    calibration: dict[str, list[float]],
-    names: list[str],
-    *,
-    unsupported: np.ndarray | None = None,
-    prior: float | None = None,
-    seed: int = 0,
-) -> dict[str, MetricValue]:
-    """Label-free estimates of ROC AUC and accuracy from calibrated scores (CBPE, NannyML style).
-
-    CBPE assumes the calibration fitted on the reference still holds. It cannot hold where the
-    model extrapolates beyond the reference's inputs, so rows flagged ``unsupported`` get the
-    uninformed probability ``prior`` (the reference's positive rate) instead of their calibrated
-    score: the model's ranking of them is then worth nothing, which is what the estimate should
-    assume until their labels say otherwise.
-
-    Returns estimated ``roc_auc`` / ``accuracy`` (other names are skipped). The estimate is a
-    function of the window's scores only, so its sampling error is the bootstrap spread over the
-    window's rows (label noise does not enter until labels arrive).
-    """
-    score = np.asarray(score, dtype=float)
-    keep = np.isfinite(score)
-    score = score[keep]
-    prob = np.interp(score, calibration["x"], calibration["y"])
-    if unsupported is not None and prior is not None:
-        prob = np.where(np.asarray(unsupported)[keep], prior, prob)
-    n = int(score.size)
-    out: dict[str, MetricValue] = {}
-    for name in names:
-        value: float | None = None
-        stderr: float | None = None
-        if n and name == "roc_auc":
-            value = expected_roc_auc(score, prob)
-            if value is not None:
-                stderr = _bootstrap_stderr(weighted_expected_roc_auc, seed, score, prob)
-        elif n and name == "accuracy":
-            p = np.asarray(pred, dtype=float)[keep]
-            correct = np.where(p >= 0.5, prob, 1 - prob)
-            value = float(np.mean(correct))
-            stderr = _mean_stderr(correct)
-        else:
-            continue
-        out[name] = MetricValue(name, value, stderr, n, "estimated" if value is not None else None)
-    return out
-
-
-# ---------------------------------------------------------------- thresholds and breaches
-
-
-def threshold_for(
+def limits_for(
     higher_is_better: bool,
     floor: float | None,
     max_drop: float | None,
@@ -474,8 +412,10 @@ def threshold_for(
     max_relative_drop: float | None = None,
     spread: tuple[float, float] | None = None,
     spread_k: float | None = None,
-) -> float | None:
-    """The effective limit: the strictest of the limits the spec sets.
+    n_sub: float | None = None,
+    n_window: int | None = None,
+) -> list[Limit]:
+    """Every limit the spec sets that can be computed, strictest first.
 
     Args:
         higher_is_better: the metric's direction.
@@ -484,28 +424,56 @@ def threshold_for(
         baseline: the baseline's value of the metric.
         max_relative_drop: allowed worsening as a fraction of the baseline value (0.1 = 10%).
         spread: (mean, std) of the metric over the baseline's sub-windows.
-        spread_k: the limit is mean -/+ k x std of that spread.
+        spread_k: the limit is mean -/+ k x std of that spread, the std scaled to the window.
+        n_sub: mean rows per baseline sub-window the spread was measured on.
+        n_window: rows the judged value was computed on.
     """
     sign = 1.0 if higher_is_better else -1.0
     limits = []
     if floor is not None:
-        limits.append(floor)
+        limits.append(Limit("floor", floor))
     if max_drop is not None and baseline is not None:
-        limits.append(baseline - sign * max_drop)
+        limits.append(Limit("max_drop", baseline - sign * max_drop))
     if max_relative_drop is not None and baseline is not None:
-        limits.append(baseline - sign * max_relative_drop * abs(baseline))
-    if spread_k is not None and spread is not None and spread[1] is not None:
-        limits.append(spread[0] - sign * spread_k * spread[1])
-    if not limits:
-        return None
-    return max(limits) if higher_is_better else min(limits)
+        limits.append(Limit("max_relative_drop", baseline - sign * max_relative_drop * abs(baseline)))
+    if spread_k is not None and spread is not None and spread[1]:  # a zero spread measures no noise
+        std = scaled_spread_std(spread[1], n_sub, n_window)
+        limits.append(Limit(SPREAD_RULE, spread[0] - sign * spread_k * std))
+    # Strictest first: the highest minimum, or the lowest maximum for error metrics.
+    return sorted(limits, key=lambda lim: -sign * lim.threshold)
 
 
-def is_breach(value: MetricValue, threshold: float | None, higher_is_better: bool, z: float) -> bool:
-    """A breach only when the whole confidence interval lies on the wrong side of the limit."""
+def threshold_for(
+    higher_is_better: bool,
+    floor: float | None,
+    max_drop: float | None,
+    baseline: float | None,
+    **kwargs: Any,
+) -> float | None:
+    """The strictest limit's threshold (keyword arguments as ``limits_for``), None without any."""
+    limits = limits_for(higher_is_better, floor, max_drop, baseline, **kwargs)
+    return limits[0].threshold if limits else None
+
+
+def is_breach(
+    value: MetricValue, threshold: float | None, higher_is_better: bool, z: float, *, needs_bound: bool = True
+) -> bool:
+    """Whether ``value`` is past ``threshold``: its one-sided bound (``z`` standard errors on the
+    good side) when ``needs_bound``, else the value itself (see ``Limit.needs_bound``)."""
     if threshold is None or value.value is None:
         return False
-    margin = z * (value.stderr or 0.0)
+    margin = z * (value.stderr or 0.0) if needs_bound else 0.0
     if higher_is_better:
         return value.value + margin < threshold
     return value.value - margin > threshold
+
+
+def judge(
+    value: MetricValue, limits: list[Limit], higher_is_better: bool, z: float
+) -> tuple[bool, Limit | None]:
+    """(breach, the deciding limit): the strictest limit breached under its own rule, or the
+    strictest limit when none is (None when there is no limit)."""
+    for limit in limits:
+        if is_breach(value, limit.threshold, higher_is_better, z, needs_bound=limit.needs_bound):
+            return True, limit
+    return False, (limits[0] if limits else None)

@@ -21,7 +21,6 @@ from gapwatch.catalog import BREACH_Z, OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS
 from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
 from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
-from gapwatch.text import duration_text
 
 FAILED_DAG_RUN_STATES = {"failed"}  # Airflow's DagRunState that means the run did not publish
 
@@ -288,7 +287,7 @@ def _spec_facts(spec: MonitorSpec | None) -> dict[str, Any] | None:
     return {
         "description": spec.description,
         "schedule": spec.schedule,
-        "label_delay": duration_text(spec.ground_truth.delay),
+        "label_delay": spec.ground_truth.delay.describe(),
         "runbook_url": spec.runbook_url,
         "fallback": spec.fallback,
         "readiness_suite": spec.readiness.suite,

@@ -1,0 +1,59 @@
+"""``gapwatch backfill``: six windows of the demo through the real monitor DAG, in order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gapwatch import store
+from gapwatch.cli import main as cli
+from gapwatch.demo.seed import window_bounds
+
+pytestmark = pytest.mark.integration
+
+
+def test_backfill_runs_six_demo_windows_through_the_dag_in_order(airflow_db, demo_env: Path, capsys) -> None:
+    assert cli.main(["backfill", "credit_default", "--start", "2026-01-05", "--end", "2026-02-16"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    starts = [window_bounds(k)[0] for k in range(1, 7)]
+    with store.engine().connect() as conn:
+        runs = store.rows(conn, sa.select(store.runs).order_by(store.runs.c.window_start))
+    assert [r["window_start"] for r in runs] == starts
+    assert all(r["window_end"] - r["window_start"] == timedelta(days=7) for r in runs)
+    # Each run is a real DAG run of the monitor, covering exactly its window.
+    assert all(r["airflow_run_id"] and r["airflow_run_id"].startswith("manual__") for r in runs)
+    # One progress line per window, in order, with the run's status.
+    progress = [line for line in lines if line.startswith("[")]
+    assert [line.split()[:3] for line in progress] == [
+        [f"[{k}/6]", starts[k - 1].date().isoformat(), runs[k - 1]["status"]] for k in range(1, 7)]
+    assert progress[0].split()[2] == "awaiting_labels" and progress[1].split()[2] == "healthy"
+    assert runs[4]["readiness"] == "not_ready"  # the feed break of window 5, found in order
+    assert lines[-1].startswith("backfilled 6 windows of credit_default")
+
+
+def test_backfill_refuses_a_range_without_a_whole_window(airflow_db, demo_env: Path, capsys) -> None:
+    assert cli.main(["backfill", "credit_default", "--start", "2026-01-06", "--end", "2026-01-12"]) == 1
+    assert "no whole window of credit_default's schedule" in capsys.readouterr().out
+    assert cli.main(["backfill", "credit_default", "--start", "2026-01-12", "--end", "2026-01-05"]) == 2
+
+
+def test_the_logical_date_of_a_window_is_its_end_and_other_windows_are_refused() -> None:
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    from gapwatch.airflow.backfill import BackfillError, logical_date_for
+    from gapwatch.airflow.dags import build_dag
+    from gapwatch.spec import load_specs
+    from gapwatch.window import Window
+
+    dag = build_dag(load_specs().by_name("credit_default"))
+    start, end = window_bounds(3)
+    assert logical_date_for(dag, Window(start, end)) == end
+    # What Airflow 3 does with the window's *start* as the logical date: the window before.
+    before = coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=start)
+    assert (before.start, before.end) == (window_bounds(2)[0], start)
+    with pytest.raises(BackfillError, match="not the window"):
+        logical_date_for(dag, Window(start + timedelta(days=1), end + timedelta(days=1)))
