@@ -114,7 +114,8 @@ def baseline_profile(spec: MonitorSpec, source: sources.Source | None = None) ->
     return profile
 
 
-def _window_profile(spec: MonitorSpec, source: sources.Source) -> dict[str, Any]:
+def _window_profile(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str, Any]:
+    source = source or sources.Source(spec)
     start, end = spec.baseline.start, spec.baseline.end
     assert start is not None and end is not None
     table = sources.predictions_table(spec)
