@@ -6,6 +6,7 @@ YAML and pydantic are imported at module level; pandas, GX and scikit-learn load
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,23 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
 
 TASK_RETRIES = 2
+TASK_TIMEOUT_ENV = "GAPWATCH_TASK_TIMEOUT"
+
+
+def task_timeout() -> timedelta:
+    """Every task's ``execution_timeout`` (``GAPWATCH_TASK_TIMEOUT`` seconds, default 3600).
+
+    The last guard against a hang the database and channel timeouts do not catch (a server that
+    answers, then stalls mid-result): Airflow kills the task, and its retries take over.
+    """
+    value = os.environ.get(TASK_TIMEOUT_ENV)
+    try:
+        seconds = float(value) if value else 3600.0
+    except ValueError:
+        raise ValueError(f"{TASK_TIMEOUT_ENV}={value!r}: expected a number of seconds") from None
+    if seconds <= 0:
+        raise ValueError(f"{TASK_TIMEOUT_ENV}={value!r}: must be more than 0 seconds")
+    return timedelta(seconds=seconds)
 
 
 def doc_md(spec: MonitorSpec) -> str:
@@ -71,7 +89,10 @@ def build_dag(spec: MonitorSpec) -> DAG:
         start_date=pendulum.datetime(
             spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
         ),
-        catchup=False,
+        # Windows missed while the scheduler was down are evaluated afterwards, one at a time and
+        # in order (incident streaks depend on it). `make airflow` creates DAGs paused, so the
+        # demo's scheduler never starts on the windows since start_date by itself.
+        catchup=True,
         max_active_runs=1,
         tags=["gapwatch", spec.task, *spec.tags],
         owner_links={spec.owners.technical_owner.name: f"mailto:{spec.owners.technical_owner.email}"},
@@ -79,6 +100,7 @@ def build_dag(spec: MonitorSpec) -> DAG:
             "owner": spec.owners.technical_owner.name,
             "retries": TASK_RETRIES,
             "retry_delay": timedelta(minutes=2),
+            "execution_timeout": task_timeout(),
         },
     )
     def monitor() -> None:
@@ -188,7 +210,8 @@ Channel secrets live in Airflow connections; see the README section "Notificatio
         catchup=False,
         max_active_runs=1,
         tags=["gapwatch", "operations"],
-        default_args={"owner": "gapwatch-platform", "retries": TASK_RETRIES, "retry_delay": timedelta(minutes=1)},
+        default_args={"owner": "gapwatch-platform", "retries": TASK_RETRIES, "retry_delay": timedelta(minutes=1),
+                      "execution_timeout": task_timeout()},
     )
     def operations() -> None:
         @task
