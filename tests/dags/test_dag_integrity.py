@@ -82,7 +82,8 @@ def test_the_operations_dag_runs_housekeeping_every_few_minutes() -> None:
     assert "gapwatch" in dag.tags and "operations" in dag.tags
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.timetable.expression == "*/5 * * * *"
-    assert sorted(t.task_id for t in dag.tasks) == ["deliver_pending", "escalate_overdue", "queue_weekly_digests"]
+    assert sorted(t.task_id for t in dag.tasks) == ["deliver_pending", "enforce_retention", "escalate_overdue",
+                                                    "queue_weekly_digests"]
     deliver = dag.get_task("deliver_pending")
     assert deliver.upstream_task_ids == {"escalate_overdue", "queue_weekly_digests"}
     for t in dag.tasks:

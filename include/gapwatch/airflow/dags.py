@@ -181,17 +181,7 @@ def raise_spec_errors(directory: str | None = None) -> None:
 
 OPERATIONS_DAG_ID = "gapwatch_operations"
 OPERATIONS_SCHEDULE = "*/5 * * * *"
-
-
-def build_operations_dag() -> DAG:
-    """Housekeeping every few minutes: escalate overdue incidents, queue due digests, deliver."""
-    import pendulum
-    from airflow.sdk import dag, task
-
-    @dag(
-        dag_id=OPERATIONS_DAG_ID,
-        description="gapwatch housekeeping: escalation, weekly digests, outbox delivery",
-        doc_md="""### gapwatch operations
+OPERATIONS_DOC_MD = """### gapwatch operations
 
 Every five minutes:
 
@@ -202,9 +192,24 @@ Every five minutes:
 3. **deliver_pending**: every due outbox message of every monitor, with retries and backoff; a
    message that exhausts its attempts is dead-lettered and alerts the platform route
    (`GAPWATCH_PLATFORM_ROUTE`).
+4. **enforce_retention**: deletes run extracts (they hold PII), Data Docs pages and delivered
+   messages past their retention (`GAPWATCH_RUNS_RETENTION`, `GAPWATCH_DATA_DOCS_RETENTION`,
+   `GAPWATCH_OUTBOX_RETENTION`, in days).
 
 Channel secrets live in Airflow connections; see the README section "Notifications".
-""",
+"""
+
+
+def build_operations_dag() -> DAG:
+    """Housekeeping every few minutes: escalate overdue incidents, queue due digests, deliver,
+    enforce retention."""
+    import pendulum
+    from airflow.sdk import dag, task
+
+    @dag(
+        dag_id=OPERATIONS_DAG_ID,
+        description="gapwatch housekeeping: escalation, weekly digests, outbox delivery, retention",
+        doc_md=OPERATIONS_DOC_MD,
         schedule=OPERATIONS_SCHEDULE,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
@@ -233,6 +238,13 @@ Channel secrets live in Airflow connections; see the README section "Notificatio
 
             return ops.deliver(default_senders())
 
+        @task
+        def enforce_retention() -> dict[str, int]:
+            from gapwatch import retention
+
+            return retention.enforce_retention()
+
         deliver_pending(escalate_overdue(), queue_weekly_digests())
+        enforce_retention()  # on its own: a failing delivery must not keep PII past its time
 
     return operations()
