@@ -256,7 +256,7 @@ def send_slack(message: dict[str, Any]) -> str | None:
     connection(conn_id)
     hook = SlackWebhookHook(slack_webhook_conn_id=conn_id, timeout=max(int(timeout()), 1))
     client = hook.client
-    _remember(client.url, client.url.split("/services/", 1)[-1])
+    _remember(client.url.split("/services/", 1)[1] if "/services/" in client.url else client.url)
     with _quiet_transport_logs():
         response = client.send(text=message["subject"], blocks=slack_blocks(message))
     _raise_if_rate_limited("Slack", response.status_code, response.headers)
