@@ -66,7 +66,8 @@ chromium:
 	fi
 
 # The embedded Airflow (api-server, scheduler, dag-processor, triggerer) with the demo's runs
-# and the Model Health page; a known admin login kept in $(AIRFLOW_HOME).
+# and the Model Health page; a known admin login kept in $(AIRFLOW_HOME). Task processes call the
+# execution API on the same port as the UI (Airflow's default is :8080 whatever the UI port).
 AIRFLOW_PORT ?= 8080
 AIRFLOW_PASSWORDS := $(AIRFLOW_HOME)/simple_auth_manager_passwords.json
 airflow: venv airflow-db
@@ -86,6 +87,8 @@ airflow: venv airflow-db
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=$(AIRFLOW_PASSWORDS) \
 	AIRFLOW__API_AUTH__JWT_SECRET=$$(cat $(AIRFLOW_HOME)/jwt_secret) \
 	AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
+	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:$(AIRFLOW_PORT)/execution/ \
+	GAPWATCH_AIRFLOW_URL=$${GAPWATCH_AIRFLOW_URL:-http://localhost:$(AIRFLOW_PORT)} \
 	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=INFO \
 	PATH=$(ROOT)/$(BIN):$$PATH $(BIN)/airflow standalone

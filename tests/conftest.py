@@ -148,4 +148,4 @@ def store_url(
 
 
 # Real servers on loopback (SMTP, Slack/PagerDuty/Jira/webhook HTTP) for the notification tests.
-from loopback import fake_services, smtp_sink  # noqa: E402,F401
+from loopback import blackhole, fake_services, smtp_sink  # noqa: E402,F401

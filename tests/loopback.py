@@ -3,10 +3,14 @@
 ``FakeServices``: one stdlib HTTP server (in a thread, ephemeral port) that speaks the shapes of
 a Slack incoming webhook (``POST /services/...``), PagerDuty Events API v2 (``POST /v2/enqueue``),
 Jira REST v2 (``POST /rest/api/2/issue``, ``GET /rest/api/2/search``) and a generic webhook
-(``POST /hooks/...``). It records every request and can be told to fail (HTTP 5xx) or to hang
-(process the request, then answer too late) per path prefix.
+(``POST /hooks/...``). It records every request and can be told to fail (HTTP 5xx), to rate-limit
+(HTTP 429 with ``Retry-After``) or to hang (process the request, then answer too late) per path
+prefix.
 
 ``SmtpSink``: aiosmtpd on an ephemeral port, with AUTH, keeping every mail it receives.
+
+``blackhole``: a TCP server that accepts connections and never says a word (a hung SMTP server
+or database).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
-    outcome: str = "ok"  # ok | failed | hung
+    outcome: str = "ok"  # ok | failed | rate_limited | hung
 
     @property
     def json(self) -> Any:
@@ -44,13 +48,17 @@ class Request:
 class FakeServices:
     requests: list[Request] = field(default_factory=list)
     issues: list[dict[str, Any]] = field(default_factory=list)
-    failures: dict[str, tuple[str, float]] = field(default_factory=dict)  # prefix -> (mode, value)
+    failures: dict[str, tuple[str, Any]] = field(default_factory=dict)  # prefix -> (mode, value)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
     def fail(self, prefix: str, status: int = 503) -> None:
         """Answer every request under ``prefix`` with ``status`` (nothing is processed)."""
         self.failures[prefix] = ("fail", status)
+
+    def rate_limit(self, prefix: str, retry_after: str) -> None:
+        """Answer every request under ``prefix`` with 429 and this ``Retry-After`` (nothing processed)."""
+        self.failures[prefix] = ("rate_limit", retry_after)
 
     def hang(self, prefix: str, seconds: float) -> None:
         """Process requests under ``prefix`` but answer only after ``seconds`` (a lost response)."""
@@ -62,7 +70,7 @@ class FakeServices:
     def received(self, prefix: str, outcome: str | None = "ok") -> list[Request]:
         return [r for r in self.requests if r.path.startswith(prefix) and (outcome is None or r.outcome == outcome)]
 
-    def _mode(self, path: str) -> tuple[str, float] | None:
+    def _mode(self, path: str) -> tuple[str, Any] | None:
         for prefix, mode in self.failures.items():
             if path.startswith(prefix):
                 return mode
@@ -74,9 +82,12 @@ def _handler(services: FakeServices) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
 
-        def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        def _reply(self, status: int, body: Any, content_type: str = "application/json",
+                   headers: dict[str, str] | None = None) -> None:
             data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -93,6 +104,10 @@ def _handler(services: FakeServices) -> type[BaseHTTPRequestHandler]:
             if mode and mode[0] == "fail":
                 request.outcome = "failed"
                 self._reply(int(mode[1]), {"error": "service unavailable (test)"})
+                return
+            if mode and mode[0] == "rate_limit":
+                request.outcome = "rate_limited"
+                self._reply(429, {"error": "rate limited (test)"}, headers={"Retry-After": str(mode[1])})
                 return
             status, body, content_type = self._process(request)
             if mode and mode[0] == "hang":
@@ -153,6 +168,35 @@ def fake_services() -> Any:
     yield services
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def blackhole() -> Any:
+    """``(host, port)`` of a TCP server that accepts every connection and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)  # the kernel completes the handshakes; nobody ever reads or writes
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    yield server.getsockname()
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
 
 
 @dataclass

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         default="file", description="where alerts about gapwatch itself (dead letters) go: " + PLATFORM_ROUTE_FORMS[4:]
     )
     channel_timeout: float = Field(default=10.0, gt=0, description="seconds a channel may take per delivery attempt")
+    db_connect_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for a database connection")
+    statement_timeout: float = Field(default=300.0, gt=0, description="seconds one database statement may run")
+    task_timeout: float = Field(default=3600.0, gt=0, description="every DAG task's execution_timeout, in seconds")
+    runs_retention: float = Field(default=14.0, ge=0, description="days run extracts are kept (0: forever)")
+    data_docs_retention: float = Field(default=90.0, ge=0, description="days Data Docs pages are kept (0: forever)")
+    outbox_retention: float = Field(default=90.0, ge=0, description="days delivered outbox rows are kept (0: forever)")
     retry_backoff_seconds: float = Field(
         default=30.0, ge=0, description="delay of a message's first retry, doubling per attempt"
     )

@@ -1,15 +1,19 @@
 """Housekeeping, run every few minutes by the ``gapwatch_operations`` DAG (or ``gapwatch
 operations run``): escalate incidents unacknowledged past their SLA, queue the weekly digest of
-each business owner when it is due, and deliver every pending message of every monitor.
+each business owner when it is due, deliver every pending message of every monitor, and delete
+what is past its retention (``gapwatch.retention``).
 
 Each step is idempotent: an escalation moves one level per SLA period, a digest is keyed on the
-owner and the ISO week, and the outbox never sends a message twice.
+owner and the ISO week, and the outbox never sends a message twice. The store cost does not grow
+with the number of monitors: the digests read every monitor's latest run, incidents and tickets
+in one query each.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,8 +125,9 @@ def queue_digests(now: datetime | None = None, directory: str | None = None) -> 
         by_owner[str(spec.owners.business_owner.email).lower()].append(spec)
     queued = 0
     with store.engine().begin() as conn:
+        facts = digest_facts(conn, [s.name for specs in by_owner.values() for s in specs], now)
         for email, specs in sorted(by_owner.items()):
-            message = digest_message(conn, specs, now)
+            message = digest_message(conn, specs, now, facts)
             owner = specs[0].owners.business_owner
             destinations: dict[str, routing.Destination] = {}
             for spec in specs:  # every channel any of the owner's monitors reaches people on
@@ -136,14 +141,51 @@ def queue_digests(now: datetime | None = None, directory: str | None = None) -> 
     return queued
 
 
-def digest_message(conn: Connection, specs: list[MonitorSpec], now: datetime) -> Message:
-    """One business owner's week in plain language: their models, health, incidents, tickets."""
-    owner = specs[0].owners.business_owner
+@dataclass(frozen=True)
+class DigestFacts:
+    """What the digests say about each monitor, read for all monitors at once (by monitor name)."""
+
+    latest_run: dict[str, dict[str, Any]] = field(default_factory=dict)
+    open_incidents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    resolved: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tickets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def digest_facts(conn: Connection, monitors: list[str], now: datetime) -> DigestFacts:
+    """Latest run, open and recently resolved incidents, open tickets: three queries in all."""
+    runs, inc, tk = store.runs, store.incidents, store.tickets
+    latest = (
+        sa.select(runs.c.monitor, sa.func.max(runs.c.window_start).label("window_start"))
+        .where(runs.c.monitor.in_(monitors)).group_by(runs.c.monitor).subquery()
+    )
+    facts = DigestFacts()
+    for run in store.rows(conn, sa.select(runs).join(latest, sa.and_(
+            runs.c.monitor == latest.c.monitor, runs.c.window_start == latest.c.window_start))):
+        facts.latest_run[run["monitor"]] = run
     since = now - timedelta(days=7)
+    recent = sa.and_(inc.c.status == IncidentState.RESOLVED, inc.c.resolved_at >= since)
+    for i in store.rows(conn, sa.select(inc).where(inc.c.monitor.in_(monitors),
+                                                   sa.or_(inc.c.status.in_(OPEN_STATES), recent))
+                        .order_by(inc.c.id)):
+        bucket = facts.resolved if i["status"] == IncidentState.RESOLVED else facts.open_incidents
+        bucket.setdefault(i["monitor"], []).append(i)
+    for t in store.rows(conn, sa.select(tk).where(tk.c.monitor.in_(monitors), tk.c.status == TicketState.OPEN)
+                        .order_by(tk.c.id)):
+        facts.tickets.setdefault(t["monitor"], []).append(t)
+    return facts
+
+
+def digest_message(
+    conn: Connection, specs: list[MonitorSpec], now: datetime, facts: DigestFacts | None = None
+) -> Message:
+    """One business owner's week in plain language: models, health, incidents, tickets (``facts``
+    are read here unless given; ``queue_digests`` reads them once for every owner)."""
+    owner = specs[0].owners.business_owner
+    facts = facts or digest_facts(conn, [s.name for s in specs], now)
     sections: list[str] = []
     summary: list[dict[str, Any]] = []
     for spec in sorted(specs, key=lambda s: s.name):
-        section, model = _digest_section(conn, spec, since)
+        section, model = _digest_section(spec, facts)
         sections.append(section)
         summary.append(model)
     attention = sum(m["verdict"] == NEEDS_ATTENTION for m in summary)
@@ -164,20 +206,12 @@ def digest_message(conn: Connection, specs: list[MonitorSpec], now: datetime) ->
 NEEDS_ATTENTION = "NEEDS ATTENTION"
 
 
-def _digest_section(conn: Connection, spec: MonitorSpec, since: datetime) -> tuple[str, dict[str, Any]]:
+def _digest_section(spec: MonitorSpec, facts: DigestFacts) -> tuple[str, dict[str, Any]]:
     """One model's part of the digest, and its line in the payload's ``models``."""
-    run = _latest_run(conn, spec.name)
-    open_incidents = _incidents(conn, spec.name, store.incidents.c.status.in_(OPEN_STATES))
-    resolved = _incidents(
-        conn, spec.name,
-        sa.and_(store.incidents.c.status == IncidentState.RESOLVED, store.incidents.c.resolved_at >= since),
-    )
-    tickets = store.rows(
-        conn,
-        sa.select(store.tickets)
-        .where(store.tickets.c.monitor == spec.name, store.tickets.c.status == TicketState.OPEN)
-        .order_by(store.tickets.c.id),
-    )
+    run = facts.latest_run.get(spec.name)
+    open_incidents = facts.open_incidents.get(spec.name, [])
+    resolved = facts.resolved.get(spec.name, [])
+    tickets = facts.tickets.get(spec.name, [])
     critical = [i for i in open_incidents if i["severity"] == Severity.CRITICAL]
     verdict = NEEDS_ATTENTION if critical or tickets else "WATCH" if open_incidents else "OK"
     lines = [f"{spec.name} (v{spec.version}): {verdict}", f"  {spec.description}".rstrip()]
@@ -211,20 +245,6 @@ def _digest_section(conn: Connection, spec: MonitorSpec, since: datetime) -> tup
     return "\n".join(lines), model
 
 
-def _latest_run(conn: Connection, monitor: str) -> dict[str, Any] | None:
-    found = store.rows(
-        conn,
-        sa.select(store.runs).where(store.runs.c.monitor == monitor)
-        .order_by(store.runs.c.window_start.desc()).limit(1),
-    )
-    return found[0] if found else None
-
-
-def _incidents(conn: Connection, monitor: str, condition: Any) -> list[dict[str, Any]]:
-    inc = store.incidents
-    return store.rows(conn, sa.select(inc).where(inc.c.monitor == monitor, condition).order_by(inc.c.id))
-
-
 def deliver(senders: Mapping[str, Sender], now: datetime | None = None) -> dict[str, int]:
     """Deliver every due message of every monitor (and the digests and platform alerts)."""
     return outbox.deliver_pending(store.engine(), senders, now=now)
@@ -233,7 +253,10 @@ def deliver(senders: Mapping[str, Sender], now: datetime | None = None) -> dict[
 def housekeeping(
     senders: Mapping[str, Sender], now: datetime | None = None, directory: str | None = None
 ) -> dict[str, Any]:
-    """All three steps, in the order the DAG runs them."""
+    """Every step, in the order the DAG runs them."""
+    from gapwatch.retention import enforce_retention
+
     escalated = escalate(now, directory)
     digests = queue_digests(now, directory)
-    return {"escalated": escalated, "digests": digests, "delivery": deliver(senders, now)}
+    return {"escalated": escalated, "digests": digests, "delivery": deliver(senders, now),
+            "retention": enforce_retention(now)}

@@ -6,9 +6,16 @@ unannounced. :func:`deliver_pending` sends them through their channels (``gapwat
 delivery is at-least-once from the outbox's side and made exactly-once by the far side honouring
 the idempotency key (file sink: skips keys it holds; Jira: label search before create; PagerDuty:
 dedup_key; email: Message-ID; webhook: ``Idempotency-Key`` header). A failing channel delays its
-messages with exponential backoff; after ``MAX_ATTEMPTS`` a message is dead-lettered and that
-queues its own alert to the platform route. Messages of one incident to one destination leave in
-order: a later one waits while an earlier one is still pending.
+messages with exponential backoff, or for as long as the far side asks (:class:`RetryAfter`, from
+an HTTP 429 ``Retry-After``); after ``MAX_ATTEMPTS`` a message is dead-lettered and that queues
+its own alert to the platform route.
+
+Order: the messages of one incident (or ticket) to one destination form a *stream* and leave in
+the order they were queued. A later message waits while an earlier one of its stream is pending,
+and also while an earlier one is **dead**: an OPEN that could not be delivered is never overtaken
+by its RESOLVED. Retrying the dead message by hand (``gapwatch messages retry ID``) releases the
+stream; the platform alert says so. Messages tied to no incident or ticket (digests, platform
+alerts) are only held behind pending ones, so one dead digest never silences later ones.
 """
 
 from __future__ import annotations
@@ -32,10 +39,27 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=5)  # how long a claimed message is left to its sender
 UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)  # a lapsed lease makes ``sending`` due again
+# A far side asking for more than a day is capped, so a bogus header cannot park a message forever.
+MAX_RETRY_AFTER = timedelta(days=1)
 
 # A channel: deliver one message, return an external reference (or None); raise on failure.
 # The senders themselves live in ``gapwatch.airflow.channels`` and are passed in by the caller.
 Sender = Callable[[dict[str, Any]], "str | None"]
+
+
+class RetryAfter(Exception):
+    """Raised by a channel when the far side asks to be left alone for a while (HTTP 429).
+
+    The failed attempt counts like any other, but the next one is not scheduled before
+    ``seconds`` (capped at ``MAX_RETRY_AFTER``), even when the backoff would come sooner.
+
+    Attributes:
+        seconds: How long the far side asked us to wait (its ``Retry-After``).
+    """
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
 
 
 def base_backoff() -> timedelta:
@@ -92,7 +116,8 @@ def deliver_pending(
     monitor: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Try every due message once; returns counts of sent, retrying, dead and waiting messages.
+    """Try every due message once; returns counts of sent, retrying, dead, waiting (not due, or
+    behind a pending one of its stream) and held (behind a dead one of its stream) messages.
 
     Args:
         engine: the store.
@@ -108,10 +133,14 @@ def deliver_pending(
         query = query.where(ob.c.monitor == monitor)
     with engine.connect() as conn:
         pending = store.rows(conn, query)
-    counts = {"sent": 0, "retrying": 0, "dead": 0, "waiting": 0}
+        dead_streams = _dead_streams(conn, monitor)
+    counts = {"sent": 0, "retrying": 0, "dead": 0, "waiting": 0, "held": 0}
     blocked: set[tuple[Any, ...]] = set()
     for msg in pending:
-        stream = (msg["incident_id"], msg["ticket_id"], msg["channel"], msg["recipient"])
+        stream = _stream(msg)
+        if stream in dead_streams and dead_streams[stream] < msg["id"]:
+            counts["held"] += 1  # an earlier message of its stream is dead: never overtake it
+            continue
         if stream in blocked or msg["next_attempt_at"] > now:
             blocked.add(stream)
             counts["waiting"] += 1
@@ -155,6 +184,24 @@ def _mark_sent(engine: Engine, msg: dict[str, Any], external_ref: str | None) ->
             )
 
 
+def _stream(msg: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The messages that must leave in order: one incident or ticket, one destination."""
+    return (msg["incident_id"], msg["ticket_id"], msg["channel"], msg["recipient"])
+
+
+def _dead_streams(conn: Connection, monitor: str | None) -> dict[tuple[Any, ...], int]:
+    """Streams of an incident or ticket with a dead message -> the id of their first dead one."""
+    ob = store.outbox
+    query = (
+        sa.select(ob.c.incident_id, ob.c.ticket_id, ob.c.channel, ob.c.recipient, sa.func.min(ob.c.id))
+        .where(ob.c.status == MessageStatus.DEAD, sa.or_(ob.c.incident_id.is_not(None), ob.c.ticket_id.is_not(None)))
+        .group_by(ob.c.incident_id, ob.c.ticket_id, ob.c.channel, ob.c.recipient)
+    )
+    if monitor:
+        query = query.where(ob.c.monitor == monitor)
+    return {tuple(row[:4]): row[4] for row in conn.execute(query)}
+
+
 def _claim(engine: Engine, message_id: int, now: datetime) -> bool:
     """Take a due message for this sender only, for ``SEND_LEASE``.
 
@@ -179,6 +226,9 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
     attempts = msg["attempts"] + 1
     dead = attempts >= MAX_ATTEMPTS
     error = redaction.redact(f"{type(exc).__name__}: {exc}")[:2000]
+    delay = base_backoff() * 2 ** (attempts - 1)
+    if isinstance(exc, RetryAfter):  # the far side said when; never sooner than that
+        delay = max(delay, min(timedelta(seconds=max(exc.seconds, 0)), MAX_RETRY_AFTER))
     log.warning(
         "gapwatch outbox: message #%s (%s -> %s) failed, attempt %d/%d%s: %s",
         msg["id"], msg["channel"], msg["recipient_role"], attempts, MAX_ATTEMPTS,
@@ -192,13 +242,15 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
             .values(
                 attempts=attempts,
                 status=MessageStatus.DEAD if dead else MessageStatus.PENDING,
-                next_attempt_at=now + base_backoff() * 2 ** (attempts - 1),
+                next_attempt_at=now + delay,
                 last_error=error,
             )
         ).rowcount
         # An alert about an undeliverable platform alert would loop; that one only gets logged.
         if dead and updated and msg["recipient_role"] != Role.PLATFORM:
             alert = dead_letter_message({**msg, "attempts": attempts, "last_error": error})
+            if msg["incident_id"] or msg["ticket_id"]:
+                alert = Message(alert.subject, alert.body + _HELD_NOTE.format(id=msg["id"]), alert.payload)
             try:
                 destination = platform_destination()
             except ValueError as bad_setting:  # a typo in the setting must not lose the alert
@@ -213,8 +265,15 @@ def _record_failure(engine: Engine, msg: dict[str, Any], exc: Exception, now: da
     return dead
 
 
+_HELD_NOTE = (
+    "\nUntil then, later messages of the same incident or ticket to this destination are held, so "
+    "they never arrive out of order (a RESOLVED before its OPEN); retrying #{id} releases them."
+)
+
+
 def retry_dead(engine: Engine, message_id: int) -> bool:
-    """Put a dead-lettered message back in the queue (after the channel is fixed)."""
+    """Put a dead-lettered message back in the queue (after the channel is fixed); the messages
+    held behind it in its stream follow it, in order."""
     ob = store.outbox
     with engine.begin() as conn:
         return bool(

@@ -58,7 +58,10 @@ def source_url(spec: MonitorSpec) -> str:
 
 @cache
 def source_engine(url: str) -> sa.Engine:
-    return sa.create_engine(url, pool_pre_ping=True)
+    """The source's engine, with the connect and statement timeouts every gapwatch engine has."""
+    from gapwatch.store.engine import create_engine
+
+    return create_engine(url, pool_pre_ping=True)
 
 
 class Source:

@@ -30,7 +30,7 @@ def test_every_dag_parses_with_owner_tags_retries_and_docs() -> None:
             continue  # checked in test_the_operations_dag_runs_housekeeping_every_few_minutes
         spec = yaml.safe_load((ROOT / "include" / "monitors" / f"{dag_id.split('__')[1]}.yml").read_text())
         assert "gapwatch" in dag.tags
-        assert dag.catchup is False
+        assert dag.catchup is True and dag.max_active_runs == 1  # missed windows, in order
         assert [t.task_id for t in dag.tasks] == [
             "extract_window", "check_readiness", "evaluate_performance",
             "evaluate_drift", "decide", "publish",
@@ -82,7 +82,8 @@ def test_the_operations_dag_runs_housekeeping_every_few_minutes() -> None:
     assert "gapwatch" in dag.tags and "operations" in dag.tags
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.timetable.expression == "*/5 * * * *"
-    assert sorted(t.task_id for t in dag.tasks) == ["deliver_pending", "escalate_overdue", "queue_weekly_digests"]
+    assert sorted(t.task_id for t in dag.tasks) == ["deliver_pending", "enforce_retention", "escalate_overdue",
+                                                    "queue_weekly_digests"]
     deliver = dag.get_task("deliver_pending")
     assert deliver.upstream_task_ids == {"escalate_overdue", "queue_weekly_digests"}
     for t in dag.tasks:

@@ -3,9 +3,15 @@
 Each channel is a function ``send(message) -> external reference | None`` that raises on failure
 (the outbox retries it). Secrets come from Airflow connections (the UI, a secrets backend, or
 ``AIRFLOW_CONN_<ID>`` environment variables), never from specs; every secret a channel touches is
-registered with Airflow's secrets masker and scrubbed from errors by :func:`redact`, and the
-third-party HTTP clients' DEBUG request logs (which print webhook URLs and auth headers) are kept
-quiet while sending.
+registered with Airflow's secrets masker and scrubbed from errors by :func:`redact` and from
+every log line (:func:`gapwatch.redaction.install_log_filter`), and the third-party HTTP clients'
+DEBUG request logs (which print webhook URLs and auth headers) are kept quiet while sending.
+
+Every attempt is bounded by ``GAPWATCH_CHANNEL_TIMEOUT``; retries belong to the outbox (backoff,
+dead letters, order), never to a client resending or sleeping inside the call (slack_sdk's one
+immediate reconnect after a refused connection aside: nothing was delivered). A far side that
+answers HTTP 429 raises :class:`gapwatch.outbox.RetryAfter` with its ``Retry-After``, so the next
+attempt waits at least that long.
 
 ==========  =====================================================================================
 file        JSON lines in ``GAPWATCH_OUTBOX_FILE`` (embedded default; skips keys it holds)
@@ -24,6 +30,7 @@ Airflow and the providers are imported lazily, inside the channel functions.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -36,7 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gapwatch import config, redaction
 from gapwatch.catalog import Severity
-from gapwatch.outbox import Sender
+from gapwatch.outbox import RetryAfter, Sender
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -55,12 +62,44 @@ def timeout() -> float:
     return config.settings().channel_timeout
 
 
+def retry_after_seconds(value: str | None, default: float = 60.0) -> float:
+    """Seconds to wait from an HTTP ``Retry-After`` (delta-seconds or an HTTP date).
+
+    A 429 without a readable header still means "slow down": ``default`` then.
+    """
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return default
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    from datetime import UTC, datetime
+
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _raise_if_rate_limited(service: str, status: int, headers: Any) -> None:
+    if status == 429:
+        seconds = retry_after_seconds((headers or {}).get("Retry-After"))
+        raise RetryAfter(f"{service} answered 429 Too Many Requests; retry after {seconds:.0f}s", seconds)
+
+
 # ---------------------------------------------------------------- secrets
 
 
 def _remember(*values: Any) -> None:
-    """Register secret values so they are masked in Airflow's logs and scrubbed by redact()."""
+    """Register secret values: scrubbed by redact() and from every log output (our filter on
+    each logging handler and structlog processor), and masked by Airflow's own masker."""
     found = redaction.remember(*values)
+    redaction.install_log_filter()
     with contextlib.suppress(Exception):  # the masker is an extra safety net, not a requirement
         from airflow.sdk.log import mask_secret
 
@@ -125,18 +164,46 @@ def send_file(message: dict[str, Any], path: Path | None = None) -> str | None:
 # ---------------------------------------------------------------- email
 
 
+def _smtp_hook(conn_id: str) -> Any:
+    """``SmtpHook`` bounded by ``GAPWATCH_CHANNEL_TIMEOUT`` and making one try.
+
+    The provider takes its socket timeout from the connection's ``timeout`` extra (default 30 s)
+    and reconnects/resends up to ``retry_limit`` times (default 5): a server that accepts TCP and
+    never answers held one attempt for 6 x 30 s. Here the timeout is the smaller of the extra and
+    the channel timeout, and the retry limit is 0 (the outbox retries; a resend inside the hook
+    could also deliver a mail twice).
+    """
+    return _bounded_smtp_hook_class()(smtp_conn_id=conn_id)
+
+
+@functools.cache
+def _bounded_smtp_hook_class() -> type:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    class BoundedSmtpHook(SmtpHook):
+        @property
+        def timeout(self) -> int:
+            configured = self.conn.extra_dejson.get("timeout")
+            limit = timeout() if configured is None else min(float(configured), timeout())
+            return max(int(limit), 1)
+
+        @property
+        def smtp_retry_limit(self) -> int:
+            return 0
+
+    return BoundedSmtpHook
+
+
 def send_email(message: dict[str, Any]) -> str | None:
     """Email through Airflow's SMTP provider; the Message-ID makes a resend recognisable."""
     import html
-
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     route = message.get("route") or {}
     address = route.get("to") or message["recipient"].rsplit("<", 1)[-1].rstrip(">")
     conn_id = route.get("conn_id") or config.settings().smtp_conn_id
     connection(conn_id)
     message_id = f"<{message['idempotency_key']}@gapwatch>"
-    with _quiet_transport_logs(), SmtpHook(smtp_conn_id=conn_id) as hook:
+    with _quiet_transport_logs(), _smtp_hook(conn_id) as hook:
         hook.send_email_smtp(
             to=address,
             subject=message["subject"],
@@ -175,14 +242,25 @@ def slack_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def send_slack(message: dict[str, Any]) -> str | None:
-    """Post to a Slack incoming webhook (connection: the webhook URL or token in its password)."""
+    """Post to a Slack incoming webhook (connection: the webhook URL or token in its password).
+
+    The webhook URL *is* the credential, wherever the connection keeps it (password or host), so
+    its path is registered as a secret before anything is sent. The hook's client is called
+    directly rather than ``hook.send`` because the provider's response check drops the headers,
+    and a 429 needs its ``Retry-After``.
+    """
     from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
     conn_id = (message.get("route") or {})["conn_id"]
     connection(conn_id)
-    hook = SlackWebhookHook(slack_webhook_conn_id=conn_id, timeout=int(timeout()))
+    hook = SlackWebhookHook(slack_webhook_conn_id=conn_id, timeout=max(int(timeout()), 1))
+    client = hook.client
+    _remember(client.url.split("/services/", 1)[1] if "/services/" in client.url else client.url)
     with _quiet_transport_logs():
-        hook.send(text=message["subject"], blocks=slack_blocks(message))
+        response = client.send(text=message["subject"], blocks=slack_blocks(message))
+    _raise_if_rate_limited("Slack", response.status_code, response.headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"Slack answered {response.status_code}: {str(response.body)[:300]}")
     return None
 
 
@@ -249,6 +327,7 @@ def send_pagerduty(message: dict[str, Any]) -> str | None:
     with _quiet_transport_logs():
         response = httpx.post(f"{base_url.rstrip('/')}/v2/enqueue", json=pagerduty_event(message, routing_key),
                               timeout=timeout())
+    _raise_if_rate_limited("PagerDuty", response.status_code, response.headers)
     if response.status_code != 202:
         raise RuntimeError(f"PagerDuty Events API answered {response.status_code}: {response.text[:300]}")
     return str(response.json().get("dedup_key") or "")
@@ -275,9 +354,13 @@ def send_jira(message: dict[str, Any]) -> str | None:
     project = route["project"]
     connection(conn_id)
     label = jira_label(message["idempotency_key"])
-    with _quiet_transport_logs():
+    with _quiet_transport_logs(), _jira_rate_limit():
         client: Any = JiraHook(jira_conn_id=conn_id).get_conn()  # its timeout is annotated int; seconds are float
         client.timeout = timeout()
+        # atlassian-python-api sleeps through a 429's Retry-After (up to 30 min) inside the
+        # call; the outbox schedules the retry instead.
+        client.retry_with_header = False
+        client.backoff_and_retry = False
         found = client.jql(f'project = "{project}" AND labels = "{label}"', fields="key", limit=1)
         issues = (found or {}).get("issues") or []
         if issues:
@@ -292,6 +375,20 @@ def send_jira(message: dict[str, Any]) -> str | None:
             }
         )
     return str(created["key"])
+
+
+@contextlib.contextmanager
+def _jira_rate_limit() -> Iterator[None]:
+    """Turn the Jira client's HTTP 429 error into :class:`RetryAfter`."""
+    from requests import HTTPError
+
+    try:
+        yield
+    except HTTPError as exc:
+        response = exc.response
+        if response is not None:
+            _raise_if_rate_limited("Jira", response.status_code, response.headers)
+        raise
 
 
 # ---------------------------------------------------------------- webhook
@@ -331,11 +428,13 @@ def send_webhook(message: dict[str, Any]) -> str | None:
         TIMESTAMP_HEADER: stamp,
         SIGNATURE_HEADER: signature(conn.password, stamp, body),
     }
+    hook = HttpHook(method="POST", http_conn_id=conn_id)
     with _quiet_transport_logs():
-        HttpHook(method="POST", http_conn_id=conn_id).run(
-            # requests sends bytes as they are (signed above); the hook's annotation is narrower.
-            endpoint=None, data=cast(Any, body), headers=headers, extra_options={"timeout": timeout()}
-        )
+        response = hook.run(endpoint=None, data=cast(Any, body),  # requests sends the signed bytes as they are
+                            headers=headers,
+                            extra_options={"timeout": timeout(), "check_response": False})
+    _raise_if_rate_limited("Webhook", response.status_code, response.headers)
+    hook.check_response(response)  # the provider's error for any other failure
     return None
 
 

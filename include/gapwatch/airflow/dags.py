@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 TASK_RETRIES = 2
 
 
+def task_timeout() -> timedelta:
+    """Every task's ``execution_timeout`` (``GAPWATCH_TASK_TIMEOUT`` seconds, default 3600).
+
+    The last guard against a hang the database and channel timeouts do not catch (a server that
+    answers, then stalls mid-result): Airflow kills the task, and its retries take over.
+    """
+    from gapwatch import config
+
+    return timedelta(seconds=config.settings().task_timeout)
+
+
 def doc_md(spec: MonitorSpec) -> str:
     """What the platform team sees on the DAG page: owners, runbook, fallback, what is checked."""
     o = spec.owners
@@ -141,7 +152,10 @@ def _monitor_dag_arguments(spec: MonitorSpec) -> dict[str, Any]:
         "start_date": pendulum.datetime(
             spec.start_date.year, spec.start_date.month, spec.start_date.day, tz="UTC"
         ),
-        "catchup": False,
+        # Windows missed while the scheduler was down are evaluated afterwards, one at a time and
+        # in order (incident streaks depend on it). `make airflow` creates DAGs paused, so the
+        # demo's scheduler never starts on the windows since start_date by itself.
+        "catchup": True,
         "max_active_runs": 1,
         "tags": ["gapwatch", spec.task, *spec.tags],
         "owner_links": {spec.owners.technical_owner.name: f"mailto:{spec.owners.technical_owner.email}"},
@@ -149,6 +163,7 @@ def _monitor_dag_arguments(spec: MonitorSpec) -> dict[str, Any]:
             "owner": spec.owners.technical_owner.name,
             "retries": TASK_RETRIES,
             "retry_delay": timedelta(minutes=2),
+            "execution_timeout": task_timeout(),
         },
     }
 
@@ -173,17 +188,7 @@ def raise_spec_errors(directory: str | None = None) -> None:
 
 OPERATIONS_DAG_ID = "gapwatch_operations"
 OPERATIONS_SCHEDULE = "*/5 * * * *"
-
-
-def build_operations_dag() -> DAG:
-    """Housekeeping every few minutes: escalate overdue incidents, queue due digests, deliver."""
-    import pendulum
-    from airflow.sdk import dag, task
-
-    @dag(
-        dag_id=OPERATIONS_DAG_ID,
-        description="gapwatch housekeeping: escalation, weekly digests, outbox delivery",
-        doc_md="""### gapwatch operations
+OPERATIONS_DOC_MD = """### gapwatch operations
 
 Every five minutes:
 
@@ -194,15 +199,31 @@ Every five minutes:
 3. **deliver_pending**: every due outbox message of every monitor, with retries and backoff; a
    message that exhausts its attempts is dead-lettered and alerts the platform route
    (`GAPWATCH_PLATFORM_ROUTE`).
+4. **enforce_retention**: deletes run extracts (they hold PII), Data Docs pages and delivered
+   messages past their retention (`GAPWATCH_RUNS_RETENTION`, `GAPWATCH_DATA_DOCS_RETENTION`,
+   `GAPWATCH_OUTBOX_RETENTION`, in days).
 
 Channel secrets live in Airflow connections; see the README section "Notifications".
-""",
+"""
+
+
+def build_operations_dag() -> DAG:
+    """Housekeeping every few minutes: escalate overdue incidents, queue due digests, deliver,
+    enforce retention."""
+    import pendulum
+    from airflow.sdk import dag, task
+
+    @dag(
+        dag_id=OPERATIONS_DAG_ID,
+        description="gapwatch housekeeping: escalation, weekly digests, outbox delivery, retention",
+        doc_md=OPERATIONS_DOC_MD,
         schedule=OPERATIONS_SCHEDULE,
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
         tags=["gapwatch", "operations"],
-        default_args={"owner": "gapwatch-platform", "retries": TASK_RETRIES, "retry_delay": timedelta(minutes=1)},
+        default_args={"owner": "gapwatch-platform", "retries": TASK_RETRIES, "retry_delay": timedelta(minutes=1),
+                      "execution_timeout": task_timeout()},
     )
     def operations() -> None:
         @task
@@ -224,6 +245,13 @@ Channel secrets live in Airflow connections; see the README section "Notificatio
 
             return ops.deliver(default_senders())
 
+        @task
+        def enforce_retention() -> dict[str, int]:
+            from gapwatch import retention
+
+            return retention.enforce_retention()
+
         deliver_pending(escalate_overdue(), queue_weekly_digests())
+        enforce_retention()  # on its own: a failing delivery must not keep PII past its time
 
     return operations()

@@ -282,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyError, RuntimeError, ValueError) as exc:
         print(f"gapwatch: error: {exc}", file=sys.stderr)
         return 2
+    except sa.exc.OperationalError as exc:  # unreachable, refused, or past a timeout
+        print(f"gapwatch: error: database: {str(exc.orig or exc).strip()} (the waits are bounded by "
+              "GAPWATCH_DB_CONNECT_TIMEOUT and GAPWATCH_STATEMENT_TIMEOUT)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -81,6 +81,12 @@ def data_docs_link(path: str | None, *, absolute: bool = False) -> str | None:
     return f"{settings.airflow_url}{HEALTH_MOUNT}/{served}" if absolute else served
 
 
+def validation_folders() -> tuple[Path, Path]:
+    """Where validations are kept: the Data Docs pages, and GX's stored validation results (what
+    the site index is built from); ``gapwatch.retention`` prunes both."""
+    return data_docs_dir() / "validations", _gx_dir() / "uncommitted" / "validations"
+
+
 def _context() -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import (

@@ -318,9 +318,13 @@ def _add_sql_datasource(context: Any, url: str) -> Any:
     ``SELECT * ... LIMIT 1`` and every metric stays an aggregate query; nothing but
     results reaches the worker (see bench/readiness_in_database.py).
     """
+    from gapwatch.store.engine import timeout_connect_args
+
     dialect = url.split(":", 1)[0].split("+", 1)[0]
     sources = context.data_sources
-    options = {"connection_string": url, "create_temp_table": True}
+    options: dict[str, Any] = {"connection_string": url, "create_temp_table": True}
+    if connect_args := timeout_connect_args(url):  # GX's own engine times out like ours
+        options["kwargs"] = {"connect_args": connect_args}
     if dialect in ("postgresql", "postgres"):
         return sources.add_postgres(_DATASOURCE, **options)
     if dialect == "sqlite":

@@ -1,4 +1,19 @@
-"""The store's engine (migrated on first use) and the few dialect-aware writes every stage uses."""
+"""The store's engine (migrated on first use) and the few dialect-aware writes every stage uses.
+
+Every engine gapwatch creates (the store here, the production source in ``gapwatch.sources``, GX's
+in-database readiness) goes through :func:`create_engine`, which bounds how long a database may
+keep us waiting: a server that accepts TCP and never answers used to hang a run forever.
+
+==================================  =======  ==========================================================
+setting                             default  PostgreSQL / SQLite
+==================================  =======  ==========================================================
+``GAPWATCH_DB_CONNECT_TIMEOUT``     10 s     libpq ``connect_timeout`` (the whole connection set-up) / -
+``GAPWATCH_STATEMENT_TIMEOUT``      300 s    ``-c statement_timeout`` (server side) / busy timeout (how
+                                             long a statement waits for another writer's lock)
+==================================  =======  ==========================================================
+
+Other dialects get no extra arguments (their drivers name these differently).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +28,46 @@ from sqlalchemy.engine import Connection, Engine
 from gapwatch.window import as_utc
 
 
+def connect_timeout() -> float:
+    """Seconds to wait for a database connection (``GAPWATCH_DB_CONNECT_TIMEOUT``, default 10)."""
+    from gapwatch import config
+
+    return config.settings().db_connect_timeout
+
+
+def statement_timeout() -> float:
+    """Seconds one statement may run (``GAPWATCH_STATEMENT_TIMEOUT``, default 300)."""
+    from gapwatch import config
+
+    return config.settings().statement_timeout
+
+
+def timeout_connect_args(url: str) -> dict[str, Any]:
+    """The DB-API ``connect_args`` that apply the timeouts to a connection to ``url``."""
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return {"timeout": statement_timeout()}
+    if backend == "postgresql" and parsed.get_driver_name() in ("psycopg2", "psycopg"):
+        # libpq wants whole seconds (at least 2, it says); options keep what the URL already set.
+        options = " ".join(
+            part for part in (parsed.query.get("options"), f"-c statement_timeout={int(statement_timeout() * 1000)}")
+            if isinstance(part, str) and part
+        )
+        return {"connect_timeout": max(int(round(connect_timeout())), 2), "options": options}
+    return {}
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """``sqlalchemy.create_engine`` with gapwatch's connect and statement timeouts applied."""
+    connect_args = {**timeout_connect_args(url), **kwargs.pop("connect_args", {})}
+    return sa.create_engine(url, connect_args=connect_args, **kwargs)
+
+
 @cache
 def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -27,7 +78,7 @@ def _engine_for(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True)
 
 
 def migrate(url: str) -> None:
