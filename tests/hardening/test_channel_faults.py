@@ -27,9 +27,9 @@ from gapwatch.airflow.channels import default_senders
 from gapwatch.cli import main as cli
 from gapwatch.demo.seed import window_bounds
 from gapwatch.incidents import lifecycle as incidents
-from gapwatch.incidents.lifecycle import make_finding
 from gapwatch.incidents.messages import Message
 from gapwatch.incidents.routing import Destination
+from gapwatch.policy import make_finding
 from gapwatch.spec import load_specs
 from gapwatch.window import Window
 

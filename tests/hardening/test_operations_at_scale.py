@@ -107,7 +107,7 @@ def _dead_and_pending_messages() -> None:
 
 
 def _kept() -> dict[str, int]:
-    from gapwatch.config import runs_dir
+    from gapwatch import config
     from gapwatch.readiness.docs import validation_folders
 
     pages, results = validation_folders()
@@ -115,7 +115,7 @@ def _kept() -> dict[str, int]:
         statuses = conn.execute(sa.select(store.outbox.c.status)).scalars().all()
         runs = conn.execute(sa.select(sa.func.count()).select_from(store.runs)).scalar()
     return {
-        "extracts": len(list(runs_dir().rglob("*.parquet"))),
+        "extracts": len(list(config.settings().runs_dir.rglob("*.parquet"))),
         "pages": len(list(pages.rglob("*.html"))),
         "results": len(list(results.rglob("*.json"))),
         "sent": statuses.count("sent"), "dead": statuses.count("dead"), "pending": statuses.count("pending"),
@@ -150,10 +150,10 @@ def test_retention_deletes_each_kind_after_its_days_and_keeps_the_record(demo_en
 
 
 def test_retention_zero_keeps_everything_of_that_kind(gapwatch_home, monkeypatch) -> None:
-    from gapwatch.config import runs_dir
+    from gapwatch import config
     from gapwatch.retention import enforce_retention
 
-    extract = runs_dir() / "credit_default" / "2026-01-05T000000Z" / "window.parquet"
+    extract = config.settings().runs_dir / "credit_default" / "2026-01-05T000000Z" / "window.parquet"
     extract.parent.mkdir(parents=True)
     extract.write_bytes(b"rows")
     monkeypatch.setenv("GAPWATCH_RUNS_RETENTION", "0")
