@@ -7,8 +7,9 @@ cheap (YAML + pydantic only) because the DAG processor does it on every parse.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from gapwatch.spec_fields import (
     _Strict,
     parse_duration,
 )
-from gapwatch.spec_files import SpecFileError, read_spec_yaml, spec_paths
+from gapwatch.spec_files import SpecFileError, parse_spec_yaml, read_spec_bytes, spec_paths
 
 __all__ = [
     "BUILTIN_CHECKS", "Baseline", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
@@ -405,7 +406,32 @@ def load_spec(path: Path, folder: Path | None = None) -> MonitorSpec:
     ``folder`` is the monitors folder a symlink may not leave (default: the file's own).
     """
     try:
-        raw = read_spec_yaml(path, folder)
+        data = read_spec_bytes(path, folder)
+    except SpecFileError as exc:
+        raise SpecError(path, [str(exc)]) from exc
+    stat = path.stat()
+    key = (stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest())
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != key:
+        try:
+            cached = (key, _parse(path, data))
+        except SpecError as exc:
+            cached = (key, exc)
+        _PARSED[path] = cached
+    if isinstance(cached[1], SpecError):
+        raise cached[1]
+    return cached[1]
+
+
+# Parsed specs by file, with the (size, mtime, content hash) they were parsed from: the DAG
+# processor and the CLI load the same files again and again, and only a changed file is parsed.
+_PARSED: dict[Path, tuple[tuple[int, int, str], MonitorSpec | SpecError]] = {}
+
+
+def _parse(path: Path, data: bytes) -> MonitorSpec:
+    """The spec in ``data`` (the file's bytes): YAML, then the model, every failure a SpecError."""
+    try:
+        raw = parse_spec_yaml(data)
     except SpecFileError as exc:
         raise SpecError(path, [str(exc)]) from exc
     if not isinstance(raw, dict):
@@ -440,8 +466,12 @@ def monitors_dir(directory: Path | str | None = None) -> Path:
     return config.settings().monitors_dir
 
 
-def load_specs(directory: Path | str | None = None) -> SpecSet:
-    """Load every ``*.yml``/``*.yaml`` in the directory, sorted; a bad file never hides good ones."""
+def load_specs(directory: Path | str | None = None, only: Callable[[Path], bool] | None = None) -> SpecSet:
+    """Load every ``*.yml``/``*.yaml`` in the directory, sorted; a bad file never hides good ones.
+
+    ``only`` selects the files to load (a DAG file's shard of the folder, see
+    ``gapwatch.airflow.dags.monitor_dags``); the others are not read at all.
+    """
     folder = monitors_dir(directory)
     specs: list[MonitorSpec] = []
     errors: list[SpecError] = []
@@ -449,6 +479,9 @@ def load_specs(directory: Path | str | None = None) -> SpecSet:
         return SpecSet([], [SpecError(folder, ["monitors directory does not exist"])])
     seen: dict[str, Path] = {}
     paths, refused = spec_paths(folder)
+    if only is not None:
+        paths = [p for p in paths if only(p)]
+        refused = [(p, reason) for p, reason in refused if only(p)]
     errors += [SpecError(path, [reason]) for path, reason in refused]
     for path in paths:
         try:

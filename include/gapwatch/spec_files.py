@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 __all__ = [
-    "MAX_SPEC_BYTES", "MAX_SPEC_DEPTH", "SPEC_SUFFIXES", "SpecFileError", "read_spec_yaml", "spec_paths",
+    "MAX_SPEC_BYTES", "MAX_SPEC_DEPTH", "SPEC_SUFFIXES", "SpecFileError", "parse_spec_yaml", "read_spec_bytes",
+    "read_spec_yaml", "spec_paths",
 ]
 
 # A real spec is a few KB; 256 KB leaves room for long descriptions and bounds the parse time.
@@ -87,6 +88,15 @@ def read_spec_yaml(path: Path, folder: Path | None = None) -> Any:
         SpecFileError: not a regular file, a symlink out of ``folder``, too large, not UTF-8,
             nested too deep, or not valid YAML (incl. duplicate keys).
     """
+    return parse_spec_yaml(read_spec_bytes(path, folder))
+
+
+def read_spec_bytes(path: Path, folder: Path | None = None) -> bytes:
+    """The bytes of one spec file: a regular file inside ``folder``, at most MAX_SPEC_BYTES.
+
+    Raises:
+        SpecFileError: as :func:`read_spec_yaml`, for what can be told before parsing.
+    """
     folder = folder if folder is not None else path.parent
     if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
         raise SpecFileError("a symlink pointing outside the monitors folder is refused")
@@ -99,6 +109,15 @@ def read_spec_yaml(path: Path, folder: Path | None = None) -> Any:
         raise SpecFileError(f"cannot be read: {exc.strerror or type(exc).__name__}") from exc
     if len(data) > MAX_SPEC_BYTES:
         raise SpecFileError(f"larger than {MAX_SPEC_BYTES // 1024} KB; a spec is a few KB")
+    return data
+
+
+def parse_spec_yaml(data: bytes) -> Any:
+    """The YAML document in ``data`` (UTF-8), nesting bounded before the recursive constructor.
+
+    Raises:
+        SpecFileError: not UTF-8, nested too deep, or not valid YAML (incl. duplicate keys).
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
