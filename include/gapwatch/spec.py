@@ -7,6 +7,7 @@ cheap (YAML + pydantic only) because the DAG processor does it on every parse.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Callable, Mapping
@@ -358,6 +359,7 @@ class MonitorSpec(_Strict):
         return {f.name for f in self.predictions.features if f.pii} | set(self.predictions.pii_columns)
 
 
+@functools.cache  # most monitors share a few schedules; croniter is the costly part of a parse
 def _valid_cron(expression: str) -> bool:
     # croniter is what Airflow's cron timetables use, so this accepts exactly what Airflow will.
     from croniter import croniter
@@ -365,6 +367,7 @@ def _valid_cron(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
+@functools.cache
 def _cron_fires(expression: str, start: date) -> bool:
     """Whether the cron fires within 8 years of ``start`` (``0 0 30 2 *`` never does; Feb 29 does).
 

@@ -47,9 +47,14 @@ class _UniqueKeyLoader(_BASE_LOADER):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)
+            # Scalar keys (every key of a real spec) compare by tag and text: no construction.
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+                identity: Any = (key_node.tag, key)
+            else:
+                key = identity = self.construct_object(key_node, deep=True)
             try:
-                duplicate = key in seen
+                duplicate = identity in seen
             except TypeError:  # an unhashable key: the base constructor explains it
                 break
             if duplicate:
@@ -57,7 +62,7 @@ class _UniqueKeyLoader(_BASE_LOADER):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (line {line}): each field may appear once", None
                 )
-            seen.add(key)
+            seen.add(identity)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
