@@ -50,7 +50,7 @@ app = FastAPI(
 
 # Model Health draws with the vendored Vega, which compiles chart expressions with Function():
 # hence 'unsafe-eval' there, and never on Data Docs, which render data values from the source.
-_FRAMING = "frame-ancestors 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
+_FRAMING = "frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'"
 PAGES_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     f"img-src 'self' data:; connect-src 'self'; {_FRAMING}"

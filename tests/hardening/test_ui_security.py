@@ -126,3 +126,32 @@ def test_hostile_values_and_column_names_run_no_script_in_the_browser(guard_serv
     finally:
         driver.quit()
     assert SCRIPT_VALUE and IMG_COLUMN  # the payloads the source holds (see guard_server)
+
+
+def test_model_health_charts_still_draw_under_the_csp(guard_server) -> None:
+    """The pages' CSP allows the plugin's own scripts and Vega's compiler: the charts render."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", f"--user-data-dir={tempfile.mkdtemp(prefix='gw-guard-')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(f"{guard_server.url}/api/v2/monitor/health")
+        driver.add_cookie({"name": "_token", "value": guard_server.token(), "path": "/"})
+        driver.get(f"{guard_server.url}{APP}/models/hostile_feed")
+        chart = WebDriverWait(driver, 60).until(ec.presence_of_element_located(
+            (By.CSS_SELECTOR, "#readiness-history[data-rendered]")))
+        assert chart.get_attribute("data-rendered") == "true", chart.text
+        assert chart.find_elements(By.TAG_NAME, "svg")
+        violations = [e for e in driver.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+        assert not violations, violations
+    finally:
+        driver.quit()
