@@ -39,15 +39,55 @@ templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=1, defau
 templates.env.globals.update(template_globals())
 
 UserDep = Annotated[BaseUser, Depends(get_user)]
-app = FastAPI(title="gapwatch Model Health", description="The gapwatch fleet's health (JSON API)")
+# No openapi.json, /docs or /redoc: they answered without a login (and /docs loads Swagger from a CDN).
+app = FastAPI(
+    title="gapwatch Model Health",
+    description="The gapwatch fleet's health (JSON API)",
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
+
+# Model Health draws with the vendored Vega, which compiles chart expressions with Function():
+# hence 'unsafe-eval' there, and never on Data Docs, which render data values from the source.
+_FRAMING = "frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'"
+PAGES_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    f"img-src 'self' data:; connect-src 'self'; {_FRAMING}"
+)
+DATA_DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    f"img-src 'self' data:; font-src 'self' data:; {_FRAMING}"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",  # Airflow shows Model Health in an iframe of its own UI
+    "Referrer-Policy": "same-origin",
+}
+
+
+@app.middleware("http")
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    """CSP, nosniff, framing and referrer policy on every response of the app, errors included."""
+    response: Response = await call_next(request)
+    data_docs = request.url.path.startswith(f"{request.scope.get('root_path', '')}/data-docs/")
+    response.headers["Content-Security-Policy"] = DATA_DOCS_CSP if data_docs else PAGES_CSP
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 @app.exception_handler(HTTPException)
 async def _login_for_pages(request: Request, exc: HTTPException) -> Response:
-    """A browser asking for a page without a login goes to the login page, not a JSON error."""
+    """A browser asking for a page without a login goes to the login page, not a JSON error.
+
+    ``next`` is the path alone: the Host header is the client's to set, and an absolute URL built
+    from it would send the user to any site after login.
+    """
     is_api = "/api/" in request.url.path or "/static/" in request.url.path
     if exc.status_code == status.HTTP_401_UNAUTHORIZED and not is_api:
-        login = get_auth_manager().get_url_login(next_url=str(request.url))
+        path = request.url.path
+        next_url = "/" + path.lstrip("/") + (f"?{request.url.query}" if request.url.query else "")
+        login = get_auth_manager().get_url_login(next_url=next_url)
         return RedirectResponse(login, status_code=status.HTTP_303_SEE_OTHER)
     return await http_exception_handler(request, exc)
 
@@ -183,8 +223,12 @@ def dag_tab(request: Request, dag_id: str, user: UserDep) -> Response:
 
 
 def _file_under(root: Path, relative: str) -> Path:
-    path = (root / relative).resolve()
-    if not path.is_file() or not path.is_relative_to(root.resolve()):
+    try:
+        path = (root / relative).resolve()
+        found = path.is_file() and path.is_relative_to(root.resolve())
+    except (ValueError, OSError):  # a NUL byte (%00) or a name the filesystem refuses
+        found = False
+    if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     return path
 
@@ -196,23 +240,54 @@ def static_file(path: str, user: UserDep) -> FileResponse:
 
 
 @app.get("/data-docs/{path:path}")
-def data_docs(path: str, user: UserDep) -> FileResponse:
+def data_docs(path: str, user: UserDep) -> Response:
     """The GX Data Docs site (and nothing else of GAPWATCH_HOME), linked from readiness history.
 
     A validation page shows a monitor's data, so it needs read access to a DAG of a monitor that
-    uses that suite, like the model pages; the site's index and styles only need a login.
+    uses that suite, like the model pages; styles only need a login. GX's index lists every
+    monitor's validations, so the index is ours, filtered the same way.
     """
     from gapwatch.readiness.docs import data_docs_dir
-    from gapwatch.spec import load_specs
 
     root = data_docs_dir()
+    if path in ("", "index.html"):
+        return _data_docs_index(root, user)
     file = _file_under(root, path)
-    parts = file.relative_to(root).parts
+    parts = file.relative_to(root.resolve()).parts
     if len(parts) > 2 and parts[0] in ("validations", "expectations"):
-        readers = [s.dag_id for s in load_specs().specs if s.readiness.suite == parts[1]]
-        if not any(_can_read(user, dag_id) for dag_id in readers):
+        if not _readable_suites(user, {parts[1]}):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     return FileResponse(file)
+
+
+def _readable_suites(user: BaseUser, suites: set[str]) -> set[str]:
+    """The suites of ``suites`` some monitor the user may read uses (a suite can serve several)."""
+    from gapwatch.spec import load_specs
+
+    return {
+        spec.readiness.suite for spec in load_specs().specs
+        if spec.readiness.suite in suites and _can_read(user, spec.dag_id)
+    }
+
+
+def _data_docs_index(root: Path, user: BaseUser) -> HTMLResponse:
+    """The validation pages the user may read, instead of GX's index (which lists every monitor's).
+
+    A plain list, newest first per suite; every name is escaped.
+    """
+    validations = root / "validations"
+    pages = sorted(validations.glob("*/**/*.html"), reverse=True) if validations.is_dir() else []
+    readable = _readable_suites(user, {p.relative_to(validations).parts[0] for p in pages})
+    items = [
+        f'<li><a href="{html.escape(str(p.relative_to(root)), quote=True)}">'
+        f"{html.escape(str(p.relative_to(validations)))}</a></li>"
+        for p in pages if p.relative_to(validations).parts[0] in readable
+    ]
+    body = "<ul>" + "".join(items) + "</ul>" if items else "<p>No validation you may read yet.</p>"
+    return HTMLResponse(
+        "<!doctype html><html><head><meta charset='utf-8'><title>gapwatch Data Docs</title></head>"
+        f"<body style='font-family:sans-serif'><h1>Readiness validations</h1>{body}</body></html>"
+    )
 
 
 class GapwatchHealthPlugin(AirflowPlugin):

@@ -38,18 +38,18 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     Starts the run (:func:`gapwatch.window_run.window_run`): the stages after it share its
     resolved source and read each file it writes once.
     """
-    from gapwatch import sources
+    from gapwatch import source_check
 
     run = window_run(spec, window, new=True)
-    frame = sources.read_window(spec, window.start, window.end, source=run.source)
-    frame.to_parquet(run.path("window"), index=False)
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
-    cohort = sources.read_matured(
-        spec, cohort_window.start, cohort_window.end, as_of=window.end, source=run.source
-    )
+    # What the source has is checked first: a changed schema is a readiness finding, not a crash.
+    frame, cohort, problems = source_check.read_checked(spec, run, window, cohort_window)
+    frame.to_parquet(run.path("window"), index=False)
     cohort.to_parquet(run.path("cohort"), index=False)
+    source_check.save_problems(run, problems)
     labeled = int(cohort["label"].notna().sum())
     return {
+        "source_problems": problems,
         "rows": len(frame),
         "cohort_start": cohort_window.start.isoformat(),
         "cohort_rows": len(cohort),
@@ -71,9 +71,13 @@ def check_readiness(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     forks into performance and drift, so the first run of a new monitor computes it once and
     those two only load it (``gapwatch.baseline``).
     """
+    from gapwatch import source_check
     from gapwatch.readiness.stage import run_readiness
 
     run = window_run(spec, window)
+    problems = source_check.load_problems(run)
+    if problems:  # the source lacks what the spec names: readiness is those problems
+        return source_check.readiness_summary(spec, problems, rows=len(run.frame("window")))
     summary = run_readiness(spec, window, lambda: run.frame("window"), source=run.source)
     if summary["ready"]:
         run.ensure_baseline()

@@ -7,13 +7,16 @@ cheap (YAML + pydantic only) because the DAG processor does it on every parse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import hashlib
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gapwatch import config
@@ -36,6 +39,7 @@ from gapwatch.spec_fields import (
     _Strict,
     parse_duration,
 )
+from gapwatch.spec_files import SpecFileError, parse_spec_yaml, read_spec_bytes, spec_paths
 
 __all__ = [
     "BUILTIN_CHECKS", "Baseline", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
@@ -44,11 +48,12 @@ __all__ = [
     "ToggleCheck", "VolumeCheck", "load_spec", "load_specs", "monitors_dir", "parse_duration",
 ]
 
+# More labels than any window holds would make every run inconclusive.
+MAX_MIN_LABELS = 100_000_000
+
 ColumnMethod = Literal["psi", "ks", "ks_pvalue", "wasserstein", "jensenshannon", "chisquare"]
 
 _NAME_RE = r"^[a-z][a-z0-9_]{1,62}$"
-# libyaml's loader is ~8x faster than the pure-Python one; parse time is paid on every DAG parse.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Metric(_Strict):
@@ -70,7 +75,7 @@ class Metric(_Strict):
     spread_k: float | None = Field(
         default=None, gt=0, description="limit at baseline mean -/+ k std over its sub-windows"
     )
-    min_labels: int = Field(default=200, ge=1)
+    min_labels: int = Field(default=200, ge=1, le=MAX_MIN_LABELS)
 
     @field_validator("name")
     @classmethod
@@ -78,6 +83,16 @@ class Metric(_Strict):
         if value not in METRICS:
             raise ValueError(f"unknown metric {value!r}; known: {sorted(METRICS)}")
         return value
+
+    @model_validator(mode="after")
+    def _limits_in_range(self) -> Metric:
+        # A floor outside what the metric can take breaches every window (or never): a typo.
+        low, high = METRIC_RANGES.get(self.name, (-math.inf, math.inf))
+        if self.floor is not None and not low <= self.floor <= high:
+            raise ValueError(f"floor {self.floor:g} is outside {self.name}'s range {_range(low, high)}")
+        if self.max_drop is not None and self.max_drop >= high - low:
+            raise ValueError(f"max_drop {self.max_drop:g} is not below {self.name}'s whole range {_range(low, high)}")
+        return self
 
     @property
     def higher_is_better(self) -> bool:
@@ -118,6 +133,19 @@ class Metric(_Strict):
         default = "" if any(getattr(self, f) is not None for f in LIMIT_FIELDS) else ", default limit"
         return f"{self.name} (min_labels {self.min_labels}{default}): breach when " + ", or when ".join(rules)
 
+
+def _range(low: float, high: float) -> str:
+    return f"[{low:g}, {high:g}]"
+
+
+# The values a metric can take (the rest are unbounded): a limit outside is never meaningful.
+_UNIT_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "brier", "ece",
+                 "f1_macro", "f1_weighted")
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    **{name: (0.0, 1.0) for name in _UNIT_METRICS},
+    "r2": (-math.inf, 1.0),
+    **{name: (0.0, math.inf) for name in ("log_loss", "mae", "rmse", "mape")},
+}
 
 # A metric without any limit gets one (see Metric.limits): a spread limit needs a few sub-windows.
 LIMIT_FIELDS = ("floor", "max_drop", "max_relative_drop", "spread_k")
@@ -198,6 +226,14 @@ class Baseline(_Strict):
             value = value.replace(tzinfo=UTC)
         return value
 
+    @field_validator("start", "end", mode="after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A quoted date ("2026-01-01") reaches pydantic as text and comes back naive.
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
     def describe(self) -> str:
         if self.table is not None:
             return f"reference table {self.table}"
@@ -242,9 +278,17 @@ class MonitorSpec(_Strict):
     baseline: Baseline
     policy: Policy = Field(default_factory=Policy)
     notifications: Notifications = Field(default_factory=Notifications)
-    runbook_url: str
+    runbook_url: str = Field(description="http(s) link to the runbook (shown as a link in the UI)")
     fallback: str = Field(min_length=1, description="what users get while the model is unfit")
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        # The UI renders it as a link: javascript:/data: would run on click.
+        if urlsplit(value).scheme.lower() not in {"http", "https"} or not urlsplit(value).netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> MonitorSpec:
@@ -274,6 +318,8 @@ class MonitorSpec(_Strict):
             raise ValueError(f"drift.features {unknown_drift} must be feature columns")
         if len(self.schedule.split()) != 5 or not _valid_cron(self.schedule):
             raise ValueError("schedule must be a valid 5-field cron expression, e.g. '0 0 * * 1'")
+        if not _cron_fires(self.schedule, self.start_date):
+            raise ValueError(f"schedule {self.schedule!r} never fires (e.g. a day a month does not have)")
         pii_segments = sorted(set(self.segments) & self.pii_columns)
         if pii_segments:
             raise ValueError(
@@ -313,11 +359,27 @@ class MonitorSpec(_Strict):
         return {f.name for f in self.predictions.features if f.pii} | set(self.predictions.pii_columns)
 
 
+@functools.cache  # most monitors share a few schedules; croniter is the costly part of a parse
 def _valid_cron(expression: str) -> bool:
     # croniter is what Airflow's cron timetables use, so this accepts exactly what Airflow will.
     from croniter import croniter
 
     return bool(croniter.is_valid(expression))
+
+
+@functools.cache
+def _cron_fires(expression: str, start: date) -> bool:
+    """Whether the cron fires within 8 years of ``start`` (``0 0 30 2 *`` never does; Feb 29 does).
+
+    Airflow would accept such a DAG and silently never schedule it.
+    """
+    from croniter import CroniterBadDateError, croniter
+
+    try:
+        croniter(expression, datetime(start.year, start.month, start.day), max_years_between_matches=8).get_next(datetime)
+    except CroniterBadDateError:
+        return False
+    return True
 
 
 class SpecError(Exception):
@@ -339,18 +401,50 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{field}: {msg}"
 
 
-def load_spec(path: Path) -> MonitorSpec:
-    """Parse one spec file; raise SpecError with every problem found."""
+def load_spec(path: Path, folder: Path | None = None) -> MonitorSpec:
+    """Parse one spec file; raise SpecError with every problem found.
+
+    Every failure of this one file is its SpecError, whatever raised it (a validator comparing
+    odd values, a duration too large for a timedelta), so one file never stops the others.
+    ``folder`` is the monitors folder a symlink may not leave (default: the file's own).
+    """
     try:
-        raw = yaml.load(path.read_text(), Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        raise SpecError(path, [f"not valid YAML: {exc}"]) from exc
+        data = read_spec_bytes(path, folder)
+    except SpecFileError as exc:
+        raise SpecError(path, [str(exc)]) from exc
+    stat = path.stat()
+    key = (stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest())
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != key:
+        try:
+            cached = (key, _parse(path, data))
+        except SpecError as exc:
+            cached = (key, exc)
+        _PARSED[path] = cached
+    if isinstance(cached[1], SpecError):
+        raise cached[1]
+    return cached[1]
+
+
+# Parsed specs by file, with the (size, mtime, content hash) they were parsed from: the DAG
+# processor and the CLI load the same files again and again, and only a changed file is parsed.
+_PARSED: dict[Path, tuple[tuple[int, int, str], MonitorSpec | SpecError]] = {}
+
+
+def _parse(path: Path, data: bytes) -> MonitorSpec:
+    """The spec in ``data`` (the file's bytes): YAML, then the model, every failure a SpecError."""
+    try:
+        raw = parse_spec_yaml(data)
+    except SpecFileError as exc:
+        raise SpecError(path, [str(exc)]) from exc
     if not isinstance(raw, dict):
         raise SpecError(path, ["a spec must be a YAML mapping of fields"])
     try:
         spec = MonitorSpec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(path, [_describe(e) for e in exc.errors()]) from exc
+    except Exception as exc:  # noqa: BLE001 - any error of this file is this file's error
+        raise SpecError(path, [f"cannot be used: {type(exc).__name__}: {exc}"]) from exc
     if spec.name != path.stem:
         raise SpecError(path, [f"name: {spec.name!r} must match the file name {path.stem!r}"])
     return spec
@@ -375,17 +469,26 @@ def monitors_dir(directory: Path | str | None = None) -> Path:
     return config.settings().monitors_dir
 
 
-def load_specs(directory: Path | str | None = None) -> SpecSet:
-    """Load every ``*.yml``/``*.yaml`` in the directory, sorted; a bad file never hides good ones."""
+def load_specs(directory: Path | str | None = None, only: Callable[[Path], bool] | None = None) -> SpecSet:
+    """Load every ``*.yml``/``*.yaml`` in the directory, sorted; a bad file never hides good ones.
+
+    ``only`` selects the files to load (a DAG file's shard of the folder, see
+    ``gapwatch.airflow.dags.monitor_dags``); the others are not read at all.
+    """
     folder = monitors_dir(directory)
     specs: list[MonitorSpec] = []
     errors: list[SpecError] = []
     if not folder.is_dir():
         return SpecSet([], [SpecError(folder, ["monitors directory does not exist"])])
     seen: dict[str, Path] = {}
-    for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+    paths, refused = spec_paths(folder)
+    if only is not None:
+        paths = [p for p in paths if only(p)]
+        refused = [(p, reason) for p, reason in refused if only(p)]
+    errors += [SpecError(path, [reason]) for path, reason in refused]
+    for path in paths:
         try:
-            spec = load_spec(path)
+            spec = load_spec(path, folder)
         except SpecError as exc:
             errors.append(exc)
             continue

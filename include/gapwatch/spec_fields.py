@@ -15,19 +15,28 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_DURATION = timedelta(days=100 * 366)
 
 
 def parse_duration(value: Any) -> timedelta:
     """Parse ``"7d"``, ``"36h"``, ``"2w"`` (or a number of seconds) into a timedelta."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    match = _DURATION_RE.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration; use a number and a unit, e.g. 7d, 36h, 2w")
-    amount, unit = match.groups()
-    return timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            duration = timedelta(seconds=value)
+        else:
+            match = _DURATION_RE.match(str(value))
+            if not match:
+                raise ValueError(f"{value!r} is not a duration; use a number and a unit, e.g. 7d, 36h, 2w")
+            amount, unit = match.groups()
+            duration = timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+    except OverflowError:  # beyond timedelta's range
+        duration = MAX_DURATION + MAX_DURATION
+    # Durations are added to window dates at run time, where an overflow would crash a task.
+    if abs(duration) > MAX_DURATION:
+        raise ValueError(f"{value!r} is too long a duration (at most {MAX_DURATION.days} days)")
+    return duration
 
 
 class _Strict(BaseModel):
@@ -114,8 +123,8 @@ class LabelDelay(_Strict):
     """
 
     duration: timedelta | None = Field(default=None, description="a fixed delay, e.g. 7d")
-    windows: int | None = Field(default=None, ge=1, description="schedule intervals, e.g. 1")
-    months: int | None = Field(default=None, ge=1, description="calendar months, e.g. 1")
+    windows: int | None = Field(default=None, ge=1, le=1000, description="schedule intervals, e.g. 1")
+    months: int | None = Field(default=None, ge=1, le=MAX_DURATION.days // 31, description="calendar months, e.g. 1")
 
     @model_validator(mode="before")
     @classmethod
@@ -135,7 +144,7 @@ class LabelDelay(_Strict):
             return {"windows": amount}
         if unit.startswith("mo"):
             return {"months": amount}
-        return {"duration": timedelta(**{_DURATION_UNITS[unit]: amount})}
+        return {"duration": parse_duration(f"{amount}{unit}")}
 
     @model_validator(mode="after")
     def _one_unit(self) -> LabelDelay:

@@ -30,6 +30,7 @@ CORE = (
     "gapwatch.config",
     "gapwatch.spec",
     "gapwatch.spec_fields",
+    "gapwatch.spec_files",
     "gapwatch.text",
     "gapwatch.window",
     "gapwatch.policy",

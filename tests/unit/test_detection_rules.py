@@ -161,7 +161,8 @@ def test_the_default_spread_falls_back_to_a_relative_drop_when_the_baseline_has_
     assert assessment.metric_limits(Metric(name="roc_auc", spread_k=3), flat, sub_windows=4, n=1000) == []
 
 
-def test_validate_prints_the_limits_each_monitor_will_use(tmp_path: Path, capsys) -> None:
+def test_validate_prints_the_limits_each_monitor_will_use(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", "sqlite://")  # validate checks url_env is set
     data = yaml.safe_load(DEMO_SPEC.read_text())
     (tmp_path / "credit_default.yml").write_text(yaml.safe_dump(data))
     assert main(["validate", str(tmp_path)]) == 0

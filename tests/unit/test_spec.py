@@ -91,7 +91,8 @@ def test_a_bad_file_never_hides_the_good_ones(tmp_path: Path) -> None:
     assert len(loaded.errors) == 1 and "not valid YAML" in str(loaded.errors[0])
 
 
-def test_validate_command_exit_codes(tmp_path: Path, capsys) -> None:
+def test_validate_command_exit_codes(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", "sqlite://")  # validate checks url_env is set
     shutil.copy(DEMO_SPEC, tmp_path / DEMO_SPEC.name)
     assert main(["validate", str(tmp_path)]) == 0
     _write(tmp_path, "no_steward", lambda d: d["owners"].pop("data_steward"))

@@ -6,7 +6,9 @@ YAML and pydantic are imported at module level; pandas, GX and scikit-learn load
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapwatch.spec import MonitorSpec, load_specs
@@ -168,10 +170,35 @@ def _monitor_dag_arguments(spec: MonitorSpec) -> dict[str, Any]:
     }
 
 
-def monitor_dags(directory: str | None = None) -> dict[str, DAG]:
-    """One DAG per valid spec, by dag_id, sorted. Broken specs are reported by ``raise_spec_errors``."""
-    specs = load_specs(directory)
+def monitor_dags(directory: str | None = None, shard: tuple[int, int] | None = None) -> dict[str, DAG]:
+    """One DAG per valid spec, by dag_id, sorted. Broken specs are reported by ``raise_spec_errors``.
+
+    ``shard`` ``(index, count)`` keeps only the specs whose file falls in that shard (see
+    :func:`shard_of`), so the monitors spread over several DAG files and one slow parse (or
+    Airflow's import timeout) takes one shard, never every monitor.
+    """
+    only = None if shard is None else (lambda path: shard_of(path, shard[1]) == shard[0])
+    specs = load_specs(directory, only)
     return {spec.dag_id: build_dag(spec) for spec in specs.specs}
+
+
+MONITOR_SHARD_PREFIX = "gapwatch_monitors_"
+
+
+def shard_of(path: Path, count: int) -> int:
+    """The shard of a spec file: a stable hash of its name (x.yml and x.yaml share one)."""
+    return zlib.crc32(path.stem.encode()) % count
+
+
+def monitor_dags_for_file(dag_file: str) -> dict[str, DAG]:
+    """The monitor DAGs of one shard file ``dags/gapwatch_monitors_<i>.py``.
+
+    The shard count is the number of such files beside it, so adding a file rebalances.
+    """
+    here = Path(dag_file)
+    files = sorted(here.parent.glob(f"{MONITOR_SHARD_PREFIX}*.py"))
+    index = int(here.stem.removeprefix(MONITOR_SHARD_PREFIX))
+    return monitor_dags(shard=(index, len(files)))
 
 
 class MonitorSpecError(Exception):

@@ -1,10 +1,17 @@
-"""``gapwatch validate``: every monitor spec, its readiness suite file, and the limits it will use."""
+"""``gapwatch validate``: every monitor spec, its readiness suite file, and the limits it will use.
+
+Beyond what loading a spec checks (fields, limits in range, a cron that fires, an http(s)
+runbook), validate checks what depends on this environment: the suite file exists and parses,
+the ``url_env`` variable is set, and no field holds a non-http(s) link.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from gapwatch import config
 from gapwatch.spec import MonitorSpec, load_specs, monitors_dir
@@ -31,6 +38,49 @@ def suite_problem(spec: MonitorSpec) -> str | None:
     return None
 
 
+# A link the UI or a message could render: only http(s) may be followed. Schemes that run code
+# are refused even without "//" (javascript:alert(1)).
+_URL_RE = re.compile(r"(?i)(?<![\w.+-])(javascript|vbscript|data|file):|(?<![\w.+-])([a-z][a-z0-9+.-]*)://")
+
+
+def environment_problem(spec: MonitorSpec) -> str | None:
+    """Why the spec cannot reach its source from this environment (an unset ``url_env``), or None."""
+    from gapwatch.sources import source_url
+
+    name = spec.source.url_env
+    if not name:
+        return None
+    try:
+        source_url(spec)  # the one place a spec's variable is read
+    except RuntimeError:
+        return (
+            f"source.url_env: the environment variable {name} is not set, so every run would fail "
+            "to connect (set it where the tasks run, or use source.conn_id)"
+        )
+    return None
+
+
+def url_problems(spec: MonitorSpec) -> list[str]:
+    """Every non-http(s) URL anywhere in the spec, by field (runbook_url is checked on load)."""
+    problems = []
+    for field, text in _strings(spec.model_dump(mode="json", by_alias=True)):
+        for match in _URL_RE.finditer(text):
+            scheme = (match.group(1) or match.group(2)).lower()
+            if scheme not in {"http", "https"}:
+                problems.append(f"{field}: only http(s) links are allowed, found a {scheme}: URL")
+    return problems
+
+
+def _strings(value: Any, field: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(field or "(top level)", value)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings(v, f"{field}.{k}" if field else str(k))]
+    if isinstance(value, list):
+        return [s for i, v in enumerate(value) for s in _strings(v, f"{field}.{i}")]
+    return []
+
+
 def describe(spec: MonitorSpec) -> list[str]:
     """What the monitor will judge, in words: each metric's limits, the label delay, drift."""
     sub_windows = spec.baseline.sub_windows
@@ -46,15 +96,15 @@ def _spec_file(folder: Path, name: str) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Exit 1 when any spec, or the suite file a spec names, cannot be used (or there is none)."""
+    """Exit 1 when any spec, its suite file, its environment or a link cannot be used (or none is valid)."""
     specs = load_specs(args.directory)
     folder = monitors_dir(args.directory)
     invalid = [str(error) for error in specs.errors]
     valid = 0
     for spec in specs.specs:
-        problem = suite_problem(spec)
-        if problem:
-            invalid.append(f"{_spec_file(folder, spec.name)}: {problem}")
+        problems = [p for p in (suite_problem(spec), environment_problem(spec)) if p] + url_problems(spec)
+        if problems:
+            invalid.append(f"{_spec_file(folder, spec.name)}: " + "; ".join(problems))
             continue
         valid += 1
         print(f"ok     {spec.name} (dag {spec.dag_id})")
