@@ -57,8 +57,8 @@ def _cell(value: Any) -> str:
 
 def _known_monitors(conn: sa.Connection, directory: str | None = None) -> list[str]:
     """Every monitor name a listing can be filtered by: the loaded specs and what the store holds."""
-    stored = conn.execute(sa.select(store.runs.c.monitor).distinct()).scalars().all()
-    stored += conn.execute(sa.select(store.incidents.c.monitor).distinct()).scalars().all()
+    stored = [*conn.execute(sa.select(store.runs.c.monitor).distinct()).scalars(),
+              *conn.execute(sa.select(store.incidents.c.monitor).distinct()).scalars()]
     return sorted({*(s.name for s in load_specs(directory).specs), *stored})
 
 
