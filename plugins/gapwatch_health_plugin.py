@@ -72,13 +72,27 @@ def _latest_dag_runs() -> dict[str, Any]:
         .group_by(DagRun.dag_id)
         .subquery()
     )
-    query = sa.select(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.logical_date).join(
+    query = sa.select(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.logical_date, DagRun.run_after).join(
         newest, sa.and_(DagRun.dag_id == newest.c.dag_id, DagRun.run_after == newest.c.run_after)
     )
     with create_session() as session:
         return {
-            r.dag_id: DagRunState(r.run_id, str(r.state), r.logical_date) for r in session.execute(query)
+            r.dag_id: DagRunState(r.run_id, str(r.state), r.logical_date, r.run_after)
+            for r in session.execute(query)
         }
+
+
+def _paused_dags() -> set[str]:
+    """The gapwatch DAGs paused in Airflow: their monitors check nothing (shown stale)."""
+    import sqlalchemy as sa
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    query = sa.select(DagModel.dag_id).where(
+        DagModel.dag_id.like("gapwatch\\_\\_%", escape="\\"), DagModel.is_paused.is_(True)
+    )
+    with create_session() as session:
+        return set(session.execute(query).scalars())
 
 
 def _fleet(user: BaseUser) -> list[dict[str, Any]]:
@@ -86,7 +100,7 @@ def _fleet(user: BaseUser) -> list[dict[str, Any]]:
     from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
-        rows = health.fleet(conn, dag_runs=_latest_dag_runs())
+        rows = health.fleet(conn, dag_runs=_latest_dag_runs(), paused=_paused_dags())
     return [r for r in rows if _can_read(user, r["dag_id"])]
 
 
@@ -95,7 +109,7 @@ def _detail(user: BaseUser, model: str) -> dict[str, Any]:
     from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
-        detail = health.model_detail(conn, model, dag_runs=_latest_dag_runs())
+        detail = health.model_detail(conn, model, dag_runs=_latest_dag_runs(), paused=_paused_dags())
     if detail is None or not _can_read(user, detail["summary"]["dag_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no monitored model {model!r}")
     return detail

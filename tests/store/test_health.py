@@ -101,6 +101,20 @@ def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: P
     assert ok["delivery_eta"]["status"] == "healthy"  # without the failed DAG run it is fine
 
 
+def test_paused_or_silent_monitors_are_stale_and_sorted_worst_first(demo_env: Path, store_url: str) -> None:
+    _fill(range(1, 2), ("credit_default", "delivery_eta"))
+    with store.engine().connect() as conn:
+        paused = health.fleet(conn, paused={"gapwatch__delivery_eta"})
+        later = health.fleet(conn, now=store.utcnow() + timedelta(days=30))
+        detail = health.model_detail(conn, "delivery_eta", paused={"gapwatch__delivery_eta"})
+    assert [(r["model"], r["status"]) for r in paused] == [("delivery_eta", "stale"),
+                                                           ("credit_default", "awaiting_labels")]
+    assert paused[0]["status_label"] == "stale (not running)" and "is paused" in paused[0]["status_reason"]
+    assert detail is not None and detail["summary"]["status"] == "stale"
+    assert {r["status"] for r in later} == {"stale"}  # a month without a run of weekly/daily monitors
+    assert all("no run since" in r["status_reason"] for r in later)
+
+
 def test_data_docs_links_stay_inside_the_data_docs_site(gapwatch_home: Path, monkeypatch) -> None:
     site = gapwatch_home / "data_docs" / "credit_default" / "index.html"
     assert data_docs_link(str(site)) == "data-docs/credit_default/index.html"

@@ -32,6 +32,7 @@ class DagRunState:
     run_id: str
     state: str
     logical_date: datetime | None = None
+    run_after: datetime | None = None  # when Airflow ran (or will run) it: the monitor's last activity
 
 
 def dag_run_path(dag_id: str, run_id: str | None = None) -> str:
@@ -111,8 +112,37 @@ def _trends(conn: Connection, n: int = TREND_ON_CHARTS) -> dict[str, list[dict[s
     return grouped
 
 
+STALE_AFTER_INTERVALS = 2  # a monitor that missed this many schedule ticks is not watching
+
+
+def stale_reason(
+    spec: MonitorSpec, latest: dict[str, Any] | None, dag_run: DagRunState | None, *, paused: bool,
+    now: datetime,
+) -> str | None:
+    """Why a monitor is stale (its DAG is paused, or it has not run for two schedule intervals).
+
+    "Ran" is the wall-clock time of its last activity: the newest published run's ``updated_at``
+    or the newest DAG run's ``run_after``, whichever is later (a backfill of old windows is fresh).
+    """
+    from croniter import croniter
+
+    if paused:
+        return f"the DAG {spec.dag_id} is paused: nothing is being checked"
+    seen = [t for t in ((latest or {}).get("updated_at"), dag_run.run_after if dag_run else None) if t]
+    if not seen:
+        return None
+    last = max(store.as_utc(t) for t in seen)
+    ticks = croniter(spec.schedule, last)
+    due = [ticks.get_next(datetime) for _ in range(STALE_AFTER_INTERVALS)][-1]
+    if now <= store.as_utc(due):
+        return None
+    return (f"no run since {last:%Y-%m-%d %H:%M} UTC (clock time); {STALE_AFTER_INTERVALS} runs of "
+            f"schedule '{spec.schedule}' were due by {store.as_utc(due):%Y-%m-%d %H:%M} UTC")
+
+
 def _status(
-    spec: MonitorSpec | None, latest: dict[str, Any] | None, dag_run: DagRunState | None
+    spec: MonitorSpec | None, latest: dict[str, Any] | None, dag_run: DagRunState | None,
+    *, paused: bool = False, now: datetime | None = None,
 ) -> tuple[FleetStatus, str]:
     """(status, why) for one monitor from its newest stored run and its newest DAG run."""
     if spec is None:
@@ -124,6 +154,9 @@ def _status(
         and (latest is None or latest.get("airflow_run_id") != dag_run.run_id)
     ):
         return FleetStatus.MONITOR_BROKEN, f"the latest DAG run {dag_run.run_id} ended {dag_run.state}"
+    stale = stale_reason(spec, latest, dag_run, paused=paused, now=now or store.utcnow())
+    if stale:
+        return FleetStatus.STALE, stale
     if latest is None:
         return FleetStatus.NO_RUNS, "the monitor has not published a run yet"
     status = fleet_status(latest["status"])
@@ -159,6 +192,9 @@ def fleet(
     conn: Connection,
     specs: SpecSet | None = None,
     dag_runs: dict[str, DagRunState] | None = None,
+    *,
+    paused: set[str] | frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One row per monitored model: owners, status, open incidents, last run and a metric trend.
 
@@ -168,6 +204,8 @@ def fleet(
             load shows up as a broken monitor named after its file.
         dag_runs: The newest Airflow run per DAG id, when the caller can see Airflow's metadata;
             a failed one newer than the last published run marks the monitor broken.
+        paused: The DAG ids Airflow has paused (their monitors are stale).
+        now: The clock (tests pin it); a monitor without a run for two schedule intervals is stale.
 
     Returns:
         JSON-safe rows sorted worst status first, then by name.
@@ -185,7 +223,7 @@ def fleet(
     for name, spec in by_name.items():
         dag_id = spec.dag_id if spec else f"gapwatch__{name}"
         last = latest.get(name)
-        status, why = _status(spec, last, dag_runs.get(dag_id))
+        status, why = _status(spec, last, dag_runs.get(dag_id), paused=dag_id in paused, now=now)
         rows.append(
             {
                 "model": name,
@@ -254,6 +292,8 @@ def model_detail(
     name: str,
     specs: SpecSet | None = None,
     dag_runs: dict[str, DagRunState] | None = None,
+    *,
+    paused: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
     """Everything the per-model page shows, or None when the model is neither specified nor stored.
 
@@ -264,7 +304,7 @@ def model_detail(
         audit events) and ``tickets``. All JSON-safe.
     """
     specs = specs if specs is not None else load_specs()
-    summary = next((r for r in fleet(conn, specs, dag_runs) if r["model"] == name), None)
+    summary = next((r for r in fleet(conn, specs, dag_runs, paused=paused) if r["model"] == name), None)
     if summary is None:
         return None
     spec = next((s for s in specs.specs if s.name == name), None)

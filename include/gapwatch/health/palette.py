@@ -13,9 +13,11 @@ from typing import Any
 from gapwatch.catalog import FleetStatus, Kind, Readiness, RunStatus, Severity, Verdict
 
 _GREEN, _RED, _ORANGE, _AMBER, _PURPLE, _GREY = "#2f855a", "#c53030", "#dd6b20", "#b7791f", "#6b46c1", "#a0aec0"
+_SLATE = "#4a5568"
 
 _STATUS_LABELS = {
     FleetStatus.MONITOR_BROKEN: "monitor broken",
+    FleetStatus.STALE: "stale (not running)",
     FleetStatus.DEGRADED: "degraded",
     FleetStatus.DATA_NOT_READY: "data not ready",
     FleetStatus.AT_RISK: "at risk (estimated)",
@@ -29,6 +31,7 @@ STATUS_LABELS: dict[FleetStatus, str] = {status: _STATUS_LABELS[status] for stat
 
 _FLEET_COLOURS = {
     FleetStatus.MONITOR_BROKEN: _RED,
+    FleetStatus.STALE: _SLATE,
     FleetStatus.DEGRADED: _RED,
     FleetStatus.DATA_NOT_READY: _AMBER,
     FleetStatus.AT_RISK: _ORANGE,
@@ -41,6 +44,7 @@ FLEET_COLOURS: dict[FleetStatus, str] = {status: _FLEET_COLOURS[status] for stat
 
 _BADGES = {  # (background, text) of the status pill
     FleetStatus.MONITOR_BROKEN: ("#fed7d7", "#822727"),
+    FleetStatus.STALE: ("#cbd5e0", "#1a202c"),
     FleetStatus.DEGRADED: ("#fed7d7", "#822727"),
     FleetStatus.DATA_NOT_READY: ("#feebc8", "#7b341e"),
     FleetStatus.AT_RISK: ("#feebc8", "#7b341e"),
