@@ -122,15 +122,34 @@ def _charts(detail: dict[str, Any]) -> dict[str, Any]:
     last = detail["runs"][-1]["window_start"] if detail["runs"] else None
     return {
         "metrics": [
-            {"metric": m["name"], "spec": hc.metric_trend(detail["metrics"], m["name"],
-                                                          higher_is_better=m["higher_is_better"])}
+            {"metric": m["name"], "spec": _metric_chart(detail, m)}
             for m in spec["metrics"]
-            if any(r["metric"] == m["name"] for r in detail["metrics"])
+            if any(r["metric"] == m["name"] for r in detail["metrics"]) or _has_estimate(detail, m["name"])
         ],
         "drift": hc.drift_heatmap(detail["drift"]) if detail["drift"] else None,
         "readiness": hc.readiness_history(detail["readiness"]) if detail["readiness"] else None,
         "incidents": hc.incident_timeline(detail["incidents"], last) if detail["incidents"] else None,
     }
+
+
+def _has_estimate(detail: dict[str, Any], metric: str) -> bool:
+    from gapwatch.catalog import Kind
+
+    return metric == detail["summary"]["main_metric"] and any(
+        p["series"] == Kind.ESTIMATE for p in detail["performance_series"])
+
+
+def _metric_chart(detail: dict[str, Any], metric: dict[str, Any]) -> dict[str, Any]:
+    """The main metric with its label-free estimate on one chart when there is one; others alone."""
+    from gapwatch.health import charts as hc
+
+    series = detail["performance_series"]
+    if _has_estimate(detail, metric["name"]):
+        baseline = (detail["spec"] or {}).get("baseline") or {}
+        reference = (baseline["start"], baseline["end"]) if baseline.get("start") else None
+        return hc.estimate_vs_realized(series, metric["name"], higher_is_better=metric["higher_is_better"],
+                                       reference=reference)
+    return hc.metric_trend(detail["metrics"], metric["name"], higher_is_better=metric["higher_is_better"])
 
 
 def _ui_root(request: Request) -> str:

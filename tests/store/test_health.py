@@ -77,6 +77,9 @@ def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -
     values = [r["value"] for r in trend_chart["datasets"][next(iter(trend_chart["datasets"]))]] \
         if "datasets" in trend_chart else [r["value"] for r in trend_chart["data"]["values"]]
     assert values == [r["value"] for r in roc]
+    estimated = [p for p in detail["performance_series"] if p["series"] == "estimate"]
+    assert len(estimated) == 10 and [p for p in estimated if p["value"] is None][0]["status"] == "inconclusive"
+    assert {p["status"] for p in estimated[-2:]} == {"breach"}  # the early warning, ahead of labels
     heat = health_charts.drift_heatmap(detail["drift"])
     cells = heat["data"]["values"] if "data" in heat else next(iter(heat["datasets"].values()))
     assert {(c["column"], c["window"]) for c in cells if c["drifted"]} == drifted

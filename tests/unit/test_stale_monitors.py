@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gapwatch.catalog import FleetStatus
-from gapwatch.health.model import DagRunState, stale_reason
 from gapwatch.health.palette import BADGES, FLEET_COLOURS, STATUS_LABELS
+from gapwatch.health.staleness import stale_reason
 from gapwatch.spec import load_spec
 
 pytestmark = pytest.mark.unit
@@ -37,7 +37,7 @@ def test_a_monitor_is_stale_after_two_missed_schedule_intervals(spec) -> None:
 
 
 def test_a_newer_dag_run_counts_as_activity_and_a_paused_dag_is_always_stale(spec) -> None:
-    later = DagRunState("gapwatch__2026-01-12", "running", run_after=MONDAY + timedelta(days=14))
+    later = MONDAY + timedelta(days=14)  # the newest DAG run's run_after
     now = MONDAY + timedelta(days=20)
     assert stale_reason(spec, {"updated_at": MONDAY}, later, paused=False, now=now) is None
     assert stale_reason(spec, None, None, paused=False, now=now) is None  # never ran: "no runs"

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from gapwatch import store
 from gapwatch.catalog import BREACH_Z, OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
 from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
+from gapwatch.health.series import performance_series
+from gapwatch.health.staleness import stale_reason
 from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
 
@@ -112,34 +114,6 @@ def _trends(conn: Connection, n: int = TREND_ON_CHARTS) -> dict[str, list[dict[s
     return grouped
 
 
-STALE_AFTER_INTERVALS = 2  # a monitor that missed this many schedule ticks is not watching
-
-
-def stale_reason(
-    spec: MonitorSpec, latest: dict[str, Any] | None, dag_run: DagRunState | None, *, paused: bool,
-    now: datetime,
-) -> str | None:
-    """Why a monitor is stale (its DAG is paused, or it has not run for two schedule intervals).
-
-    "Ran" is the wall-clock time of its last activity: the newest published run's ``updated_at``
-    or the newest DAG run's ``run_after``, whichever is later (a backfill of old windows is fresh).
-    """
-    from croniter import croniter
-
-    if paused:
-        return f"the DAG {spec.dag_id} is paused: nothing is being checked"
-    seen = [t for t in ((latest or {}).get("updated_at"), dag_run.run_after if dag_run else None) if t]
-    if not seen:
-        return None
-    last = max(store.as_utc(t) for t in seen)
-    ticks = croniter(spec.schedule, last)
-    due = [ticks.get_next(datetime) for _ in range(STALE_AFTER_INTERVALS)][-1]
-    if now <= store.as_utc(due):
-        return None
-    return (f"no run since {last:%Y-%m-%d %H:%M} UTC (clock time); {STALE_AFTER_INTERVALS} runs of "
-            f"schedule '{spec.schedule}' were due by {store.as_utc(due):%Y-%m-%d %H:%M} UTC")
-
-
 def _status(
     spec: MonitorSpec | None, latest: dict[str, Any] | None, dag_run: DagRunState | None,
     *, paused: bool = False, now: datetime | None = None,
@@ -154,7 +128,8 @@ def _status(
         and (latest is None or latest.get("airflow_run_id") != dag_run.run_id)
     ):
         return FleetStatus.MONITOR_BROKEN, f"the latest DAG run {dag_run.run_id} ended {dag_run.state}"
-    stale = stale_reason(spec, latest, dag_run, paused=paused, now=now or store.utcnow())
+    stale = stale_reason(spec, latest, dag_run.run_after if dag_run else None, paused=paused,
+                         now=now or store.utcnow())
     if stale:
         return FleetStatus.STALE, stale
     if latest is None:
@@ -309,13 +284,16 @@ def model_detail(
         return None
     spec = next((s for s in specs.specs if s.name == name), None)
     dag_id = summary["dag_id"]
+    runs = _runs(conn, name)
+    main_metric = summary["main_metric"]
     return {
         "summary": summary,
         "spec": _spec_facts(spec),
         "metrics": _metric_rows(conn, name),
+        "performance_series": performance_series(runs, main_metric) if main_metric else [],
         "drift": _drift_rows(conn, name),
         "readiness": _readiness_rows(conn, name),
-        "runs": [_run_row(r, dag_id) for r in _runs(conn, name)],
+        "runs": [_run_row(r, dag_id) for r in runs],
         "incidents": _incidents(conn, name, dag_id),
         "tickets": _tickets(conn, name),
     }

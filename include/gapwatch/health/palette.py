@@ -79,6 +79,11 @@ KIND_LABELS: dict[Kind, str] = {kind: _KIND_LABELS[kind] for kind in Kind}
 _KIND_COLOURS = {Kind.DATA: _AMBER, Kind.PERFORMANCE: _RED, Kind.ESTIMATE: _ORANGE, Kind.DRIFT: _PURPLE}
 KIND_COLOURS: dict[Kind, str] = {kind: _KIND_COLOURS[kind] for kind in Kind}
 
+# The main metric's two lines on one chart: realized on matured labels, estimated without labels.
+SERIES_LABELS: dict[Kind, str] = {Kind.PERFORMANCE: "realized (matured labels)",
+                                  Kind.ESTIMATE: "estimated (no labels yet)"}
+SERIES_COLOURS: dict[Kind, str] = {Kind.PERFORMANCE: "#2b6cb0", Kind.ESTIMATE: _ORANGE}
+
 # A stored metric value is judged ok, breach or insufficient (too few labels); the others are
 # verdicts of whole checks, never of a value.
 METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT)
