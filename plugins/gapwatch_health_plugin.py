@@ -22,6 +22,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.core_api.security import get_user
+from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -248,10 +249,59 @@ def data_docs(path: str, user: UserDep) -> FileResponse:
     return FileResponse(file)
 
 
+class RunNotes:
+    """A listener: when a monitor's DAG run ends, its note says the run's verdict (Grid view).
+
+    Airflow 3's Task SDK cannot write a note from a task (the execution API has no such call), so
+    the note is set where the run's state changes (the scheduler, or ``dag.test()``), on the run
+    object being saved, from what the publish task stored.
+    """
+
+    @hookimpl
+    def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
+        self._note(dag_run)
+
+    @hookimpl
+    def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
+        self._note(dag_run)
+
+    @staticmethod
+    def _note(dag_run: Any) -> None:
+        from gapwatch import store
+        from gapwatch.health.notes import note_for_dag_run
+
+        if not str(dag_run.dag_id).startswith("gapwatch__"):
+            return
+        with store.engine().connect() as conn:
+            note = note_for_dag_run(conn, dag_run.dag_id, dag_run.run_id)
+        if note is None:
+            note = "**gapwatch: nothing published**: the run ended before its publish task; see the failed task"
+        _save_note(dag_run, note)
+
+
+def _save_note(dag_run: Any, note: str) -> None:
+    """Set the note on the run being saved (the scheduler's session commits it); a run detached
+    from any session (``dag.test()`` hands one over) is loaded again and saved in our own."""
+    import sqlalchemy as sa
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy.orm import object_session
+
+    if object_session(dag_run) is not None:
+        dag_run.note = note
+        return
+    with create_session() as session:
+        row = session.scalar(sa.select(DagRun).where(DagRun.dag_id == dag_run.dag_id,
+                                                     DagRun.run_id == dag_run.run_id))
+        if row is not None:
+            row.note = note
+
+
 class GapwatchHealthPlugin(AirflowPlugin):
     """Registers the app and its two entries in the Airflow UI."""
 
     name = "gapwatch_health"
+    listeners = [RunNotes()]
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "gapwatch Model Health"}]
     external_views = [
         {
