@@ -50,3 +50,25 @@ def test_age_in_the_largest_whole_unit() -> None:
     assert age(NOW - timedelta(hours=5, minutes=59), NOW) == "5h"
     assert age((NOW - timedelta(minutes=12)).replace(tzinfo=None), NOW) == "12m"
     assert age(NOW - timedelta(seconds=4), NOW) == "4s"
+
+
+def test_validate_speaks_json_with_the_same_exit_code(tmp_path, capsys) -> None:
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from gapwatch.cli.main import main
+
+    root = Path(__file__).resolve().parents[2]
+    assert main(["validate", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["errors"] == []
+    assert {v["monitor"] for v in report["valid"]} == {"credit_default", "delivery_eta"}
+    assert any(line.startswith("labels judged") for line in report["valid"][0]["checks"])
+    data = yaml.safe_load((root / "include" / "monitors" / "credit_default.yml").read_text())
+    data["readiness"]["suite"] = "no_such_suite"
+    (tmp_path / "credit_default.yml").write_text(yaml.safe_dump(data))
+    assert main(["validate", str(tmp_path), "--json"]) == 1
+    broken = json.loads(capsys.readouterr().out)
+    assert broken["ok"] is False and broken["valid"] == [] and "no_such_suite.json does not exist" in broken["errors"][0]

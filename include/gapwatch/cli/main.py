@@ -276,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check every monitor spec; exit 1 if any is invalid")
     p.add_argument("directory", nargs="?", help="specs folder (default: include/monitors)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (exit code unchanged)")
     p.set_defaults(func=cmd_validate)
 
     groups = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -50,17 +51,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     specs = load_specs(args.directory)
     folder = monitors_dir(args.directory)
     invalid = [str(error) for error in specs.errors]
-    valid = 0
+    valid: list[dict[str, object]] = []
     for spec in specs.specs:
         problem = suite_problem(spec)
         if problem:
             invalid.append(f"{_spec_file(folder, spec.name)}: {problem}")
             continue
-        valid += 1
-        print(f"ok     {spec.name} (dag {spec.dag_id})")
-        for line in describe(spec):
+        valid.append({"monitor": spec.name, "dag_id": spec.dag_id, "checks": describe(spec)})
+    code = 1 if invalid or not valid else 0
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": code == 0, "valid": valid, "errors": invalid}, indent=2))
+        return code
+    for ok in valid:
+        print(f"ok     {ok['monitor']} (dag {ok['dag_id']})")
+        for line in ok["checks"]:  # type: ignore[attr-defined]
             print(f"         {line}")
     for error in invalid:
         print(f"error  {error}", file=sys.stderr)
-    print(f"{valid} valid, {len(invalid)} invalid")
-    return 1 if invalid or not valid else 0
+    print(f"{len(valid)} valid, {len(invalid)} invalid")
+    return code
