@@ -1,8 +1,8 @@
 """Model Health: the gapwatch fleet inside the Airflow UI (an Airflow 3 plugin).
 
 A FastAPI app mounted by the api-server at ``/gapwatch/health`` (pages, a JSON API and the locally
-served Vega scripts) and two external views: *Model Health* in the nav and a *Model Health* tab on
-each DAG page. What is shown comes from ``gapwatch.health.model`` (store reading) and
+served Vega scripts), *Model Health* in the Plugins menu, a link on each monitor DAG's docs, and a
+listener that writes each monitor DAG run's verdict into its note. What is shown comes from ``gapwatch.health.model`` (store reading) and
 ``gapwatch.health.charts`` (altair); this file only wires them to Airflow.
 
 Airflow does not authenticate plugin apps (a Starlette mount inherits none of the core API's
@@ -13,10 +13,13 @@ with the configured auth manager. A page request without a login is sent to the 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import json
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -202,7 +205,9 @@ def model_page(request: Request, model: str, user: UserDep) -> Response:
     return templates.TemplateResponse(
         request,
         "model.html",
-        {"d": detail, "charts": _charts(detail), "ui_root": _ui_root(request), "user": user},
+        {"d": detail, "charts": _charts(detail), "ui_root": _ui_root(request), "user": user,
+         "app_root": request.scope.get("root_path", ""), "csrf": _csrf_token(user),
+         "can_edit": _can_edit(user, detail["summary"]["dag_id"])},
     )
 
 
@@ -214,6 +219,87 @@ def dag_tab(request: Request, dag_id: str, user: UserDep) -> Response:
             f"<p style='font-family:sans-serif'>{html.escape(dag_id)} is not a gapwatch monitor.</p>"
         )
     return model_page(request, dag_id.removeprefix("gapwatch__"), user)
+
+
+# ---------------------------------------------------------------- incident actions
+
+ACTIONS = ("acknowledge", "resolve", "snooze")
+
+
+def _csrf_token(user: BaseUser) -> str:
+    """A per-user token the action forms carry: a cross-site page cannot read it, so it cannot
+    post an action with the user's cookie (HMAC with the api-server's secret key)."""
+    from airflow.configuration import conf
+
+    key = conf.get("api", "secret_key", fallback="") or conf.get("api_auth", "jwt_secret", fallback="")
+    return hmac.new(key.encode(), f"gapwatch-incident-action:{user.get_id()}".encode(), hashlib.sha256).hexdigest()
+
+
+def _can_edit(user: BaseUser, dag_id: str) -> bool:
+    """The same permission Airflow asks to change the monitor's DAG (edit on the DAG)."""
+    return get_auth_manager().is_authorized_dag(method="PUT", details=DagDetails(id=dag_id), user=user)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _apply_action(model: str, incident_id: int, action: str, fields: dict[str, str], by: str) -> None:
+    """Acknowledge, resolve or snooze through the same lifecycle (and audit trail) as the CLI.
+
+    Raises:
+        HTTPException: 404 for an incident not of this model, 409 when its state forbids the
+            action, 422 for a snooze time that does not parse or is not in the future.
+    """
+    from gapwatch import store
+    from gapwatch.catalog import IncidentState
+    from gapwatch.cli.common import UsageError, parse_when
+    from gapwatch.incidents import lifecycle
+    from gapwatch.spec import load_specs
+
+    why = fields.get("why", "").strip()
+    with store.engine().begin() as conn:
+        try:
+            incident = lifecycle._incident(conn, incident_id)
+        except KeyError:
+            incident = None
+        if incident is None or incident["monitor"] != model:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident #{incident_id} of {model}")
+        spec = load_specs().by_name(model)
+        try:
+            if action == "acknowledge":
+                if incident["status"] != IncidentState.ACKNOWLEDGED:  # a second ack changes nothing
+                    lifecycle.acknowledge(conn, spec, incident_id, by=by, why=why)
+            elif action == "resolve":
+                lifecycle.resolve(conn, spec, incident_id, by=by, why=why)
+            else:
+                until = parse_when(fields.get("until", ""), option="until")
+                lifecycle.snooze(conn, spec, incident_id, until=until, by=by, why=why)
+        except UsageError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        except ValueError as exc:
+            code = status.HTTP_422_UNPROCESSABLE_ENTITY if "future" in str(exc) else status.HTTP_409_CONFLICT
+            raise HTTPException(code, str(exc)) from exc
+
+
+@app.post("/models/{model}/incidents/{incident_id}/{action}")
+async def incident_action(request: Request, model: str, incident_id: int, action: str, user: UserDep) -> Response:
+    """An action from the model page's incident rows, as the logged-in user, then back to the page.
+
+    Messages it queues go out with the operations DAG's next delivery (no channel calls here).
+    """
+    if action not in ACTIONS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    detail = _detail(user, model)  # 404 unless the user may read this monitor
+    if not _can_edit(user, detail["summary"]["dag_id"]):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not change {detail['summary']['dag_id']}")
+    fields = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
+    if not _same_origin(request) or not hmac.compare_digest(fields.get("csrf", ""), _csrf_token(user)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form is stale or not from this site; reload the page")
+    _apply_action(model, incident_id, action, fields, by=user.get_name())
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}/models/{quote(model)}#incident-{incident_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _file_under(root: Path, relative: str) -> Path:
@@ -298,23 +384,21 @@ def _save_note(dag_run: Any, note: str) -> None:
 
 
 class GapwatchHealthPlugin(AirflowPlugin):
-    """Registers the app and its two entries in the Airflow UI."""
+    """Registers the app, its menu entry and the run-note listener."""
 
     name = "gapwatch_health"
     listeners = [RunNotes()]
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "gapwatch Model Health"}]
+    # Airflow 3.3 shows a plugin's "dag" tab on every DAG (the plugin API has no per-DAG filter),
+    # so there is no DAG tab: each monitor DAG's docs link its Model Health page instead, and
+    # /dags/<dag_id> still answers old links. The nav entry lives in the Plugins menu, where the
+    # whole name fits (the top-level sidebar cuts it).
     external_views = [
         {
             "name": "Model Health",
             "href": URL_PREFIX.lstrip("/") + "/",
             "url_route": "model-health",
             "destination": "nav",
-            "nav_top_level": True,
-        },
-        {
-            "name": "Model Health",
-            "href": URL_PREFIX.lstrip("/") + "/dags/{DAG_ID}",
-            "url_route": "model-health-dag",
-            "destination": "dag",
+            "nav_top_level": False,
         },
     ]

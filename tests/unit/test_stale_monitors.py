@@ -36,13 +36,18 @@ def test_a_monitor_is_stale_after_two_missed_schedule_intervals(spec) -> None:
                         now=MONDAY + timedelta(days=20))
 
 
-def test_a_newer_dag_run_counts_as_activity_and_a_paused_dag_is_always_stale(spec) -> None:
+def test_a_newer_dag_run_counts_as_activity_and_a_paused_dag_is_stale_once_a_run_is_missed(spec) -> None:
     later = MONDAY + timedelta(days=14)  # the newest DAG run's run_after
     now = MONDAY + timedelta(days=20)
     assert stale_reason(spec, {"updated_at": MONDAY}, later, paused=False, now=now) is None
     assert stale_reason(spec, None, None, paused=False, now=now) is None  # never ran: "no runs"
-    assert stale_reason(spec, {"updated_at": MONDAY}, None, paused=True, now=MONDAY) == (
-        "the DAG gapwatch__credit_default is paused: nothing is being checked")
+    # Paused right after its run: nothing missed yet. Past the next Monday: stale.
+    assert stale_reason(spec, {"updated_at": MONDAY}, None, paused=True, now=MONDAY + timedelta(days=6)) is None
+    assert stale_reason(spec, {"updated_at": MONDAY}, None, paused=True, now=MONDAY + timedelta(days=8)) == (
+        "the DAG gapwatch__credit_default is paused: no run since 2026-01-05 00:20 UTC (clock time); "
+        "its run due 2026-01-12 00:00 UTC did not happen")
+    assert stale_reason(spec, None, None, paused=True, now=MONDAY) == (
+        "the DAG gapwatch__credit_default is paused and has never run")
 
 
 def test_stale_has_a_label_a_colour_and_sorts_right_after_broken() -> None:

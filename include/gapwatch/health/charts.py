@@ -170,6 +170,22 @@ def estimate_vs_realized(
     )
 
 
+def segment_trend(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """``metric`` per segment per window: which segment moved first (from ``series.segment_rows``)."""
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("window:T", title="window start (window date)", axis=alt.Axis(format="%b %d")),
+        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+        color=alt.Color("segment:N", title="segment"),
+    )
+    return _spec(
+        (base.mark_line() + base.mark_point(filled=True, size=30).encode(
+            tooltip=["segment:N", alt.Tooltip("window:T", format="%Y-%m-%d"),
+                     alt.Tooltip("value:Q", format=".3f"), "n:Q", "status:N"]))
+        .properties(width=WIDTH, height=200, title=alt.Title(f"{metric} per segment",
+                                                             subtitle="realized on matured labels, per window"))
+    )
+
+
 def drift_heatmap(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Feature x window, coloured by how far the worst drift statistic is past its threshold."""
     worst: dict[tuple[str, str], dict[str, Any]] = {}

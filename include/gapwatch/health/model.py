@@ -73,7 +73,8 @@ def _open_incidents(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     inc = store.incidents
     found = store.rows(
         conn,
-        sa.select(inc.c.id, inc.c.monitor, inc.c.kind, inc.c.severity, inc.c.status, inc.c.title)
+        sa.select(inc.c.id, inc.c.monitor, inc.c.kind, inc.c.severity, inc.c.status, inc.c.title,
+                  inc.c.acknowledged_by, inc.c.snoozed_until)
         .where(inc.c.status.in_(OPEN_STATES))
         .order_by(inc.c.id),
     )
@@ -210,7 +211,8 @@ def fleet(
                 "status_label": STATUS_LABELS[status],
                 "status_reason": why,
                 "open_incidents": [
-                    {**{k: i[k] for k in ("id", "kind", "severity", "status", "title")},
+                    {**{k: i[k] for k in ("id", "kind", "severity", "status", "title", "acknowledged_by")},
+                     "snoozed_until": _iso(i["snoozed_until"]),
                      "kind_label": KIND_LABELS.get(i["kind"], i["kind"])}
                     for i in incidents.get(name, [])
                 ],
@@ -451,6 +453,9 @@ def _incidents(conn: Connection, name: str, dag_id: str) -> list[dict[str, Any]]
             "resolved_window": _iso(i["resolved_window"]),
             "opened_at": _iso(i["opened_at"]),
             "resolved_at": _iso(i["resolved_at"]),
+            "acknowledged_by": i["acknowledged_by"],
+            "acknowledged_at": _iso(i["acknowledged_at"]),
+            "snoozed_until": _iso(i["snoozed_until"]),
             "events": by_incident.get(i["id"], []),
         }
         for i in incidents

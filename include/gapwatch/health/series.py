@@ -12,6 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from gapwatch import store
 from gapwatch.catalog import Kind, Verdict
 
@@ -88,3 +91,26 @@ def _number_segments(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
             gap[series] = False
         p["segment"] = f"{series}-{counters[series]}"
     return points
+
+
+OVERALL = "*"  # the whole window's row in ``metric_values``
+
+
+def segment_rows(conn: Connection, name: str, metric: str, since: str | None = None) -> list[dict[str, Any]]:
+    """``metric`` per segment and window (the window it was judged in), oldest first.
+
+    Args:
+        conn: A connection to the store.
+        name: The monitor.
+        metric: The metric (the main one on the page).
+        since: Only windows starting at or after this ISO date (the page's time range).
+    """
+    mv = store.metric_values
+    query = (
+        sa.select(mv.c.window_start, mv.c.segment, mv.c.value, mv.c.n, mv.c.status)
+        .where(mv.c.monitor == name, mv.c.metric == metric, mv.c.segment != OVERALL, mv.c.value.is_not(None))
+        .order_by(mv.c.window_start, mv.c.segment)
+    )
+    rows = [{"window": _iso(r["window_start"]), "segment": r["segment"], "value": r["value"], "n": r["n"],
+             "status": r["status"]} for r in store.rows(conn, query)]
+    return [r for r in rows if since is None or (r["window"] or "") >= since]
