@@ -172,9 +172,10 @@ def api_fleet(user: UserDep) -> dict[str, Any]:
 
 
 @app.get("/api/models/{model}")
-def api_model(model: str, user: UserDep) -> dict[str, Any]:
-    """One model: metric trends, drift, readiness history, runs, incidents with events, tickets."""
-    return _detail(user, model)
+def api_model(model: str, user: UserDep, since: str | None = None) -> dict[str, Any]:
+    """One model: metric trends, drift, readiness history, runs, incidents with events, tickets
+    (``?since=2026-01-05`` keeps the windows from that date on)."""
+    return _since(_detail(user, model), since)[0]
 
 
 @app.get("/api/models/{model}/charts")
@@ -189,23 +190,61 @@ def api_model_charts(model: str, user: UserDep) -> dict[str, Any]:
 @app.get("/", response_class=HTMLResponse)
 def fleet_page(request: Request, user: UserDep) -> Response:
     from gapwatch.health import charts as hc
+    from gapwatch.health.palette import STATUS_LABELS
 
     models = _fleet(user)
     sparklines = {m["model"]: hc.sparkline(m["trend"]) for m in models if m["trend"]}
+    counts = [{"status": status, "label": label, "n": sum(m["status"] == status for m in models)}
+              for status, label in STATUS_LABELS.items()]
     return templates.TemplateResponse(
         request,
         "fleet.html",
-        {"models": models, "sparklines": sparklines, "ui_root": _ui_root(request), "user": user},
+        {"models": models, "sparklines": sparklines, "ui_root": _ui_root(request), "user": user,
+         "counts": [c for c in counts if c["n"]], "status_labels": STATUS_LABELS},
     )
 
 
+def _since(detail: dict[str, Any], since: str | None) -> tuple[dict[str, Any], str | None]:
+    """The model's windows from ``since`` on (the page's time range); unresolved incidents stay."""
+    from gapwatch.catalog import IncidentState
+    from gapwatch.cli.common import UsageError, parse_when
+
+    if not since:
+        return detail, None
+    try:
+        start = parse_when(since, option="since").date().isoformat()
+    except UsageError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    keep = lambda rows, key: [r for r in rows if (r.get(key) or "") >= start]  # noqa: E731
+    incidents = [i for i in detail["incidents"]
+                 if i["status"] != IncidentState.RESOLVED or (i["resolved_window"] or "") >= start]
+    return detail | {"metrics": keep(detail["metrics"], "window"), "drift": keep(detail["drift"], "window"),
+                     "readiness": keep(detail["readiness"], "window"), "runs": keep(detail["runs"], "window_start"),
+                     "performance_series": keep(detail["performance_series"], "window"),
+                     "incidents": incidents}, start
+
+
+def _segments(model: str, detail: dict[str, Any], since: str | None) -> dict[str, Any] | None:
+    from gapwatch import store
+    from gapwatch.health import charts as hc
+    from gapwatch.health.series import segment_rows
+
+    metric = detail["summary"]["main_metric"]
+    if not metric:
+        return None
+    with store.engine().connect() as conn:
+        rows = segment_rows(conn, model, metric, since)
+    return hc.segment_trend(rows, metric) if rows else None
+
+
 @app.get("/models/{model}", response_class=HTMLResponse)
-def model_page(request: Request, model: str, user: UserDep) -> Response:
-    detail = _detail(user, model)
+def model_page(request: Request, model: str, user: UserDep, since: str | None = None) -> Response:
+    detail, start = _since(_detail(user, model), since)
     return templates.TemplateResponse(
         request,
         "model.html",
-        {"d": detail, "charts": _charts(detail), "ui_root": _ui_root(request), "user": user,
+        {"d": detail, "charts": _charts(detail) | {"segments": _segments(model, detail, start)},
+         "ui_root": _ui_root(request), "user": user, "since": start,
          "app_root": request.scope.get("root_path", ""), "csrf": _csrf_token(user),
          "can_edit": _can_edit(user, detail["summary"]["dag_id"])},
     )
@@ -391,14 +430,14 @@ class GapwatchHealthPlugin(AirflowPlugin):
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "gapwatch Model Health"}]
     # Airflow 3.3 shows a plugin's "dag" tab on every DAG (the plugin API has no per-DAG filter),
     # so there is no DAG tab: each monitor DAG's docs link its Model Health page instead, and
-    # /dags/<dag_id> still answers old links. The nav entry lives in the Plugins menu, where the
-    # whole name fits (the top-level sidebar cuts it).
+    # /dags/<dag_id> still answers old links. The sidebar's 64 px cut "Model Health" to
+    # "Model He...": the entry is "Health" there (the page's title says Model Health).
     external_views = [
         {
-            "name": "Model Health",
+            "name": "Health",
             "href": URL_PREFIX.lstrip("/") + "/",
             "url_route": "model-health",
             "destination": "nav",
-            "nav_top_level": False,
+            "nav_top_level": True,
         },
     ]

@@ -77,6 +77,14 @@ def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -
     values = [r["value"] for r in trend_chart["datasets"][next(iter(trend_chart["datasets"]))]] \
         if "datasets" in trend_chart else [r["value"] for r in trend_chart["data"]["values"]]
     assert values == [r["value"] for r in roc]
+    from gapwatch.health.series import segment_rows
+
+    with store.engine().connect() as conn:
+        segments = segment_rows(conn, "credit_default", "roc_auc")
+        recent = segment_rows(conn, "credit_default", "roc_auc", since=window_bounds(8)[0].isoformat())
+    assert segments and all(r["segment"] != "*" and r["value"] is not None for r in segments)
+    assert recent and {r["window"] for r in recent} < {r["window"] for r in segments}
+    assert min(r["window"] for r in recent) >= window_bounds(8)[0].isoformat()
     estimated = [p for p in detail["performance_series"] if p["series"] == "estimate"]
     assert len(estimated) == 10 and [p for p in estimated if p["value"] is None][0]["status"] == "inconclusive"
     assert {p["status"] for p in estimated[-2:]} == {"breach"}  # the early warning, ahead of labels

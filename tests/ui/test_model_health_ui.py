@@ -98,10 +98,25 @@ def test_no_model_health_tab_on_dags_and_a_menu_entry_that_fits(airflow_server) 
     headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
     plugins = httpx.get(f"{airflow_server.url}/api/v2/plugins", headers=headers).json()["plugins"]
     views = next(p for p in plugins if p["name"] == "gapwatch_health")["external_views"]
-    assert [(v["name"], v["destination"], v["nav_top_level"]) for v in views] == [("Model Health", "nav", False)]
+    assert [(v["name"], v["destination"], v["nav_top_level"]) for v in views] == [("Health", "nav", True)]
     assert all(v["destination"] != "dag" for p in plugins for v in p["external_views"])
     dag = httpx.get(f"{airflow_server.url}/api/v2/dags/gapwatch__credit_default/details", headers=headers).json()
     assert "/gapwatch/health/models/credit_default" in dag["doc_md"]  # the monitor's docs link its page
+
+
+def test_fleet_counts_and_controls_and_a_model_time_range(airflow_server) -> None:
+    cookies = {"_token": _token(airflow_server)}
+    fleet = httpx.get(f"{airflow_server.url}{APP}/", cookies=cookies).text
+    assert 'data-count="degraded">1 degraded<' in fleet and 'data-count="healthy">1 healthy<' in fleet
+    assert 'id="fleet-search"' in fleet and 'id="fleet-status"' in fleet and 'id="fleet-sort"' in fleet
+    page = httpx.get(f"{airflow_server.url}{APP}/models/credit_default?since=2026-02-16", cookies=cookies)
+    assert page.status_code == 200 and 'value="2026-02-16"' in page.text and 'id="segment-trend"' in page.text
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
+    model = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default?since=2026-02-16", headers=headers).json()
+    assert model["runs"] and all(r["window_start"] >= "2026-02-16" for r in model["runs"])
+    assert all(m["window"] >= "2026-02-16" for m in model["metrics"])
+    bad = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default?since=someday", headers=headers)
+    assert bad.status_code == 422 and "cannot read 'someday' as a date" in bad.text
 
 
 def test_a_silent_monitor_is_flagged_stale(airflow_server) -> None:
@@ -157,6 +172,12 @@ def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_pa
         healthy = driver.find_element(By.CSS_SELECTOR, "tr[data-model=delivery_eta]")
         assert healthy.get_attribute("data-status") == "healthy"
         wait.until(lambda d: row.find_elements(By.CSS_SELECTOR, "div.sparkline[data-rendered=true] svg"))
+        # Search narrows the table; clearing it brings every row back.
+        driver.find_element(By.ID, "fleet-search").send_keys("delivery")
+        assert not row.is_displayed() and healthy.is_displayed()
+        driver.find_element(By.ID, "fleet-search").clear()
+        driver.execute_script("document.getElementById('fleet-search').dispatchEvent(new Event('input'))")
+        assert row.is_displayed()
         driver.switch_to.default_content()
         DOCS.mkdir(exist_ok=True)
         driver.save_screenshot(str(DOCS / "model-health-fleet.png"))

@@ -127,12 +127,11 @@ def estimate_vs_realized(
               axis=alt.Axis(format="%b %d"))
     base = alt.Chart(alt.Data(values=data)).encode(x=x)
     valued = base.transform_filter("isValid(datum.value)")
-    line_colour = alt.Color("line:N", title="line",
-                            scale=alt.Scale(domain=[SERIES_LABELS[k] for k in SERIES_COLOURS],
-                                            range=list(SERIES_COLOURS.values())))
+    line_scale = alt.Scale(domain=[SERIES_LABELS[k] for k in SERIES_COLOURS], range=list(SERIES_COLOURS.values()))
+    line_colour = alt.Color("line:N", title="line", scale=line_scale)
     band = valued.mark_area(opacity=0.18).encode(
         y=alt.Y("lower:Q", title=metric, scale=alt.Scale(zero=False)), y2="upper:Q",
-        color=line_colour, detail="segment:N",
+        color=alt.Color("line:N", scale=line_scale, legend=None), detail="segment:N",
     )
     lines = valued.mark_line().encode(y="value:Q", color=line_colour, detail="segment:N")
     points = valued.mark_point(filled=True, size=60).encode(
