@@ -72,11 +72,6 @@ def run_dag_for_window(dag: DAG, logical_date: datetime) -> Any:
     return dag.test(logical_date=logical_date, run_after=logical_date)
 
 
-def stable_run_id(logical_date: datetime) -> str:
-    """The run id :func:`run_dag_for_window` gives the window ending at ``logical_date``."""
-    return f"manual__{as_utc(logical_date).isoformat()}"
-
-
 def _succeeded(dag_run: Any) -> bool:
     return str(getattr(dag_run, "state", "")).lower().endswith("success")
 
