@@ -192,7 +192,7 @@ def fleet_page(request: Request, user: UserDep) -> Response:
     from gapwatch.health import charts as hc
     from gapwatch.health.palette import STATUS_LABELS
 
-    models = _fleet(user)
+    models = _fleet(user)  # the status filter's labels come from the palette's template globals
     sparklines = {m["model"]: hc.sparkline(m["trend"]) for m in models if m["trend"]}
     counts = [{"status": status, "label": label, "n": sum(m["status"] == status for m in models)}
               for status, label in STATUS_LABELS.items()]
@@ -200,7 +200,7 @@ def fleet_page(request: Request, user: UserDep) -> Response:
         request,
         "fleet.html",
         {"models": models, "sparklines": sparklines, "ui_root": _ui_root(request), "user": user,
-         "counts": [c for c in counts if c["n"]], "status_labels": STATUS_LABELS},
+         "counts": [c for c in counts if c["n"]]},
     )
 
 

@@ -100,4 +100,4 @@ READINESS_COLOURS: dict[Readiness, str] = {r: _READINESS[r][1] for r in Readines
 
 def template_globals() -> dict[str, Any]:
     """What the Model Health templates draw their status and severity styles from."""
-    return {"badges": BADGES, "severity_colours": SEVERITY_COLOURS}
+    return {"badges": BADGES, "severity_colours": SEVERITY_COLOURS, "status_labels": STATUS_LABELS}
