@@ -1,8 +1,8 @@
 """Model Health: the gapwatch fleet inside the Airflow UI (an Airflow 3 plugin).
 
 A FastAPI app mounted by the api-server at ``/gapwatch/health`` (pages, a JSON API and the locally
-served Vega scripts) and two external views: *Model Health* in the nav and a *Model Health* tab on
-each DAG page. What is shown comes from ``gapwatch.health.model`` (store reading) and
+served Vega scripts), *Model Health* in the Plugins menu, a link on each monitor DAG's docs, and a
+listener that writes each monitor DAG run's verdict into its note. What is shown comes from ``gapwatch.health.model`` (store reading) and
 ``gapwatch.health.charts`` (altair); this file only wires them to Airflow.
 
 Airflow does not authenticate plugin apps (a Starlette mount inherits none of the core API's
@@ -13,15 +13,19 @@ with the configured auth manager. A page request without a login is sent to the 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import json
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.core_api.security import get_user
+from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -112,13 +116,27 @@ def _latest_dag_runs() -> dict[str, Any]:
         .group_by(DagRun.dag_id)
         .subquery()
     )
-    query = sa.select(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.logical_date).join(
+    query = sa.select(DagRun.dag_id, DagRun.run_id, DagRun.state, DagRun.logical_date, DagRun.run_after).join(
         newest, sa.and_(DagRun.dag_id == newest.c.dag_id, DagRun.run_after == newest.c.run_after)
     )
     with create_session() as session:
         return {
-            r.dag_id: DagRunState(r.run_id, str(r.state), r.logical_date) for r in session.execute(query)
+            r.dag_id: DagRunState(r.run_id, str(r.state), r.logical_date, r.run_after)
+            for r in session.execute(query)
         }
+
+
+def _paused_dags() -> set[str]:
+    """The gapwatch DAGs paused in Airflow: their monitors check nothing (shown stale)."""
+    import sqlalchemy as sa
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    query = sa.select(DagModel.dag_id).where(
+        DagModel.dag_id.like("gapwatch\\_\\_%", escape="\\"), DagModel.is_paused.is_(True)
+    )
+    with create_session() as session:
+        return set(session.execute(query).scalars())
 
 
 def _fleet(user: BaseUser) -> list[dict[str, Any]]:
@@ -126,7 +144,7 @@ def _fleet(user: BaseUser) -> list[dict[str, Any]]:
     from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
-        rows = health.fleet(conn, dag_runs=_latest_dag_runs())
+        rows = health.fleet(conn, dag_runs=_latest_dag_runs(), paused=_paused_dags())
     return [r for r in rows if _can_read(user, r["dag_id"])]
 
 
@@ -135,7 +153,7 @@ def _detail(user: BaseUser, model: str) -> dict[str, Any]:
     from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
-        detail = health.model_detail(conn, model, dag_runs=_latest_dag_runs())
+        detail = health.model_detail(conn, model, dag_runs=_latest_dag_runs(), paused=_paused_dags())
     if detail is None or not _can_read(user, detail["summary"]["dag_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no monitored model {model!r}")
     return detail
@@ -148,15 +166,34 @@ def _charts(detail: dict[str, Any]) -> dict[str, Any]:
     last = detail["runs"][-1]["window_start"] if detail["runs"] else None
     return {
         "metrics": [
-            {"metric": m["name"], "spec": hc.metric_trend(detail["metrics"], m["name"],
-                                                          higher_is_better=m["higher_is_better"])}
+            {"metric": m["name"], "spec": _metric_chart(detail, m)}
             for m in spec["metrics"]
-            if any(r["metric"] == m["name"] for r in detail["metrics"])
+            if any(r["metric"] == m["name"] for r in detail["metrics"]) or _has_estimate(detail, m["name"])
         ],
         "drift": hc.drift_heatmap(detail["drift"]) if detail["drift"] else None,
         "readiness": hc.readiness_history(detail["readiness"]) if detail["readiness"] else None,
         "incidents": hc.incident_timeline(detail["incidents"], last) if detail["incidents"] else None,
     }
+
+
+def _has_estimate(detail: dict[str, Any], metric: str) -> bool:
+    from gapwatch.catalog import Kind
+
+    return metric == detail["summary"]["main_metric"] and any(
+        p["series"] == Kind.ESTIMATE for p in detail["performance_series"])
+
+
+def _metric_chart(detail: dict[str, Any], metric: dict[str, Any]) -> dict[str, Any]:
+    """The main metric with its label-free estimate on one chart when there is one; others alone."""
+    from gapwatch.health import charts as hc
+
+    series = detail["performance_series"]
+    if _has_estimate(detail, metric["name"]):
+        baseline = (detail["spec"] or {}).get("baseline") or {}
+        reference = (baseline["start"], baseline["end"]) if baseline.get("start") else None
+        return hc.estimate_vs_realized(series, metric["name"], higher_is_better=metric["higher_is_better"],
+                                       reference=reference)
+    return hc.metric_trend(detail["metrics"], metric["name"], higher_is_better=metric["higher_is_better"])
 
 
 def _ui_root(request: Request) -> str:
@@ -175,9 +212,10 @@ def api_fleet(user: UserDep) -> dict[str, Any]:
 
 
 @app.get("/api/models/{model}")
-def api_model(model: str, user: UserDep) -> dict[str, Any]:
-    """One model: metric trends, drift, readiness history, runs, incidents with events, tickets."""
-    return _detail(user, model)
+def api_model(model: str, user: UserDep, since: str | None = None) -> dict[str, Any]:
+    """One model: metric trends, drift, readiness history, runs, incidents with events, tickets
+    (``?since=2026-01-05`` keeps the windows from that date on)."""
+    return _since(_detail(user, model), since)[0]
 
 
 @app.get("/api/models/{model}/charts")
@@ -192,23 +230,63 @@ def api_model_charts(model: str, user: UserDep) -> dict[str, Any]:
 @app.get("/", response_class=HTMLResponse)
 def fleet_page(request: Request, user: UserDep) -> Response:
     from gapwatch.health import charts as hc
+    from gapwatch.health.palette import STATUS_LABELS
 
-    models = _fleet(user)
+    models = _fleet(user)  # the status filter's labels come from the palette's template globals
     sparklines = {m["model"]: hc.sparkline(m["trend"]) for m in models if m["trend"]}
+    counts = [{"status": status, "label": label, "n": sum(m["status"] == status for m in models)}
+              for status, label in STATUS_LABELS.items()]
     return templates.TemplateResponse(
         request,
         "fleet.html",
-        {"models": models, "sparklines": sparklines, "ui_root": _ui_root(request), "user": user},
+        {"models": models, "sparklines": sparklines, "ui_root": _ui_root(request), "user": user,
+         "counts": [c for c in counts if c["n"]]},
     )
 
 
+def _since(detail: dict[str, Any], since: str | None) -> tuple[dict[str, Any], str | None]:
+    """The model's windows from ``since`` on (the page's time range); unresolved incidents stay."""
+    from gapwatch.catalog import IncidentState
+    from gapwatch.cli.common import UsageError, parse_when
+
+    if not since:
+        return detail, None
+    try:
+        start = parse_when(since, option="since").date().isoformat()
+    except UsageError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    keep = lambda rows, key: [r for r in rows if (r.get(key) or "") >= start]  # noqa: E731
+    incidents = [i for i in detail["incidents"]
+                 if i["status"] != IncidentState.RESOLVED or (i["resolved_window"] or "") >= start]
+    return detail | {"metrics": keep(detail["metrics"], "window"), "drift": keep(detail["drift"], "window"),
+                     "readiness": keep(detail["readiness"], "window"), "runs": keep(detail["runs"], "window_start"),
+                     "performance_series": keep(detail["performance_series"], "window"),
+                     "incidents": incidents}, start
+
+
+def _segments(model: str, detail: dict[str, Any], since: str | None) -> dict[str, Any] | None:
+    from gapwatch import store
+    from gapwatch.health import charts as hc
+    from gapwatch.health.series import segment_rows
+
+    metric = detail["summary"]["main_metric"]
+    if not metric:
+        return None
+    with store.engine().connect() as conn:
+        rows = segment_rows(conn, model, metric, since)
+    return hc.segment_trend(rows, metric) if rows else None
+
+
 @app.get("/models/{model}", response_class=HTMLResponse)
-def model_page(request: Request, model: str, user: UserDep) -> Response:
-    detail = _detail(user, model)
+def model_page(request: Request, model: str, user: UserDep, since: str | None = None) -> Response:
+    detail, start = _since(_detail(user, model), since)
     return templates.TemplateResponse(
         request,
         "model.html",
-        {"d": detail, "charts": _charts(detail), "ui_root": _ui_root(request), "user": user},
+        {"d": detail, "charts": _charts(detail) | {"segments": _segments(model, detail, start)},
+         "ui_root": _ui_root(request), "user": user, "since": start,
+         "app_root": request.scope.get("root_path", ""), "csrf": _csrf_token(user),
+         "can_edit": _can_edit(user, detail["summary"]["dag_id"])},
     )
 
 
@@ -220,6 +298,87 @@ def dag_tab(request: Request, dag_id: str, user: UserDep) -> Response:
             f"<p style='font-family:sans-serif'>{html.escape(dag_id)} is not a gapwatch monitor.</p>"
         )
     return model_page(request, dag_id.removeprefix("gapwatch__"), user)
+
+
+# ---------------------------------------------------------------- incident actions
+
+ACTIONS = ("acknowledge", "resolve", "snooze")
+
+
+def _csrf_token(user: BaseUser) -> str:
+    """A per-user token the action forms carry: a cross-site page cannot read it, so it cannot
+    post an action with the user's cookie (HMAC with the api-server's secret key)."""
+    from airflow.configuration import conf
+
+    key = conf.get("api", "secret_key", fallback="") or conf.get("api_auth", "jwt_secret", fallback="")
+    return hmac.new(key.encode(), f"gapwatch-incident-action:{user.get_id()}".encode(), hashlib.sha256).hexdigest()
+
+
+def _can_edit(user: BaseUser, dag_id: str) -> bool:
+    """The same permission Airflow asks to change the monitor's DAG (edit on the DAG)."""
+    return get_auth_manager().is_authorized_dag(method="PUT", details=DagDetails(id=dag_id), user=user)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _apply_action(model: str, incident_id: int, action: str, fields: dict[str, str], by: str) -> None:
+    """Acknowledge, resolve or snooze through the same lifecycle (and audit trail) as the CLI.
+
+    Raises:
+        HTTPException: 404 for an incident not of this model, 409 when its state forbids the
+            action, 422 for a snooze time that does not parse or is not in the future.
+    """
+    from gapwatch import store
+    from gapwatch.catalog import IncidentState
+    from gapwatch.cli.common import UsageError, parse_when
+    from gapwatch.incidents import lifecycle
+    from gapwatch.spec import load_specs
+
+    why = fields.get("why", "").strip()
+    with store.engine().begin() as conn:
+        try:
+            incident = lifecycle._incident(conn, incident_id)
+        except KeyError:
+            incident = None
+        if incident is None or incident["monitor"] != model:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident #{incident_id} of {model}")
+        spec = load_specs().by_name(model)
+        try:
+            if action == "acknowledge":
+                if incident["status"] != IncidentState.ACKNOWLEDGED:  # a second ack changes nothing
+                    lifecycle.acknowledge(conn, spec, incident_id, by=by, why=why)
+            elif action == "resolve":
+                lifecycle.resolve(conn, spec, incident_id, by=by, why=why)
+            else:
+                until = parse_when(fields.get("until", ""), option="until")
+                lifecycle.snooze(conn, spec, incident_id, until=until, by=by, why=why)
+        except UsageError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        except ValueError as exc:
+            code = status.HTTP_422_UNPROCESSABLE_ENTITY if "future" in str(exc) else status.HTTP_409_CONFLICT
+            raise HTTPException(code, str(exc)) from exc
+
+
+@app.post("/models/{model}/incidents/{incident_id}/{action}")
+async def incident_action(request: Request, model: str, incident_id: int, action: str, user: UserDep) -> Response:
+    """An action from the model page's incident rows, as the logged-in user, then back to the page.
+
+    Messages it queues go out with the operations DAG's next delivery (no channel calls here).
+    """
+    if action not in ACTIONS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    detail = _detail(user, model)  # 404 unless the user may read this monitor
+    if not _can_edit(user, detail["summary"]["dag_id"]):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not change {detail['summary']['dag_id']}")
+    fields = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
+    if not _same_origin(request) or not hmac.compare_digest(fields.get("csrf", ""), _csrf_token(user)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form is stale or not from this site; reload the page")
+    _apply_action(model, incident_id, action, fields, by=user.get_name())
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}/models/{quote(model)}#incident-{incident_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 def _file_under(root: Path, relative: str) -> Path:
@@ -290,23 +449,70 @@ def _data_docs_index(root: Path, user: BaseUser) -> HTMLResponse:
     )
 
 
+class RunNotes:
+    """A listener: when a monitor's DAG run ends, its note says the run's verdict (Grid view).
+
+    Airflow 3's Task SDK cannot write a note from a task (the execution API has no such call), so
+    the note is set where the run's state changes (the scheduler, or ``dag.test()``), on the run
+    object being saved, from what the publish task stored.
+    """
+
+    @hookimpl
+    def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
+        self._note(dag_run)
+
+    @hookimpl
+    def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
+        self._note(dag_run)
+
+    @staticmethod
+    def _note(dag_run: Any) -> None:
+        from gapwatch import store
+        from gapwatch.health.notes import note_for_dag_run
+
+        if not str(dag_run.dag_id).startswith("gapwatch__"):
+            return
+        with store.engine().connect() as conn:
+            note = note_for_dag_run(conn, dag_run.dag_id, dag_run.run_id)
+        if note is None:
+            note = "**gapwatch: nothing published**: the run ended before its publish task; see the failed task"
+        _save_note(dag_run, note)
+
+
+def _save_note(dag_run: Any, note: str) -> None:
+    """Set the note on the run being saved (the scheduler's session commits it); a run detached
+    from any session (``dag.test()`` hands one over) is loaded again and saved in our own."""
+    import sqlalchemy as sa
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy.orm import object_session
+
+    if object_session(dag_run) is not None:
+        dag_run.note = note
+        return
+    with create_session() as session:
+        row = session.scalar(sa.select(DagRun).where(DagRun.dag_id == dag_run.dag_id,
+                                                     DagRun.run_id == dag_run.run_id))
+        if row is not None:
+            row.note = note
+
+
 class GapwatchHealthPlugin(AirflowPlugin):
-    """Registers the app and its two entries in the Airflow UI."""
+    """Registers the app, its menu entry and the run-note listener."""
 
     name = "gapwatch_health"
+    listeners = [RunNotes()]
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "gapwatch Model Health"}]
+    # Airflow 3.3 shows a plugin's "dag" tab on every DAG (the plugin API has no per-DAG filter),
+    # so there is no DAG tab: each monitor DAG's docs link its Model Health page instead, and
+    # /dags/<dag_id> still answers old links. The sidebar's 64 px cut "Model Health" to
+    # "Model He...": the entry is "Health" there (the page's title says Model Health).
     external_views = [
         {
-            "name": "Model Health",
+            "name": "Health",
             "href": URL_PREFIX.lstrip("/") + "/",
             "url_route": "model-health",
             "destination": "nav",
             "nav_top_level": True,
-        },
-        {
-            "name": "Model Health",
-            "href": URL_PREFIX.lstrip("/") + "/dags/{DAG_ID}",
-            "url_route": "model-health-dag",
-            "destination": "dag",
         },
     ]

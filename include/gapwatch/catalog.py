@@ -219,6 +219,7 @@ class FleetStatus(StrEnum):
     """
 
     MONITOR_BROKEN = "monitor_broken"
+    STALE = "stale"  # paused, or no run for two schedule intervals: every other status is out of date
     DEGRADED = "degraded"
     DATA_NOT_READY = "data_not_ready"
     AT_RISK = "at_risk"

@@ -176,7 +176,8 @@ def decide(
             kind=Kind.DRIFT,
             check="drift",
             status=Verdict.BREACH if drift["status"] == Verdict.DRIFT else drift["status"],
-            evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", [])},
+            evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", []),
+                      "rows": drift.get("rows")},
         ),
     ]
 

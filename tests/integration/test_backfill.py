@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from gapwatch import store
 from gapwatch.cli import main as cli
 from gapwatch.demo.seed import window_bounds
+from gapwatch.health.palette import STATUS_LABELS, fleet_status
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,8 @@ def test_backfill_runs_six_demo_windows_through_the_dag_in_order(airflow_db, dem
     assert [r["window_start"] for r in runs] == starts
     assert all(r["window_end"] - r["window_start"] == timedelta(days=7) for r in runs)
     # Each run is a real DAG run of the monitor, covering exactly its window.
-    assert all(r["airflow_run_id"] and r["airflow_run_id"].startswith("manual__") for r in runs)
+    # Its run id names the window (by its end, the logical date), so a rerun keeps the link.
+    assert [r["airflow_run_id"] for r in runs] == [f"manual__{window_bounds(k)[1].isoformat()}" for k in range(1, 7)]
     # One progress line per window, in order, with the run's status.
     progress = [line for line in lines if line.startswith("[")]
     assert [line.split()[:3] for line in progress] == [
@@ -33,6 +35,24 @@ def test_backfill_runs_six_demo_windows_through_the_dag_in_order(airflow_db, dem
     assert progress[0].split()[2] == "awaiting_labels" and progress[1].split()[2] == "healthy"
     assert runs[4]["readiness"] == "not_ready"  # the feed break of window 5, found in order
     assert lines[-1].startswith("backfilled 6 windows of credit_default")
+
+    # Airflow's Grid view tells the story too: each DAG run's note is its verdict.
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        notes = {r.run_id: r.note for r in session.scalars(
+            sa.select(DagRun).where(DagRun.dag_id == "gapwatch__credit_default"))}
+    assert [notes.get(r["airflow_run_id"], "").split("**")[1] for r in runs] == [
+        f"gapwatch: {STATUS_LABELS[fleet_status(r['status'])]}" for r in runs]
+    assert "not ready" in notes[runs[4]["airflow_run_id"]] and "/gapwatch/health/models/credit_default" in notes[
+        runs[4]["airflow_run_id"]]
+    # A rerun of a window keeps its run id: the links in earlier messages still open it.
+    assert cli.main(["backfill", "credit_default", "--start", "2026-01-05", "--end", "2026-01-12"]) == 0
+    with create_session() as session:
+        rerun = session.scalars(sa.select(DagRun).where(DagRun.dag_id == "gapwatch__credit_default",
+                                                        DagRun.run_id == runs[0]["airflow_run_id"])).all()
+    assert len(rerun) == 1 and str(rerun[0].state) in ("success", "DagRunState.SUCCESS")
 
 
 def test_backfill_refuses_a_range_without_a_whole_window(airflow_db, demo_env: Path, capsys) -> None:

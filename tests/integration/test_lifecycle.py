@@ -80,9 +80,10 @@ def test_ack_records_who_and_why_and_acknowledges_the_page(spec, fake_services, 
     assert _pages(fake_services) == [("oncall", "trigger", FP), ("oncall", "acknowledge", FP)]
     slack = [r.json["text"] for r in fake_services.received("/services/T000/")]
     assert slack[-1].startswith("[gapwatch] ACKNOWLEDGED critical")
-    # Acknowledging twice is refused, and says why.
-    assert cli.main(["incidents", "ack", "1", "--by", "someone"]) == 2
-    assert "is acknowledged; cannot acknowledge" in capsys.readouterr().err
+    # Acknowledging twice succeeds without a second event, and says who got there first.
+    assert cli.main(["incidents", "ack", "1", "--by", "someone"]) == 0
+    assert "already acknowledged by ravi.menon" in capsys.readouterr().out
+    assert _trail() == [("gapwatch", "opened"), ("ravi.menon", "acknowledged")]
     assert cli.main(["incidents", "show", "1"]) == 0
     assert "ravi.menon" in capsys.readouterr().out
 
@@ -95,7 +96,7 @@ def test_resolve_by_hand_resolves_the_page_and_is_audited(spec, fake_services) -
     assert _trail() == [("gapwatch", "opened"), ("ravi.menon", "resolved")]
     assert _events()[-1]["detail"]["why"] == "rolled back"
     assert _pages(fake_services) == [("oncall", "trigger", FP), ("oncall", "resolve", FP)]
-    assert cli.main(["incidents", "resolve", "1", "--by", "ravi.menon"]) == 2  # already resolved
+    assert cli.main(["incidents", "resolve", "1", "--by", "ravi.menon"]) == 1  # already resolved
 
 
 def test_escalation_walks_the_routes_while_unacknowledged_and_hears_the_end(spec, fake_services) -> None:

@@ -77,6 +77,17 @@ def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -
     values = [r["value"] for r in trend_chart["datasets"][next(iter(trend_chart["datasets"]))]] \
         if "datasets" in trend_chart else [r["value"] for r in trend_chart["data"]["values"]]
     assert values == [r["value"] for r in roc]
+    from gapwatch.health.series import segment_rows
+
+    with store.engine().connect() as conn:
+        segments = segment_rows(conn, "credit_default", "roc_auc")
+        recent = segment_rows(conn, "credit_default", "roc_auc", since=window_bounds(8)[0].isoformat())
+    assert segments and all(r["segment"] != "*" and r["value"] is not None for r in segments)
+    assert recent and {r["window"] for r in recent} < {r["window"] for r in segments}
+    assert min(r["window"] for r in recent) >= window_bounds(8)[0].isoformat()
+    estimated = [p for p in detail["performance_series"] if p["series"] == "estimate"]
+    assert len(estimated) == 10 and [p for p in estimated if p["value"] is None][0]["status"] == "inconclusive"
+    assert {p["status"] for p in estimated[-2:]} == {"breach"}  # the early warning, ahead of labels
     heat = health_charts.drift_heatmap(detail["drift"])
     cells = heat["data"]["values"] if "data" in heat else next(iter(heat["datasets"].values()))
     assert {(c["column"], c["window"]) for c in cells if c["drifted"]} == drifted
@@ -99,6 +110,21 @@ def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: P
     assert fleet["delivery_eta"]["status"] == "monitor_broken"
     assert "scheduled__2026-01-19 ended failed" in fleet["delivery_eta"]["status_reason"]
     assert ok["delivery_eta"]["status"] == "healthy"  # without the failed DAG run it is fine
+
+
+def test_paused_or_silent_monitors_are_stale_and_sorted_worst_first(demo_env: Path, store_url: str) -> None:
+    _fill(range(1, 2), ("credit_default", "delivery_eta"))
+    in_8_days = store.utcnow() + timedelta(days=8)  # past the next tick of both schedules
+    with store.engine().connect() as conn:
+        just_paused = health.fleet(conn, paused={"gapwatch__delivery_eta"})
+        paused = health.fleet(conn, paused={"gapwatch__delivery_eta"}, now=in_8_days)
+        later = health.fleet(conn, now=store.utcnow() + timedelta(days=30))
+    assert "stale" not in {r["status"] for r in just_paused}  # paused just after its run: nothing missed yet
+    assert [(r["model"], r["status"]) for r in paused] == [("delivery_eta", "stale"),
+                                                           ("credit_default", "awaiting_labels")]
+    assert paused[0]["status_label"] == "stale (not running)" and "is paused" in paused[0]["status_reason"]
+    assert {r["status"] for r in later} == {"stale"}  # a month without a run of weekly/daily monitors
+    assert all("no run since" in r["status_reason"] for r in later)
 
 
 def test_data_docs_links_stay_inside_the_data_docs_site(gapwatch_home: Path, monkeypatch) -> None:

@@ -94,6 +94,54 @@ def test_pages_with_the_ui_cookie_dag_tab_and_data_docs(airflow_server) -> None:
     assert get("/data-docs/..%2Fgapwatch.db").status_code == 404  # nor the rest of GAPWATCH_HOME
 
 
+def test_no_model_health_tab_on_dags_and_a_menu_entry_that_fits(airflow_server) -> None:
+    """Airflow 3.3 would show a plugin's DAG tab on every DAG (gapwatch_operations too): none."""
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
+    plugins = httpx.get(f"{airflow_server.url}/api/v2/plugins", headers=headers).json()["plugins"]
+    views = next(p for p in plugins if p["name"] == "gapwatch_health")["external_views"]
+    assert [(v["name"], v["destination"], v["nav_top_level"]) for v in views] == [("Health", "nav", True)]
+    assert all(v["destination"] != "dag" for p in plugins for v in p["external_views"])
+    dag = httpx.get(f"{airflow_server.url}/api/v2/dags/gapwatch__credit_default/details", headers=headers).json()
+    assert "/gapwatch/health/models/credit_default" in dag["doc_md"]  # the monitor's docs link its page
+
+
+def test_fleet_counts_and_controls_and_a_model_time_range(airflow_server) -> None:
+    cookies = {"_token": _token(airflow_server)}
+    fleet = httpx.get(f"{airflow_server.url}{APP}/", cookies=cookies).text
+    assert 'data-count="degraded">1 degraded<' in fleet and 'data-count="healthy">1 healthy<' in fleet
+    assert 'id="fleet-search"' in fleet and 'id="fleet-status"' in fleet and 'id="fleet-sort"' in fleet
+    page = httpx.get(f"{airflow_server.url}{APP}/models/credit_default?since=2026-02-16", cookies=cookies)
+    assert page.status_code == 200 and 'value="2026-02-16"' in page.text and 'id="segment-trend"' in page.text
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
+    model = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default?since=2026-02-16", headers=headers).json()
+    assert model["runs"] and all(r["window_start"] >= "2026-02-16" for r in model["runs"])
+    assert all(m["window"] >= "2026-02-16" for m in model["metrics"])
+    bad = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default?since=someday", headers=headers)
+    assert bad.status_code == 422 and "cannot read 'someday' as a date" in bad.text
+
+
+def test_a_silent_monitor_is_flagged_stale(airflow_server) -> None:
+    import sqlalchemy as sa
+
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
+    engine = sa.create_engine(f"sqlite:///{airflow_server.home / 'gapwatch' / 'gapwatch.db'}")
+    runs = sa.table("runs", sa.column("monitor"), sa.column("updated_at"))
+    with engine.begin() as conn:
+        kept = conn.execute(sa.select(runs.c.updated_at).where(runs.c.monitor == "delivery_eta")).scalars().all()
+        conn.execute(runs.update().where(runs.c.monitor == "delivery_eta").values(
+            updated_at=sa.func.datetime("now", "-30 days")))
+    try:
+        fleet = httpx.get(f"{airflow_server.url}{APP}/api/fleet", headers=headers).json()["models"]
+        assert [(m["model"], m["status"]) for m in fleet] == [("delivery_eta", "stale"), ("credit_default", "degraded")]
+        assert "no run since" in fleet[0]["status_reason"]
+        page = httpx.get(f"{airflow_server.url}{APP}/", cookies={"_token": _token(airflow_server)}).text
+        assert 'data-model="delivery_eta" data-status="stale"' in page and "stale (not running)" in page
+    finally:
+        with engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.monitor == "delivery_eta").values(updated_at=sa.func.datetime("now")))
+    assert kept
+
+
 def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_paths) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -125,6 +173,12 @@ def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_pa
         healthy = driver.find_element(By.CSS_SELECTOR, "tr[data-model=delivery_eta]")
         assert healthy.get_attribute("data-status") == "healthy"
         wait.until(lambda d: row.find_elements(By.CSS_SELECTOR, "div.sparkline[data-rendered=true] svg"))
+        # Search narrows the table; clearing it brings every row back.
+        driver.find_element(By.ID, "fleet-search").send_keys("delivery")
+        assert not row.is_displayed() and healthy.is_displayed()
+        driver.find_element(By.ID, "fleet-search").clear()
+        driver.execute_script("document.getElementById('fleet-search').dispatchEvent(new Event('input'))")
+        assert row.is_displayed()
         driver.switch_to.default_content()
         DOCS.mkdir(exist_ok=True)
         driver.save_screenshot(str(DOCS / "model-health-fleet.png"))
@@ -140,6 +194,9 @@ def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_pa
         breaches = [p for p in points if (p.get_attribute("fill") or "").lower() == "#c53030"]
         assert len(breaches) >= 3
         assert chart.find_elements(By.CSS_SELECTOR, "g.mark-area path")  # the uncertainty band
+        # The label-free estimate on the same chart: its own (orange) line next to the realized one.
+        strokes = {(p.get_attribute("stroke") or "").lower() for p in chart.find_elements(By.CSS_SELECTOR, "g.mark-line path")}
+        assert {"#2b6cb0", "#dd6b20"} <= strokes, strokes
         assert driver.find_element(By.ID, "model-status").text == "degraded"
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#drift-heatmap[data-rendered=true] svg"))
         # Every script and chart came from this server (no CDN: the UI works offline).
@@ -151,5 +208,36 @@ def test_browser_logs_in_and_sees_the_degraded_model(airflow_server, chromium_pa
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
                   and APP in e.get("message", "")]
         assert not errors, errors
+        _acknowledge_in_the_browser(airflow_server, driver, wait)
     finally:
         driver.quit()
+
+
+def _acknowledge_in_the_browser(airflow_server, driver, wait) -> None:
+    """Acknowledge an open incident from its row: the page, the fleet and the audit trail show who."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
+    row = driver.find_element(By.CSS_SELECTOR, "tr[data-incident][data-status=open]")
+    incident = row.get_attribute("data-incident")
+    row.find_element(By.CSS_SELECTOR, "form[action$='/acknowledge'] input[name=why]").send_keys("looking into it")
+    driver.save_screenshot(str(DOCS / "model-health-before-ack.png"))
+    row.find_element(By.CSS_SELECTOR, "button.act-acknowledge").click()
+    acked = wait.until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, f"tr[data-incident='{incident}'][data-status=acknowledged]")))
+    assert acked.find_element(By.CSS_SELECTOR, ".ack-by").text == "by admin"
+    driver.get(f"{airflow_server.url}{APP}/")
+    fleet_row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-model=credit_default]")))
+    assert "acknowledged by admin" in fleet_row.text
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
+    model = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default", headers=headers).json()
+    events = next(i for i in model["incidents"] if str(i["id"]) == incident)["events"]
+    assert (events[-1]["actor"], events[-1]["action"], events[-1]["detail"]["why"]) == (
+        "admin", "acknowledged", "looking into it")
+    # A forged form (no CSRF token) from the same login is refused and changes nothing.
+    forged = httpx.post(f"{airflow_server.url}{APP}/models/credit_default/incidents/{incident}/resolve",
+                        cookies={"_token": _token(airflow_server)}, data={"why": "forged"})
+    assert forged.status_code == 403
+    assert next(i for i in httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default", headers=headers)
+                .json()["incidents"] if str(i["id"]) == incident)["status"] == "acknowledged"

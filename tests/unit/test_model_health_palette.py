@@ -111,3 +111,17 @@ def test_a_not_ready_run_shows_the_data_not_ready_badge_and_an_unknown_one_a_bro
     assert palette.fleet_status("not_ready") is FleetStatus.DATA_NOT_READY
     assert palette.fleet_status("exploded") is FleetStatus.MONITOR_BROKEN
     assert palette.fleet_status("no_runs") is FleetStatus.MONITOR_BROKEN  # a fleet word, never a run's
+
+
+def test_the_fleet_shows_who_acknowledged_or_snoozed_and_filters_by_every_status() -> None:
+    incidents = [{"id": 7, "kind": "performance", "kind_label": "performance", "severity": "critical",
+                  "status": "acknowledged", "title": "t", "acknowledged_by": "ravi.menon", "snoozed_until": None},
+                 {"id": 8, "kind": "drift", "kind_label": "drift", "severity": "warning", "status": "open",
+                  "title": "t", "acknowledged_by": None, "snoozed_until": "2026-01-05T10:00:00+00:00"}]
+    page = _render("fleet.html", sparklines={}, counts=[{"status": "degraded", "label": "degraded", "n": 1}],
+                   models=[_fleet_row(FleetStatus.DEGRADED, open_incidents=incidents)])
+    assert '<span class="muted ack-by">acknowledged by ravi.menon</span>' in page
+    assert '<span class="muted snoozed">snoozed until 2026-01-05 10:00 UTC</span>' in page
+    assert 'data-count="degraded">1 degraded</span>' in page
+    for status, label in palette.STATUS_LABELS.items():
+        assert f'<option value="{status}">{label}</option>' in page

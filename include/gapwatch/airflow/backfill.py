@@ -60,6 +60,18 @@ def logical_date_for(dag: DAG, window: Window) -> datetime:
     return logical_date
 
 
+def run_dag_for_window(dag: DAG, logical_date: datetime) -> Any:
+    """``dag.test()`` for the window ending at ``logical_date``, under a run id that names it.
+
+    Airflow 3.3's ``dag.test()`` takes no ``run_id``: it names the run ``manual__<run_after>``,
+    and ``run_after`` defaults to the clock, so every rerun got a new id while the earlier run
+    (the one messages linked to) was deleted: a 404. With ``run_after`` = the logical date (the
+    window's end) the id is ``manual__<window end>``, the same on every rerun of the window, and
+    ``dag.test()`` replaces the earlier run of that logical date under the same id.
+    """
+    return dag.test(logical_date=logical_date, run_after=logical_date)
+
+
 def _succeeded(dag_run: Any) -> bool:
     return str(getattr(dag_run, "state", "")).lower().endswith("success")
 
@@ -116,7 +128,7 @@ def backfill(
     done: list[dict[str, Any]] = []
     for index, window in enumerate(windows, start=1):
         started = time.monotonic()
-        dag_run = dag.test(logical_date=logical_date_for(dag, window))
+        dag_run = run_dag_for_window(dag, logical_date_for(dag, window))
         label = f"[{index}/{len(windows)}] {window.start.date().isoformat()}"
         if not _succeeded(dag_run):
             progress(f"{label} DAG run {getattr(dag_run, 'state', '?')}")

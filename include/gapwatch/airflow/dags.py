@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gapwatch import config
 from gapwatch.spec import MonitorSpec, load_specs
 from gapwatch.window import Window
 
@@ -39,9 +40,13 @@ def doc_md(spec: MonitorSpec) -> str:
         + (f", max drop {m.max_drop})" if m.max_drop is not None else ")")
         for m in spec.metrics
     ).replace(" ()", "")
+    health = f"{config.settings().airflow_url}/gapwatch/health/models/{spec.name}"
     return f"""### {spec.name} v{spec.version}
 
 {spec.description}
+
+**[Model Health: {spec.name}]({health})** (metric trends with the label-free estimate, drift,
+readiness, incidents you can acknowledge here)
 
 | Role | Name | Contact |
 |---|---|---|

@@ -13,6 +13,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from gapwatch import config, store
+from gapwatch.catalog import OPEN_STATES, IncidentState, MessageStatus, RunStatus, TicketState
+from gapwatch.cli.common import (
+    DATE_HELP,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CheckFailed,
+    UsageError,
+    age,
+    parse_when,
+    print_json,
+    require_choice,
+)
 from gapwatch.cli.validate import cmd_validate
 from gapwatch.spec import load_specs
 
@@ -43,13 +55,26 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _query(table: sa.Table, args: argparse.Namespace, order: Any) -> list[dict[str, Any]]:
+def _known_monitors(conn: sa.Connection, directory: str | None = None) -> list[str]:
+    """Every monitor name a listing can be filtered by: the loaded specs and what the store holds."""
+    stored = [*conn.execute(sa.select(store.runs.c.monitor).distinct()).scalars(),
+              *conn.execute(sa.select(store.incidents.c.monitor).distinct()).scalars()]
+    return sorted({*(s.name for s in load_specs(directory).specs), *stored})
+
+
+def _query(
+    table: sa.Table, args: argparse.Namespace, order: Any, statuses: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of ``table`` for the listing's --monitor and --status (or ``statuses``)."""
     query = sa.select(table).order_by(*order)
-    if getattr(args, "monitor", None):
-        query = query.where(table.c.monitor == args.monitor)
-    if getattr(args, "status", None):
-        query = query.where(table.c.status == args.status)
     with store.engine().connect() as conn:
+        if getattr(args, "monitor", None):
+            require_choice("--monitor", args.monitor, _known_monitors(conn))
+            query = query.where(table.c.monitor == args.monitor)
+        if getattr(args, "status", None):
+            query = query.where(table.c.status == args.status)
+        elif statuses:
+            query = query.where(table.c.status.in_(list(statuses)))
         return store.rows(conn, query)
 
 
@@ -65,9 +90,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
-    records = _query(store.incidents, args, [store.incidents.c.id])
-    cols = ["id", "monitor", "kind", "severity", "status", "owner_role", "opened_window",
-            "last_breach_window", "resolved_window", "title"]
+    """Unresolved incidents by default (what needs someone), with who owns each and for how long."""
+    records = _query(store.incidents, args, [store.incidents.c.id], None if args.all else OPEN_STATES)
+    for r in records:
+        r["age"] = age(r.get("opened_at"))
+    cols = ["id", "monitor", "kind", "severity", "status", "acknowledged_by", "snoozed_until", "age",
+            "owner_role", "opened_window", "last_breach_window", "resolved_window", "title"]
     _print_table(records, cols, args.json)
     return 0
 
@@ -135,27 +163,42 @@ def _lifecycle(args: argparse.Namespace) -> int:
     from gapwatch import outbox
     from gapwatch.incidents import lifecycle as incidents
 
+    until = parse_when(args.until, option="--until") if args.action == "snooze" else None
+    if until is not None and until <= store.utcnow():
+        raise UsageError(f"--until {until.isoformat()} is not in the future")
     engine = store.engine()
     with engine.begin() as conn:
-        monitor = conn.execute(
-            sa.select(store.incidents.c.monitor).where(store.incidents.c.id == args.id)
-        ).scalar()
-        if monitor is None:
-            raise KeyError(f"no incident #{args.id}")
-        spec = load_specs(getattr(args, "directory", None)).by_name(monitor)
-        if args.action == "ack":
-            incident = incidents.acknowledge(conn, spec, args.id, by=args.by, why=args.why)
-        elif args.action == "resolve":
-            incident = incidents.resolve(conn, spec, args.id, by=args.by, why=args.why)
-        else:
-            until = datetime.fromisoformat(args.until)
-            incident = incidents.snooze(conn, spec, args.id, until=until, by=args.by, why=args.why)
+        current = incidents._incident(conn, args.id)
+        if args.action == "ack" and current["status"] == IncidentState.ACKNOWLEDGED:
+            # Two people acking the same page is not an error: say who got there first.
+            return _lifecycle_result(args, current, f"incident #{args.id} is already acknowledged by "
+                                     f"{current['acknowledged_by']}", {"sent": 0, "retrying": 0})
+        spec = load_specs(getattr(args, "directory", None)).by_name(current["monitor"])
+        try:
+            if args.action == "ack":
+                incident = incidents.acknowledge(conn, spec, args.id, by=args.by, why=args.why)
+            elif args.action == "resolve":
+                incident = incidents.resolve(conn, spec, args.id, by=args.by, why=args.why)
+            else:
+                assert until is not None
+                incident = incidents.snooze(conn, spec, args.id, until=until, by=args.by, why=args.why)
+        except ValueError as exc:  # the incident's state does not allow it: not a usage error
+            raise CheckFailed(str(exc)) from exc
     from gapwatch.airflow.channels import default_senders
 
-    delivery = outbox.deliver_pending(engine, default_senders(), monitor=monitor)
-    print(f"incident #{incident['id']} is now {incident['status']}"
-          + (f", snoozed until {incident['snoozed_until'].isoformat()}" if args.action == "snooze" else "")
-          + f" (messages: {delivery['sent']} sent, {delivery['retrying']} to retry)")
+    delivery = outbox.deliver_pending(engine, default_senders(), monitor=current["monitor"])
+    text = (f"incident #{incident['id']} is now {incident['status']}"
+            + (f", snoozed until {incident['snoozed_until'].isoformat()}" if args.action == "snooze" else ""))
+    return _lifecycle_result(args, incident, text, delivery)
+
+
+def _lifecycle_result(args: argparse.Namespace, incident: dict[str, Any], text: str,
+                      delivery: dict[str, Any]) -> int:
+    if args.json:
+        print_json({"incident": incident, "message": text,
+                    "messages": {"sent": delivery["sent"], "retrying": delivery["retrying"]}})
+    else:
+        print(f"{text} (messages: {delivery['sent']} sent, {delivery['retrying']} to retry)")
     return 0
 
 
@@ -183,8 +226,12 @@ def cmd_message_retry(args: argparse.Namespace) -> int:
     from gapwatch import outbox
 
     if not outbox.retry_dead(store.engine(), args.id):
-        raise ValueError(f"message #{args.id} is not dead-lettered")
-    print(f"message #{args.id} is queued again; the next delivery run sends it")
+        raise CheckFailed(f"message #{args.id} does not exist or is not dead-lettered")
+    text = f"message #{args.id} is queued again; the next delivery run sends it"
+    if args.json:
+        print_json({"message": args.id, "status": MessageStatus.PENDING, "text": text})
+    else:
+        print(text)
     return 0
 
 
@@ -205,8 +252,9 @@ def add_lifecycle_commands(incidents: Any, messages: Any, sub: Any) -> None:
         p.add_argument("--by", required=True, help="who (name or email), kept in the audit trail")
         p.add_argument("--why", default="", help="why, kept in the audit trail")
         if action == "snooze":
-            p.add_argument("--until", required=True, help="ISO date/time (UTC)")
+            p.add_argument("--until", required=True, help=DATE_HELP)
         p.add_argument("--directory", help="specs folder")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
         p.set_defaults(func=_lifecycle)
     p = incidents.add_parser("show", help="one incident with its audit trail")
     p.add_argument("id", type=int)
@@ -214,6 +262,7 @@ def add_lifecycle_commands(incidents: Any, messages: Any, sub: Any) -> None:
     p.set_defaults(func=cmd_incident_show)
     p = messages.add_parser("retry", help="requeue a dead-lettered message")
     p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_message_retry)
     ops = sub.add_parser("operations", help="housekeeping").add_subparsers(dest="action", required=True)
     p = ops.add_parser("run", help="escalate overdue incidents, queue due digests, deliver the outbox")
@@ -227,21 +276,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check every monitor spec; exit 1 if any is invalid")
     p.add_argument("directory", nargs="?", help="specs folder (default: include/monitors)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (exit code unchanged)")
     p.set_defaults(func=cmd_validate)
 
     groups = {}
-    for name, func, help_text in [
-        ("runs", cmd_runs, "monitor runs per window"),
-        ("incidents", cmd_incidents, "incidents and their lifecycle state"),
-        ("tickets", cmd_tickets, "maintenance tickets"),
-        ("messages", cmd_messages, "notification outbox"),
+    for name, func, help_text, states in [
+        ("runs", cmd_runs, "monitor runs per window", RunStatus),
+        ("incidents", cmd_incidents, "incidents and their lifecycle state", IncidentState),
+        ("tickets", cmd_tickets, "maintenance tickets", TicketState),
+        ("messages", cmd_messages, "notification outbox", MessageStatus),
     ]:
         group = sub.add_parser(name, help=help_text)
         actions = group.add_subparsers(dest="action", required=True)
         groups[name] = actions
         listing = actions.add_parser("list", help=f"list {name}")
-        listing.add_argument("--monitor", help="only this monitor")
-        listing.add_argument("--status", help="only this status")
+        listing.add_argument("--monitor", help="only this monitor (an unknown name is refused)")
+        # choices: a misspelled status exits 2 listing the allowed ones, instead of "(none)".
+        listing.add_argument("--status", choices=[str(s) for s in states], help="only this status")
+        if name == "incidents":
+            listing.add_argument("--all", action="store_true",
+                                 help="resolved ones too (default: unresolved only)")
         listing.add_argument("--json", action="store_true", help="machine-readable output")
         listing.set_defaults(func=func)
     add_lifecycle_commands(groups["incidents"], groups["messages"], sub)
@@ -273,15 +327,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit 0 ok, 1 check failed or not found, 2 usage (see ``cli.common``)."""
     from gapwatch.airflow import connections
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), returned not raised
+        return int(exc.code or 0)
     connections.install()  # source.conn_id resolves through Airflow's connections
     try:
-        return int(args.func(args) or 0)
-    except (KeyError, RuntimeError, ValueError) as exc:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # `gapwatch incidents list | head`: the reader left; say nothing more, like other tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except (KeyError, CheckFailed) as exc:
+        print(f"gapwatch: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (RuntimeError, ValueError) as exc:
         print(f"gapwatch: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except sa.exc.OperationalError as exc:  # unreachable, refused, or past a timeout
         print(f"gapwatch: error: database: {str(exc.orig or exc).strip()} (the waits are bounded by "
               "GAPWATCH_DB_CONNECT_TIMEOUT and GAPWATCH_STATEMENT_TIMEOUT)", file=sys.stderr)

@@ -8,6 +8,7 @@ the ``url_env`` variable is set, and no field holds a non-http(s) link.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -100,17 +101,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     specs = load_specs(args.directory)
     folder = monitors_dir(args.directory)
     invalid = [str(error) for error in specs.errors]
-    valid = 0
+    valid: list[dict[str, object]] = []
     for spec in specs.specs:
         problems = [p for p in (suite_problem(spec), environment_problem(spec)) if p] + url_problems(spec)
         if problems:
             invalid.append(f"{_spec_file(folder, spec.name)}: " + "; ".join(problems))
             continue
-        valid += 1
-        print(f"ok     {spec.name} (dag {spec.dag_id})")
-        for line in describe(spec):
+        valid.append({"monitor": spec.name, "dag_id": spec.dag_id, "checks": describe(spec)})
+    code = 1 if invalid or not valid else 0
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": code == 0, "valid": valid, "errors": invalid}, indent=2))
+        return code
+    for ok in valid:
+        print(f"ok     {ok['monitor']} (dag {ok['dag_id']})")
+        for line in ok["checks"]:  # type: ignore[attr-defined]
             print(f"         {line}")
     for error in invalid:
         print(f"error  {error}", file=sys.stderr)
-    print(f"{valid} valid, {len(invalid)} invalid")
-    return 1 if invalid or not valid else 0
+    print(f"{len(valid)} valid, {len(invalid)} invalid")
+    return code

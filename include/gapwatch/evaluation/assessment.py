@@ -432,6 +432,7 @@ def assess_drift(
     ranking = sorted(results, key=lambda r: -r.severity)[:5]
     summary = {
         "status": "drift" if drifted else "ok",
+        "rows": len(frame),  # the predictions the drift is about (messages say how many)
         "drifted": [{"column": c, **drifted[c]} for c in ranked],
         "ranking": [{**r.to_dict(), "severity": round(r.severity, 4)} for r in ranking],
         "values": {f"{r.column}.{r.method}": r.value for r in results},

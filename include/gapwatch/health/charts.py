@@ -19,6 +19,8 @@ from gapwatch.health.palette import (
     READINESS_COLOURS,
     READINESS_LABELS,
     RUN_STATUS_COLOURS,
+    SERIES_COLOURS,
+    SERIES_LABELS,
     VERDICT_COLOURS,
 )
 
@@ -100,6 +102,86 @@ def metric_trend(rows: list[dict[str, Any]], metric: str, *, higher_is_better: b
                 "dotted grey: baseline",
             ),
         )
+    )
+
+
+def estimate_vs_realized(
+    series: list[dict[str, Any]],
+    metric: str,
+    *,
+    higher_is_better: bool = True,
+    reference: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """The main metric realized and estimated per prediction window, on one chart.
+
+    Long: one layer per visual element (reference period, bands, lines, points, threshold,
+    inconclusive marks) keeps each readable; splitting them apart would only move the list.
+
+    Both lines with their one-sided 95% bands, the threshold, the reference (baseline) period
+    shaded, and a dashed rule where the estimate could not be made (its reason in the tooltip)
+    instead of a line drawn through the gap. ``series`` comes from
+    :func:`gapwatch.health.series.performance_series`.
+    """
+    data = [p | {"line": SERIES_LABELS[p["series"]]} for p in series]
+    x = alt.X("window:T", title="predictions made in the window starting (window date)",
+              axis=alt.Axis(format="%b %d"))
+    base = alt.Chart(alt.Data(values=data)).encode(x=x)
+    valued = base.transform_filter("isValid(datum.value)")
+    line_scale = alt.Scale(domain=[SERIES_LABELS[k] for k in SERIES_COLOURS], range=list(SERIES_COLOURS.values()))
+    line_colour = alt.Color("line:N", title="line", scale=line_scale)
+    band = valued.mark_area(opacity=0.18).encode(
+        y=alt.Y("lower:Q", title=metric, scale=alt.Scale(zero=False)), y2="upper:Q",
+        color=alt.Color("line:N", scale=line_scale, legend=None), detail="segment:N",
+    )
+    lines = valued.mark_line().encode(y="value:Q", color=line_colour, detail="segment:N")
+    points = valued.mark_point(filled=True, size=60).encode(
+        y="value:Q",
+        color=alt.Color("status:N", title="status", scale=_scale(VERDICT_COLOURS)),
+        shape=alt.Shape("line:N", title="line", legend=None),
+        tooltip=["line:N", alt.Tooltip("window:T", format="%Y-%m-%d", title="predictions of"),
+                 alt.Tooltip("judged_in:T", format="%Y-%m-%d", title="judged in run of"),
+                 alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("lower:Q", format=".3f"),
+                 alt.Tooltip("upper:Q", format=".3f"), alt.Tooltip("threshold:Q", format=".3f"),
+                 "n:Q", "status:N"],
+    )
+    threshold = base.transform_filter("isValid(datum.threshold)").mark_line(
+        color="#c53030", strokeDash=[6, 4]).encode(y="mean(threshold):Q")
+    gaps = base.transform_filter("!isValid(datum.value)").mark_rule(
+        color="#718096", strokeDash=[2, 3], strokeWidth=2).encode(
+        tooltip=[alt.Tooltip("window:T", format="%Y-%m-%d", title="no estimate for"), "status:N", "reason:N"])
+    layers: list[Any] = [band, lines, threshold, gaps, points]
+    if reference:
+        shaded = alt.Chart(alt.Data(values=[{"start": reference[0], "end": reference[1]}])).mark_rect(
+            color="#718096", opacity=0.12).encode(
+            x="start:T", x2="end:T", tooltip=[alt.Tooltip("start:T", format="%Y-%m-%d", title="reference from"),
+                                              alt.Tooltip("end:T", format="%Y-%m-%d", title="to")])
+        layers.insert(0, shaded)
+    side = "below" if higher_is_better else "above"
+    return _spec(
+        alt.layer(*layers).resolve_scale(color="independent").properties(
+            width=WIDTH, height=240,
+            title=alt.Title(
+                f"{metric}: realized and estimated",
+                subtitle=[f"bands: one-sided 95% bounds; dashed red: threshold (breach when a band is wholly {side}); "
+                          "grey area: reference period", "dashed grey rule: no estimate (hover for why)"],
+            ),
+        )
+    )
+
+
+def segment_trend(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """``metric`` per segment per window: which segment moved first (from ``series.segment_rows``)."""
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("window:T", title="window start (window date)", axis=alt.Axis(format="%b %d")),
+        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+        color=alt.Color("segment:N", title="segment"),
+    )
+    return _spec(
+        (base.mark_line() + base.mark_point(filled=True, size=30).encode(
+            tooltip=["segment:N", alt.Tooltip("window:T", format="%Y-%m-%d"),
+                     alt.Tooltip("value:Q", format=".3f"), "n:Q", "status:N"]))
+        .properties(width=WIDTH, height=200, title=alt.Title(f"{metric} per segment",
+                                                             subtitle="realized on matured labels, per window"))
     )
 
 

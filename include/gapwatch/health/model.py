@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from gapwatch import store
 from gapwatch.catalog import BREACH_Z, OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
 from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
+from gapwatch.health.series import performance_series
+from gapwatch.health.staleness import stale_reason
 from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
 
@@ -32,6 +34,7 @@ class DagRunState:
     run_id: str
     state: str
     logical_date: datetime | None = None
+    run_after: datetime | None = None  # when Airflow ran (or will run) it: the monitor's last activity
 
 
 def dag_run_path(dag_id: str, run_id: str | None = None) -> str:
@@ -70,7 +73,8 @@ def _open_incidents(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     inc = store.incidents
     found = store.rows(
         conn,
-        sa.select(inc.c.id, inc.c.monitor, inc.c.kind, inc.c.severity, inc.c.status, inc.c.title)
+        sa.select(inc.c.id, inc.c.monitor, inc.c.kind, inc.c.severity, inc.c.status, inc.c.title,
+                  inc.c.acknowledged_by, inc.c.snoozed_until)
         .where(inc.c.status.in_(OPEN_STATES))
         .order_by(inc.c.id),
     )
@@ -112,7 +116,8 @@ def _trends(conn: Connection, n: int = TREND_ON_CHARTS) -> dict[str, list[dict[s
 
 
 def _status(
-    spec: MonitorSpec | None, latest: dict[str, Any] | None, dag_run: DagRunState | None
+    spec: MonitorSpec | None, latest: dict[str, Any] | None, dag_run: DagRunState | None,
+    *, paused: bool = False, now: datetime | None = None,
 ) -> tuple[FleetStatus, str]:
     """(status, why) for one monitor from its newest stored run and its newest DAG run."""
     if spec is None:
@@ -124,6 +129,10 @@ def _status(
         and (latest is None or latest.get("airflow_run_id") != dag_run.run_id)
     ):
         return FleetStatus.MONITOR_BROKEN, f"the latest DAG run {dag_run.run_id} ended {dag_run.state}"
+    stale = stale_reason(spec, latest, dag_run.run_after if dag_run else None, paused=paused,
+                         now=now or store.utcnow())
+    if stale:
+        return FleetStatus.STALE, stale
     if latest is None:
         return FleetStatus.NO_RUNS, "the monitor has not published a run yet"
     status = fleet_status(latest["status"])
@@ -159,6 +168,9 @@ def fleet(
     conn: Connection,
     specs: SpecSet | None = None,
     dag_runs: dict[str, DagRunState] | None = None,
+    *,
+    paused: set[str] | frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One row per monitored model: owners, status, open incidents, last run and a metric trend.
 
@@ -168,6 +180,8 @@ def fleet(
             load shows up as a broken monitor named after its file.
         dag_runs: The newest Airflow run per DAG id, when the caller can see Airflow's metadata;
             a failed one newer than the last published run marks the monitor broken.
+        paused: The DAG ids Airflow has paused (their monitors are stale).
+        now: The clock (tests pin it); a monitor without a run for two schedule intervals is stale.
 
     Returns:
         JSON-safe rows sorted worst status first, then by name.
@@ -185,7 +199,7 @@ def fleet(
     for name, spec in by_name.items():
         dag_id = spec.dag_id if spec else f"gapwatch__{name}"
         last = latest.get(name)
-        status, why = _status(spec, last, dag_runs.get(dag_id))
+        status, why = _status(spec, last, dag_runs.get(dag_id), paused=dag_id in paused, now=now)
         rows.append(
             {
                 "model": name,
@@ -197,7 +211,8 @@ def fleet(
                 "status_label": STATUS_LABELS[status],
                 "status_reason": why,
                 "open_incidents": [
-                    {**{k: i[k] for k in ("id", "kind", "severity", "status", "title")},
+                    {**{k: i[k] for k in ("id", "kind", "severity", "status", "title", "acknowledged_by")},
+                     "snoozed_until": _iso(i["snoozed_until"]),
                      "kind_label": KIND_LABELS.get(i["kind"], i["kind"])}
                     for i in incidents.get(name, [])
                 ],
@@ -254,6 +269,8 @@ def model_detail(
     name: str,
     specs: SpecSet | None = None,
     dag_runs: dict[str, DagRunState] | None = None,
+    *,
+    paused: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
     """Everything the per-model page shows, or None when the model is neither specified nor stored.
 
@@ -264,18 +281,21 @@ def model_detail(
         audit events) and ``tickets``. All JSON-safe.
     """
     specs = specs if specs is not None else load_specs()
-    summary = next((r for r in fleet(conn, specs, dag_runs) if r["model"] == name), None)
+    summary = next((r for r in fleet(conn, specs, dag_runs, paused=paused) if r["model"] == name), None)
     if summary is None:
         return None
     spec = next((s for s in specs.specs if s.name == name), None)
     dag_id = summary["dag_id"]
+    runs = _runs(conn, name)
+    main_metric = summary["main_metric"]
     return {
         "summary": summary,
         "spec": _spec_facts(spec),
         "metrics": _metric_rows(conn, name),
+        "performance_series": performance_series(runs, main_metric) if main_metric else [],
         "drift": _drift_rows(conn, name),
         "readiness": _readiness_rows(conn, name),
-        "runs": [_run_row(r, dag_id) for r in _runs(conn, name)],
+        "runs": [_run_row(r, dag_id) for r in runs],
         "incidents": _incidents(conn, name, dag_id),
         "tickets": _tickets(conn, name),
     }
@@ -433,6 +453,9 @@ def _incidents(conn: Connection, name: str, dag_id: str) -> list[dict[str, Any]]
             "resolved_window": _iso(i["resolved_window"]),
             "opened_at": _iso(i["opened_at"]),
             "resolved_at": _iso(i["resolved_at"]),
+            "acknowledged_by": i["acknowledged_by"],
+            "acknowledged_at": _iso(i["acknowledged_at"]),
+            "snoozed_until": _iso(i["snoozed_until"]),
             "events": by_incident.get(i["id"], []),
         }
         for i in incidents

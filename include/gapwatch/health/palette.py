@@ -13,9 +13,11 @@ from typing import Any
 from gapwatch.catalog import FleetStatus, Kind, Readiness, RunStatus, Severity, Verdict
 
 _GREEN, _RED, _ORANGE, _AMBER, _PURPLE, _GREY = "#2f855a", "#c53030", "#dd6b20", "#b7791f", "#6b46c1", "#a0aec0"
+_SLATE = "#4a5568"
 
 _STATUS_LABELS = {
     FleetStatus.MONITOR_BROKEN: "monitor broken",
+    FleetStatus.STALE: "stale (not running)",
     FleetStatus.DEGRADED: "degraded",
     FleetStatus.DATA_NOT_READY: "data not ready",
     FleetStatus.AT_RISK: "at risk (estimated)",
@@ -29,6 +31,7 @@ STATUS_LABELS: dict[FleetStatus, str] = {status: _STATUS_LABELS[status] for stat
 
 _FLEET_COLOURS = {
     FleetStatus.MONITOR_BROKEN: _RED,
+    FleetStatus.STALE: _SLATE,
     FleetStatus.DEGRADED: _RED,
     FleetStatus.DATA_NOT_READY: _AMBER,
     FleetStatus.AT_RISK: _ORANGE,
@@ -41,6 +44,7 @@ FLEET_COLOURS: dict[FleetStatus, str] = {status: _FLEET_COLOURS[status] for stat
 
 _BADGES = {  # (background, text) of the status pill
     FleetStatus.MONITOR_BROKEN: ("#fed7d7", "#822727"),
+    FleetStatus.STALE: ("#cbd5e0", "#1a202c"),
     FleetStatus.DEGRADED: ("#fed7d7", "#822727"),
     FleetStatus.DATA_NOT_READY: ("#feebc8", "#7b341e"),
     FleetStatus.AT_RISK: ("#feebc8", "#7b341e"),
@@ -75,6 +79,11 @@ KIND_LABELS: dict[Kind, str] = {kind: _KIND_LABELS[kind] for kind in Kind}
 _KIND_COLOURS = {Kind.DATA: _AMBER, Kind.PERFORMANCE: _RED, Kind.ESTIMATE: _ORANGE, Kind.DRIFT: _PURPLE}
 KIND_COLOURS: dict[Kind, str] = {kind: _KIND_COLOURS[kind] for kind in Kind}
 
+# The main metric's two lines on one chart: realized on matured labels, estimated without labels.
+SERIES_LABELS: dict[Kind, str] = {Kind.PERFORMANCE: "realized (matured labels)",
+                                  Kind.ESTIMATE: "estimated (no labels yet)"}
+SERIES_COLOURS: dict[Kind, str] = {Kind.PERFORMANCE: "#2b6cb0", Kind.ESTIMATE: _ORANGE}
+
 # A stored metric value is judged ok, breach or insufficient (too few labels); the others are
 # verdicts of whole checks, never of a value.
 METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT)
@@ -91,4 +100,4 @@ READINESS_COLOURS: dict[Readiness, str] = {r: _READINESS[r][1] for r in Readines
 
 def template_globals() -> dict[str, Any]:
     """What the Model Health templates draw their status and severity styles from."""
-    return {"badges": BADGES, "severity_colours": SEVERITY_COLOURS}
+    return {"badges": BADGES, "severity_colours": SEVERITY_COLOURS, "status_labels": STATUS_LABELS}

@@ -10,9 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-from gapwatch.catalog import BREACH_Z, IncidentEvent, Kind, Severity, TicketKind, Verdict
-from gapwatch.readiness.docs import data_docs_link
+from gapwatch import config
+from gapwatch.catalog import (
+    BREACH_Z,
+    IncidentEvent,
+    IncidentState,
+    Kind,
+    Severity,
+    TicketKind,
+    Verdict,
+)
+from gapwatch.readiness.docs import HEALTH_MOUNT, data_docs_link
 from gapwatch.spec import MonitorSpec
 
 
@@ -33,6 +43,13 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 def _day(value: Any) -> str:
     return value.date().isoformat() if isinstance(value, datetime) else str(value or "")[:10]
+
+
+def _clock(value: Any) -> str:
+    """A wall-clock time in UTC to the minute (window dates are days; clock times say UTC)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)[:16].replace("T", " ") + " UTC" if value else "n/a"
 
 
 # The incident events that are announced, and the verb of their subject line.
@@ -84,12 +101,18 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         side = "below" if higher_is_better else "above"
         gap = (threshold - value) if higher_is_better else (value - threshold)
         estimated = " (estimated without labels)" if kind == Kind.ESTIMATE else ""
+        if kind == Kind.ESTIMATE:
+            # The estimate is computed on the window's predictions; no label was used.
+            basis = (f"estimated on {ev.get('n')} predictions without labels ({ev.get('pending')} labels "
+                     f"still pending; {fmt(ev.get('unsupported_share') or 0.0, 2)} of rows outside the "
+                     "baseline's input range)")
+        else:
+            basis = f"judged on {ev.get('labeled')} matured labels ({ev.get('pending')} still pending)"
         return [
             f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% bounds {fmt(value - half)} to "
             f"{fmt(value + half)}), {side} its threshold {fmt(threshold)} "
             f"(baseline {fmt(ev.get('baseline'))}).",
-            f"How badly: {fmt(gap)} past the threshold; judged on {ev.get('labeled')} matured labels "
-            f"({ev.get('pending')} still pending).",
+            f"How badly: {fmt(gap)} past the threshold; {basis}.",
         ]
     if kind == Kind.DATA:
         failing = ev.get("failing_expectations") or []
@@ -102,10 +125,15 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
             else "How badly: not blocking. Warning only: model evaluation went ahead.",
         ]
     drifted = ev.get("drifted_features") or []
+    shown = drifted[:DRIFT_SHOWN]
+    more = f" (the {len(shown)} most moved of {len(drifted)})" if len(drifted) > len(shown) else ""
     return [
         f"What broke: {len(drifted)} input/output distribution(s) moved away from the baseline.",
-        "How badly: " + (", ".join(_drift_text(d) for d in drifted[:3]) or "n/a") + ".",
+        "How badly" + more + ": " + (", ".join(_drift_text(d) for d in shown) or "n/a") + ".",
     ]
+
+
+DRIFT_SHOWN = 5  # drifted features named in a message; the count says when there are more
 
 
 def _drift_text(d: dict[str, Any]) -> str:
@@ -113,7 +141,12 @@ def _drift_text(d: dict[str, Any]) -> str:
 
 
 def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
-    """Drifted features, failing expectations and worst segments, most telling first."""
+    """Failing expectations, drifted features and worst segments, most telling first.
+
+    A drift message already lists the features under "How badly", so its cause points at where to
+    start (the most moved feature and the statistic that moved most) instead of repeating them. An
+    estimate's segments would be realized values on other rows, so they are left out.
+    """
     lines: list[str] = []
     if ev.get("failing_expectations"):
         lines += [f"  - failing expectation: {d}" for d in ev["failing_expectations"][:5]]
@@ -121,13 +154,46 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
     if drifted and kind != Kind.DRIFT:
         lines.append("  - drifted features: " + ", ".join(_drift_text(d) for d in drifted[:5]))
     elif drifted:
-        lines += [f"  - {_drift_text(d)}" for d in drifted[:5]]
-    if ev.get("worst_segments"):
+        lines.append(f"  - start with {drifted[0]['column']}: it moved most; check its upstream source "
+                     "and any release that changed how it is computed")
+        top = next((r for r in ev.get("drift_ranking") or [] if r.get("drifted")), None)
+        if top:
+            lines.append(f"  - largest statistic: {top.get('method')} {fmt(top.get('value'), 3)} on "
+                         f"{top.get('column')} (threshold {fmt(top.get('threshold'), 3)})")
+    if ev.get("worst_segments") and kind != Kind.ESTIMATE:
         lines.append(
             "  - worst segments: "
             + ", ".join(f"{s['segment']} {fmt(s.get('value'))} (n={s.get('n')})" for s in ev["worst_segments"][:3])
         )
     return ["Likely cause:", *lines] if lines else []
+
+
+def predictions_affected(kind: str, ev: dict[str, Any]) -> str:
+    """How many predictions the finding is about, in words (what the business should weigh)."""
+    if kind == Kind.ESTIMATE and ev.get("n") is not None:
+        return f"{ev['n']} predictions in the window (estimated without labels)"
+    if kind == Kind.PERFORMANCE and ev.get("labeled") is not None:
+        cohort = (ev.get("labeled") or 0) + (ev.get("pending") or 0)
+        start = _day(ev.get("cohort_start"))
+        return f"{cohort} predictions in the judged cohort" + (f" (window starting {start})" if start else "")
+    if ev.get("rows") is not None:
+        return f"{ev['rows']} predictions in the window"
+    return "n/a (not recorded for this finding)"
+
+
+def model_health_url(spec: MonitorSpec) -> str:
+    """The model's page on Model Health (under the Airflow UI), for people reading outside Airflow."""
+    return f"{config.settings().airflow_url}{HEALTH_MOUNT}/models/{quote(spec.name, safe='')}"
+
+
+def how_to_act(spec: MonitorSpec, incident: dict[str, Any]) -> list[str]:
+    """How to acknowledge or resolve, on the command line and in the UI (every message says it)."""
+    if incident["status"] == IncidentState.RESOLVED:
+        return []
+    return [
+        f"Acknowledge: gapwatch incidents ack {incident['id']} --by YOUR_NAME --why '...' "
+        f"or the Acknowledge button on {model_health_url(spec)}",
+    ]
 
 
 def trend_line(trend: list[dict[str, Any]]) -> str:
@@ -140,7 +206,7 @@ def trend_line(trend: list[dict[str, Any]]) -> str:
 
 
 def links(spec: MonitorSpec, ev: dict[str, Any], run_link: str) -> dict[str, str]:
-    out = {"airflow_run": run_link, "runbook": spec.runbook_url}
+    out = {"airflow_run": run_link, "runbook": spec.runbook_url, "model_health": model_health_url(spec)}
     if ev.get("data_docs_url"):
         # GX reports a file:// path on the worker, which opens nowhere: link the page Model
         # Health serves (a page outside the site keeps its path, the most there is to show).
@@ -184,19 +250,24 @@ def incident_message(
     lines.append(trend_line(trend))
     lines += likely_cause(incident["kind"], ev)
     link_map = links(spec, ev, run_link)
+    detected = _clock(incident.get("updated_at") or incident.get("opened_at"))
     lines += [
+        f"Predictions affected: {predictions_affected(incident['kind'], ev)}",
+        f"Detected: {detected} (clock time)",
         "",
         f"Owner: {owner.name} <{owner.email}> ({incident['owner_role'].replace('_', ' ')})",
+        *how_to_act(spec, incident),
         f"Runbook: {spec.runbook_url}",
         f"Fallback: {spec.fallback}",
+        f"Model Health: {link_map['model_health']}",
         f"Airflow run: {run_link}",
     ]
     if "data_docs" in link_map:
         lines.append(f"Data Docs: {link_map['data_docs']}")
     lines.append(
         f"Incident #{incident['id']} ({incident['status']}) on {spec.name} v{spec.version}, "
-        f"check {incident['check']}, opened {_day(incident.get('opened_window'))}, "
-        f"last breach {_day(incident.get('last_breach_window'))}."
+        f"check {incident['check']}, opened window {_day(incident.get('opened_window'))}, "
+        f"last breach window {_day(incident.get('last_breach_window'))}."
     )
     payload = {
         "event": f"incident_{event}",
@@ -213,6 +284,10 @@ def incident_message(
         "links": link_map,
         "facts": _facts(incident["kind"], ev),
         "trend": trend,
+        "detected_at": detected,
+        "predictions_affected": predictions_affected(incident["kind"], ev),
+        "acknowledge": {"cli": f"gapwatch incidents ack {incident['id']} --by YOUR_NAME",
+                        "ui": link_map["model_health"]},
     }
     return Message(subject, "\n".join(lines), payload)
 
@@ -262,6 +337,8 @@ def ticket_message(
         f"Owner: {owner.name} <{owner.email}> ({owner_role.replace('_', ' ')})",
         f"Runbook: {spec.runbook_url}",
         f"Fallback while this is open: {spec.fallback}",
+        f"Predictions affected: {predictions_affected(incident_kind, evidence)}",
+        f"Model Health: {model_health_url(spec)}",
         f"Airflow run: {run_link}",
     ]
     link_map = links(spec, evidence, run_link)

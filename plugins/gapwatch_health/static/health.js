@@ -15,9 +15,37 @@
         });
     });
   }
+  // The fleet table's search, status filter and sort (rows carry data-status, -rank, -last-run).
+  function fleetControls() {
+    var table = document.getElementById("fleet");
+    var search = document.getElementById("fleet-search");
+    var only = document.getElementById("fleet-status");
+    var sort = document.getElementById("fleet-sort");
+    if (!table || !search || !only || !sort) { return; }
+    var body = table.tBodies[0];
+    function apply() {
+      var q = search.value.trim().toLowerCase();
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.forEach(function (r) {
+        r.hidden = !((!only.value || r.dataset.status === only.value) &&
+                     (!q || r.textContent.toLowerCase().indexOf(q) >= 0));
+      });
+      rows.sort(function (a, b) {
+        if (sort.value === "model") { return a.dataset.model.localeCompare(b.dataset.model); }
+        if (sort.value === "last-run") { return (a.dataset.lastRun || "").localeCompare(b.dataset.lastRun || ""); }
+        return Number(a.dataset.rank) - Number(b.dataset.rank);
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    }
+    [search, only, sort].forEach(function (el) {
+      el.addEventListener("input", apply);
+      el.addEventListener("change", apply);
+    });
+  }
+  function start() { draw(); fleetControls(); }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    draw();
+    start();
   }
 })();
