@@ -17,7 +17,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gapwatch import config
-from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, metrics_for
+from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, Severity, metrics_for
 from gapwatch.spec_fields import (
     BUILTIN_CHECKS,
     Feature,
@@ -71,6 +71,9 @@ class Metric(_Strict):
         default=None, gt=0, description="limit at baseline mean -/+ k std over its sub-windows"
     )
     min_labels: int = Field(default=200, ge=1)
+    severity: Severity | None = Field(
+        default=None, description="critical pages and degrades the run; default: the first metric critical, others warning"
+    )
 
     @field_validator("name")
     @classmethod
@@ -307,6 +310,12 @@ class MonitorSpec(_Strict):
     @property
     def main_metric(self) -> Metric:
         return self.metrics[0]
+
+    def metric_severity(self, metric: Metric) -> Severity:
+        """A metric's severity: its own, else critical for the first (main) metric, warning after."""
+        if metric.severity is not None:
+            return metric.severity
+        return Severity.CRITICAL if metric.name == self.main_metric.name else Severity.WARNING
 
     @property
     def pii_columns(self) -> set[str]:

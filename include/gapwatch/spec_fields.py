@@ -172,8 +172,10 @@ class GroundTruthTable(_Strict):
     )
 
 
-BUILTIN_CHECKS = ("freshness", "volume", "schema", "duplicates")
-_SEVERITY_KEY_RE = re.compile(r"^(freshness|volume|schema|duplicates|expect_[a-z0-9_]+(:.+)?)$")
+# The last three are always on (the values the evaluation cannot do without); their severity
+# can still be set.
+BUILTIN_CHECKS = ("freshness", "volume", "schema", "duplicates", "scores", "predictions", "timestamps")
+_SEVERITY_KEY_RE = re.compile(r"^(" + "|".join(BUILTIN_CHECKS) + r"|expect_[a-z0-9_]+(:.+)?)$")
 
 
 class FreshnessCheck(_Strict):

@@ -33,6 +33,7 @@ CORE = (
     "gapwatch.text",
     "gapwatch.window",
     "gapwatch.policy",
+    "gapwatch.findings",
     "gapwatch.evaluation",
     "gapwatch.redaction",
 )

@@ -137,7 +137,12 @@ def _why(status: FleetStatus, latest: dict[str, Any]) -> str:
         failing = summary.get("readiness", {}).get("critical_failures", [])
         why = "readiness suite failed: " + "; ".join(failing[:2]) if failing else "readiness suite failed"
     elif status == FleetStatus.DEGRADED:
-        why = f"{latest['main_metric']} {latest['main_value']:.3f} breaches its threshold"
+        breached = summary.get("performance", {}).get("breached") or [latest["main_metric"]]
+        value = latest["main_value"] if breached[0] == latest["main_metric"] else None
+        why = (f"{breached[0]} {value:.3f} breaches its threshold" if isinstance(value, float)
+               else ", ".join(breached) + " breach their thresholds")
+    elif status in (FleetStatus.NO_DATA, FleetStatus.NOT_COMPUTABLE):
+        why = summary.get("reason") or status.value.replace("_", " ")
     elif status == FleetStatus.AT_RISK:
         estimate = summary.get("performance", {}).get("estimate") or {}
         value = (estimate.get("row") or {}).get("value")

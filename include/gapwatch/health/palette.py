@@ -20,6 +20,8 @@ _STATUS_LABELS = {
     FleetStatus.DATA_NOT_READY: "data not ready",
     FleetStatus.AT_RISK: "at risk (estimated)",
     FleetStatus.DRIFTING: "drifting",
+    FleetStatus.NOT_COMPUTABLE: "not computable",
+    FleetStatus.NO_DATA: "no data",
     FleetStatus.AWAITING_LABELS: "awaiting labels",
     FleetStatus.HEALTHY: "healthy",
     FleetStatus.NO_RUNS: "no runs yet",
@@ -33,6 +35,8 @@ _FLEET_COLOURS = {
     FleetStatus.DATA_NOT_READY: _AMBER,
     FleetStatus.AT_RISK: _ORANGE,
     FleetStatus.DRIFTING: _PURPLE,
+    FleetStatus.NOT_COMPUTABLE: _AMBER,
+    FleetStatus.NO_DATA: _AMBER,
     FleetStatus.AWAITING_LABELS: _GREY,
     FleetStatus.HEALTHY: _GREEN,
     FleetStatus.NO_RUNS: _GREY,
@@ -45,6 +49,8 @@ _BADGES = {  # (background, text) of the status pill
     FleetStatus.DATA_NOT_READY: ("#feebc8", "#7b341e"),
     FleetStatus.AT_RISK: ("#feebc8", "#7b341e"),
     FleetStatus.DRIFTING: ("#e9d8fd", "#44337a"),
+    FleetStatus.NOT_COMPUTABLE: ("#feebc8", "#7b341e"),
+    FleetStatus.NO_DATA: ("#feebc8", "#7b341e"),
     FleetStatus.AWAITING_LABELS: ("#e2e8f0", "#2d3748"),
     FleetStatus.HEALTHY: ("#c6f6d5", "#22543d"),
     FleetStatus.NO_RUNS: ("#e2e8f0", "#2d3748"),
@@ -75,10 +81,11 @@ KIND_LABELS: dict[Kind, str] = {kind: _KIND_LABELS[kind] for kind in Kind}
 _KIND_COLOURS = {Kind.DATA: _AMBER, Kind.PERFORMANCE: _RED, Kind.ESTIMATE: _ORANGE, Kind.DRIFT: _PURPLE}
 KIND_COLOURS: dict[Kind, str] = {kind: _KIND_COLOURS[kind] for kind in Kind}
 
-# A stored metric value is judged ok, breach or insufficient (too few labels); the others are
-# verdicts of whole checks, never of a value.
-METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT)
-_VERDICT_COLOURS = {Verdict.OK: _GREEN, Verdict.BREACH: _RED, Verdict.INSUFFICIENT: _GREY}
+# A stored metric value is judged ok, breach, insufficient (too few labels) or not computable
+# (no value from the labels it had); the others are verdicts of whole checks, never of a value.
+METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT, Verdict.NOT_COMPUTABLE)
+_VERDICT_COLOURS = {Verdict.OK: _GREEN, Verdict.BREACH: _RED, Verdict.INSUFFICIENT: _GREY,
+                    Verdict.NOT_COMPUTABLE: _AMBER}
 VERDICT_COLOURS: dict[Verdict, str] = {verdict: _VERDICT_COLOURS[verdict] for verdict in METRIC_VERDICTS}
 
 _SEVERITY_COLOURS = {Severity.CRITICAL: _RED, Severity.WARNING: _AMBER}
