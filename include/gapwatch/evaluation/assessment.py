@@ -261,8 +261,9 @@ def not_computable_reason(
         if value.value is None or value.n < metric.min_labels:
             return f"{metric.name} not computable: {used} (NULL, NaN or infinite values)"
     if frame is not None and "label" in frame and frame["label"].nunique(dropna=True) == 1:
-        return (f"{metric.name} not computable: all {rows} matured labels are "
-                f"{frame['label'].dropna().iloc[0]!r} (one class only)")
+        label = frame["label"].dropna().iloc[0]
+        label = label.item() if isinstance(label, np.generic) else label  # 1.0, not np.float64(1.0)
+        return f"{metric.name} not computable: all {rows} matured labels are {label!r} (one class only)"
     return f"{metric.name} not computable on {rows} rows"
 
 
