@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gapwatch import policy, store
-from gapwatch.catalog import TREND_IN_MESSAGES, Kind, Readiness, Severity
+from gapwatch.catalog import TREND_IN_MESSAGES, Kind, Readiness, Severity, Verdict
 from gapwatch.spec import MonitorSpec
 from gapwatch.window import Window
 from gapwatch.window_run import window_run
@@ -276,8 +276,9 @@ def _run_record(
         "window_start": window.start,
         "window_end": window.end,
         "readiness": policy.readiness_verdict(readiness),
-        "performance": performance["status"],
-        "drift": drift["status"],
+        # An empty cohort or window reads no_data in the runs table, not "insufficient".
+        "performance": Verdict.NO_DATA if performance.get("no_data") else performance["status"],
+        "drift": Verdict.NO_DATA if drift.get("no_data") else drift["status"],
         "main_metric": main.name,
         "main_value": performance["metrics"].get(main.name, {}).get("value"),
         "rows": extract["rows"],
