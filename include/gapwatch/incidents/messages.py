@@ -111,7 +111,8 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         return [
             f"What broke: the input data failed {len(failing)} {'critical' if blocking else 'warning-level'} "
             f"readiness check(s) ({ev.get('rows')} rows checked).",
-            "How badly: the window is not usable; model evaluation is inconclusive, not blamed on the model."
+            "How badly: the window is not usable; its drift and estimate are inconclusive, and a metric "
+            "judged on its predictions later is attributed to the data, not blamed on the model."
             if blocking
             else "How badly: not blocking. Warning only: model evaluation went ahead.",
         ]
