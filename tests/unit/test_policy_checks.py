@@ -203,3 +203,10 @@ def test_a_spread_breach_does_not_claim_95_percent_bounds() -> None:
     # An error metric's own direction, not the main metric's.
     mae = " ".join(messages.what_broke(Kind.PERFORMANCE, {**ev, "metric": "mae", "value": 9.0, "threshold": 8.0}))
     assert "above its threshold" in mae
+
+
+def test_the_trend_marks_a_value_judged_on_broken_data() -> None:
+    line = messages.trend_line([{"window": "2026-02-02", "value": 0.809, "status": "ok"},
+                                {"window": "2026-02-09", "value": 0.818, "status": "inconclusive"},
+                                {"window": "2026-02-16", "value": None, "status": "no_data"}])
+    assert line == "Trend (oldest first): 2026-02-02 0.809 | 2026-02-09 0.818 (inconclusive) | 2026-02-16 no_data"

@@ -157,7 +157,9 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
 def trend_line(trend: list[dict[str, Any]]) -> str:
     parts = [
         f"{t['window']} {fmt(t['value']) if t.get('value') is not None else t['status']}"
-        + (" (breach)" if t["status"] == Verdict.BREACH and t.get("value") is not None else "")
+        # A value judged on data that failed readiness is shown, but not as evidence of health.
+        + (f" ({t['status']})" if t["status"] in (Verdict.BREACH, Verdict.INCONCLUSIVE)
+           and t.get("value") is not None else "")
         for t in trend
     ]
     return "Trend (oldest first): " + " | ".join(parts) if parts else "Trend: first window judged."
