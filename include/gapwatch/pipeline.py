@@ -136,7 +136,9 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     cohort = run.frame("cohort")
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     suspect = None
-    if _cohort_data_broken(spec, cohort_window):
+    # A cohort overlapping this window (a delay shorter than a window) shares its readiness.
+    overlaps_this_window = not ready and cohort_window.end > window.start
+    if overlaps_this_window or _cohort_data_broken(spec, cohort_window):
         suspect = "the predictions being judged were made on data that failed readiness"
     # A not-ready window did not make sure the baseline exists (readiness does that for ready ones).
     base = run.baseline() if ready else run.ensure_baseline()
