@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from gapwatch import policy, store
 from gapwatch.catalog import TREND_IN_MESSAGES, Kind, Readiness, Severity, Verdict
 from gapwatch.spec import MonitorSpec
-from gapwatch.window import Window
+from gapwatch.window import Window, as_utc
 from gapwatch.window_run import window_run
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     suspect = None
     # A cohort overlapping this window (a delay shorter than a window) shares its readiness.
-    overlaps_this_window = not ready and cohort_window.end > window.start
+    overlaps_this_window = not ready and as_utc(cohort_window.end) > as_utc(window.start)
     if overlaps_this_window or _cohort_data_broken(spec, cohort_window):
         suspect = "the predictions being judged were made on data that failed readiness"
     # A not-ready window did not make sure the baseline exists (readiness does that for ready ones).
