@@ -107,6 +107,8 @@ class RunStatus(StrEnum):
     AT_RISK = "at_risk"  # the label-free estimate breaches; labels have not confirmed it yet
     DRIFTING = "drifting"  # inputs moved, performance still within limits
     NOT_READY = "not_ready"  # the window failed its readiness suite; nothing was judged
+    NOT_COMPUTABLE = "not_computable"  # the main metric or a watched column could not be computed
+    NO_DATA = "no_data"  # the window has no rows, or the cohort none to judge: never "healthy"
     AWAITING_LABELS = "awaiting_labels"  # too few matured labels to judge performance
 
 
@@ -126,9 +128,12 @@ class Verdict(StrEnum):
     INCONCLUSIVE = "inconclusive"  # not judged: the data failed readiness
     NOT_APPLICABLE = "not_applicable"  # the check does not apply (no estimate for a regressor)
     DRIFT = "drift"  # the drift stage's word for a breach (``runs.drift``); its finding says breach
+    NO_DATA = "no_data"  # nothing to judge: no rows in the window, or no matured labels
+    NOT_COMPUTABLE = "not_computable"  # rows to judge, but no value (one class only, NaN, NULLs)
 
 
-# Only these verdicts count towards a streak: an unjudged window neither counts nor breaks one.
+# Only these verdicts count towards a streak: an unjudged window neither counts nor breaks one,
+# so an empty or uncomputable window never resolves an incident nor closes its ticket.
 JUDGED = (Verdict.BREACH, Verdict.OK)
 
 
@@ -136,7 +141,7 @@ class Kind(StrEnum):
     """What a finding, and the incident it opens, is about."""
 
     DATA = "data"  # the input data failed readiness (the data steward's)
-    PERFORMANCE = "performance"  # the realized main metric on matured labels
+    PERFORMANCE = "performance"  # a realized metric on matured labels (one finding per metric)
     ESTIMATE = "estimate"  # the label-free estimate (CBPE) before labels arrive
     DRIFT = "drift"  # inputs or score moved away from the baseline
 
@@ -224,6 +229,8 @@ class FleetStatus(StrEnum):
     DATA_NOT_READY = "data_not_ready"
     AT_RISK = "at_risk"
     DRIFTING = "drifting"
+    NOT_COMPUTABLE = "not_computable"
+    NO_DATA = "no_data"
     AWAITING_LABELS = "awaiting_labels"
     HEALTHY = "healthy"
     NO_RUNS = "no_runs"

@@ -44,6 +44,8 @@ _PLAIN = {
     RunStatus.AT_RISK: "at risk: an estimate made before the real outcomes arrive says performance dropped",
     RunStatus.DRIFTING: "drifting: its inputs look different from the baseline, performance still within limits",
     RunStatus.NOT_READY: "not judged: the input data failed its quality checks",
+    RunStatus.NOT_COMPUTABLE: "not judged: a metric or an input could not be computed from the data",
+    RunStatus.NO_DATA: "not judged: there was no data to judge in this period",
     RunStatus.AWAITING_LABELS: "waiting for enough real outcomes to judge performance",
 }
 # A business owner's words for every run status (built from the enum: a new status without

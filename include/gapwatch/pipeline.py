@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gapwatch import policy, store
-from gapwatch.catalog import TREND_IN_MESSAGES
+from gapwatch.catalog import TREND_IN_MESSAGES, Kind, Readiness, Severity, Verdict
 from gapwatch.spec import MonitorSpec
-from gapwatch.window import Window
+from gapwatch.window import Window, as_utc
 from gapwatch.window_run import window_run
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _cohort_data_broken(spec: MonitorSpec, cohort: Window) -> bool:
         broken = conn.execute(
             sa.select(sa.func.count()).where(
                 r.c.monitor == spec.name,
-                r.c.readiness == "not_ready",
+                r.c.readiness == Readiness.NOT_READY,
                 r.c.window_start < cohort.end,
                 r.c.window_end > cohort.start,
             )
@@ -127,20 +127,29 @@ def _trend(spec: MonitorSpec, window: Window, metric: str) -> list[dict[str, Any
 
 def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, Any]:
     """Metrics on the matured cohort, overall and per segment, against the baseline; plus the
-    label-free estimate on this window's own predictions (binary classifiers), under ``estimate``."""
+    label-free estimate on this window's own predictions (binary classifiers), under ``estimate``.
+
+    The cohort is judged on its own readiness, not this window's: this window's readiness gates
+    the estimate (and drift) only. When the cohort's own window failed readiness the metrics are
+    still computed and stored; a breach counts, linked to that window's data incident
+    (``likely_cause: data``), and anything else is inconclusive.
+    """
     from gapwatch.evaluation.assessment import assess_performance, estimate_performance
 
     run = window_run(spec, window)
     cohort = run.frame("cohort")
-    cohort_start = window.cohort(spec.ground_truth.delay, spec.schedule).start
-    gate = None
-    if not ready:
-        gate = "this window failed its readiness suite"
-    elif _cohort_data_broken(spec, window.cohort(spec.ground_truth.delay, spec.schedule)):
-        gate = "the predictions being judged were made on data that failed readiness"
-    base = run.baseline() if ready else {}  # loaded once, for the metrics and the estimate
-    summary, rows = assess_performance(spec, cohort, base if gate is None else {"metrics": {}}, gate=gate)
-    summary["cohort_start"] = cohort_start.isoformat()
+    cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
+    suspect = None
+    # A cohort overlapping this window (a delay shorter than a window) shares its readiness.
+    overlaps_this_window = not ready and as_utc(cohort_window.end) > as_utc(window.start)
+    if overlaps_this_window or _cohort_data_broken(spec, cohort_window):
+        suspect = "the predictions being judged were made on data that failed readiness"
+    # A not-ready window did not make sure the baseline exists (readiness does that for ready ones).
+    base = run.baseline() if ready else run.ensure_baseline()
+    summary, rows = assess_performance(spec, cohort, base, suspect=suspect)
+    summary["cohort_start"] = cohort_window.start.isoformat()
+    if suspect is not None:
+        summary["data_incident"] = _cohort_data_incident(spec, cohort_window)
     _store_metric_rows(spec, window, rows)
     summary["trend"] = _trend(spec, window, spec.main_metric.name)
     frame = run.frame("window") if ready else None
@@ -148,6 +157,20 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
         spec, frame, base, gate=None if ready else "this window failed its readiness suite"
     )
     return summary
+
+
+def _cohort_data_incident(spec: MonitorSpec, cohort: Window) -> dict[str, Any] | None:
+    """The critical data incident of the cohort's window (id and check), if one was opened."""
+    inc = store.incidents
+    with store.engine().connect() as conn:
+        row = conn.execute(
+            sa.select(inc.c.id, inc.c.check)
+            .where(inc.c.monitor == spec.name, inc.c.kind == Kind.DATA, inc.c.severity == Severity.CRITICAL,
+                   inc.c.opened_window < cohort.end, inc.c.last_breach_window >= cohort.start)
+            .order_by(inc.c.id.desc())
+            .limit(1)
+        ).first()
+    return {"id": row.id, "check": row.check} if row else None
 
 
 _METRIC_COLUMNS = ("segment", "metric", "value", "stderr", "baseline", "threshold", "n", "status")
@@ -259,8 +282,9 @@ def _run_record(
         "window_start": window.start,
         "window_end": window.end,
         "readiness": policy.readiness_verdict(readiness),
-        "performance": performance["status"],
-        "drift": drift["status"],
+        # An empty cohort or window reads no_data in the runs table, not "insufficient".
+        "performance": Verdict.NO_DATA if performance.get("no_data") else performance["status"],
+        "drift": Verdict.NO_DATA if drift.get("no_data") else drift["status"],
         "main_metric": main.name,
         "main_value": performance["metrics"].get(main.name, {}).get("value"),
         "rows": extract["rows"],

@@ -19,243 +19,49 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from gapwatch.catalog import JUDGED, Kind, Readiness, Role, RunStatus, Severity, TicketKind, Verdict
+from gapwatch.catalog import JUDGED, Kind, Readiness, RunStatus, Severity, TicketKind, Verdict
+from gapwatch.findings import (
+    DRIFTED_IN_EVIDENCE,
+    OVERALL,
+    OWNER_ROLE,
+    SEVERITY,
+    TICKET_KIND,
+    TICKET_SOURCE,
+    WORST_SEGMENTS,
+    decide,
+    fingerprint,
+    make_finding,
+    metric_verdict,
+    readiness_findings,
+    ticket_fingerprint,
+)
 from gapwatch.text import duration_text
 
 if TYPE_CHECKING:
     from gapwatch.spec import MonitorSpec
 
-OVERALL = "*"  # the segment of a finding about the whole window
-WORST_SEGMENTS = 3
-DRIFTED_IN_EVIDENCE = 5
-
-# Per kind: how loud its incident is, who owns it, and what planned work a sustained breach asks
-# for. The label-free estimate and drift are warnings: they announce, the realized metric pages.
-SEVERITY: dict[Kind, Severity] = {
-    Kind.DATA: Severity.CRITICAL,
-    Kind.PERFORMANCE: Severity.CRITICAL,
-    Kind.ESTIMATE: Severity.WARNING,
-    Kind.DRIFT: Severity.WARNING,
-}
-OWNER_ROLE: dict[Kind, Role] = {
-    Kind.DATA: Role.DATA_STEWARD,
-    Kind.PERFORMANCE: Role.TECHNICAL_OWNER,
-    Kind.ESTIMATE: Role.TECHNICAL_OWNER,
-    Kind.DRIFT: Role.TECHNICAL_OWNER,
-}
-# An estimate never opens a ticket (labels have not confirmed it); drift alone is no reason to
-# retrain.
-TICKET_KIND: dict[Kind, TicketKind] = {Kind.PERFORMANCE: TicketKind.RETRAIN, Kind.DATA: TicketKind.FIX_FEED}
-TICKET_SOURCE: dict[TicketKind, Kind] = {ticket: kind for kind, ticket in TICKET_KIND.items()}
-
-
-# ---------------------------------------------------------------- findings
-
-
-def fingerprint(monitor: str, check: str, segment: str = OVERALL) -> str:
-    """The key of a check's incident: the same check of the same monitor lands on one incident."""
-    return f"{monitor}|{check}|{segment}"
-
-
-def ticket_fingerprint(monitor: str, kind: TicketKind) -> str:
-    """The key of a monitor's open ticket of one kind (one open at a time)."""
-    return fingerprint(monitor, f"ticket:{kind}")
-
-
-def make_finding(
-    spec: MonitorSpec,
-    *,
-    kind: Kind,
-    check: str,
-    status: str,
-    evidence: dict[str, Any],
-    segment: str = OVERALL,
-    severity: Severity | None = None,
-) -> dict[str, Any]:
-    """One check's verdict for one window, as stored in ``findings`` and passed through XCom.
-
-    Args:
-        spec: The monitor.
-        kind: What the check is about; sets the default severity.
-        check: The check id (``metric:roc_auc``, ``readiness:<suite>``, ``drift``).
-        status: Its verdict (a ``Verdict``).
-        evidence: What the messages and the page show (see :func:`decide`).
-        segment: The segment judged (``*`` for the whole window).
-        severity: Overrides the kind's severity (a warning-level readiness check).
-
-    Returns:
-        A JSON-safe dict: fingerprint, kind, check, segment, status, severity, evidence.
-    """
-    # Plain strings, not enum members: the finding travels through XCom as JSON.
-    return {
-        "fingerprint": fingerprint(spec.name, check, segment),
-        "kind": str(Kind(kind)),
-        "check": check,
-        "segment": segment,
-        "status": str(Verdict(status)),
-        "severity": str(severity or SEVERITY[Kind(kind)]),
-        "evidence": evidence,
-    }
-
-
-def readiness_findings(spec: MonitorSpec, readiness: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Findings for the data steward: one per readiness check and severity.
-
-    The steward's suite keeps the check id ``readiness:<suite>``; built-in checks are
-    ``readiness:freshness``, ``readiness:volume``, ``readiness:schema`` and
-    ``readiness:duplicates``; warning-level expectations get their own ``...:warning``
-    finding with severity ``warning``, so they notify (and resolve) on their own without
-    blocking model evaluation.
-
-    Args:
-        spec: The monitor.
-        readiness: ``gapwatch.readiness.stage.run_readiness`` output.
-
-    Returns:
-        Findings as built by :func:`make_finding`.
-    """
-    checks = readiness.get("checks") or [
-        {"check": "suite", "severity": Severity.CRITICAL, "failing": readiness["critical_failures"]}
-    ]
-    findings = []
-    for group in checks:
-        name = spec.readiness.suite if group["check"] == "suite" else group["check"]
-        warning = group["severity"] == Severity.WARNING
-        findings.append(
-            make_finding(
-                spec,
-                kind=Kind.DATA,
-                check=f"readiness:{name}" + (":warning" if warning else ""),
-                status=Verdict.BREACH if group["failing"] else Verdict.OK,
-                evidence={
-                    "failing_expectations": group["failing"],
-                    "rows": readiness["rows"],
-                    "data_docs_url": readiness.get("data_docs_url"),
-                    "blocks_evaluation": not warning,
-                },
-                severity=Severity(group["severity"]),
-            )
-        )
-    return findings
-
-
-def decide(
-    spec: MonitorSpec,
-    readiness: Mapping[str, Any],
-    performance: Mapping[str, Any],
-    drift: Mapping[str, Any],
-) -> list[dict[str, Any]]:
-    """Turn the stage summaries into findings: one per check, each breach / ok / not judged.
-
-    Checks: ``readiness:<suite>`` (kind data), ``metric:<main metric>`` (kind performance, the
-    realized value on matured labels), ``estimate:<metric>`` (kind estimate, binary classifiers:
-    the label-free CBPE estimate, severity warning; never opens a ticket), ``drift`` (kind drift).
-
-    Evidence of the performance and estimate findings (stable field names; messages are rendered
-    from them):
-
-    - ``metric``, ``value``, ``stderr``, ``interval`` ([low, high]: value -/+ 1.645 stderr, the
-      one-sided 95% bounds; a breach needs the whole interval past the threshold),
-      ``uncertainty`` (analytic | bootstrap | estimated), ``n``: the value and its sampling error;
-    - ``baseline``, ``threshold``, ``status`` (breach | ok | insufficient): what it is judged against;
-    - ``estimated`` (bool): True for the label-free estimate, never for a realized value;
-    - ``labeled``, ``pending``, ``pending_share``, ``cohort_start``, ``reason``: label maturity;
-    - ``trend``: [{window, value, stderr, status}] of the realized main metric, last windows;
-    - ``worst_segments``: [{segment, value, stderr, n, status}], lowest first (highest for errors);
-    - ``drifted_features``: [{column, <method>: value, ...}] most drifted first;
-    - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
-    - estimate only: ``unsupported_share`` (rows outside the baseline's input range).
-    """
-    context = _performance_context(spec, performance, drift)
-    return [
-        *readiness_findings(spec, readiness),
-        _performance_finding(spec, performance, context),
-        *_estimate_findings(spec, performance, context),
-        make_finding(
-            spec,
-            kind=Kind.DRIFT,
-            check="drift",
-            status=Verdict.BREACH if drift["status"] == Verdict.DRIFT else drift["status"],
-            evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", []),
-                      "rows": drift.get("rows")},
-        ),
-    ]
-
-
-def _performance_finding(
-    spec: MonitorSpec, performance: Mapping[str, Any], context: dict[str, Any]
-) -> dict[str, Any]:
-    """The realized main metric on the matured cohort."""
-    main = spec.main_metric
-    row = performance["metrics"].get(main.name, {})
-    return make_finding(
-        spec,
-        kind=Kind.PERFORMANCE,
-        check=f"metric:{main.name}",
-        status=performance["status"],
-        evidence={
-            **{k: v for k, v in row.items() if k != "segment"},
-            "metric": main.name,
-            "estimated": False,
-            **context,
-            "reason": performance.get("reason"),
-        },
-    )
-
-
-def _estimate_findings(
-    spec: MonitorSpec, performance: Mapping[str, Any], context: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """The label-free estimate's finding, when the model has one (binary classifiers)."""
-    estimate = performance.get("estimate") or {}
-    if estimate.get("status", Verdict.NOT_APPLICABLE) == Verdict.NOT_APPLICABLE:
-        return []
-    row = estimate.get("row") or {}
-    return [
-        make_finding(
-            spec,
-            kind=Kind.ESTIMATE,
-            check=f"estimate:{estimate['metric']}",
-            status=estimate["status"],
-            evidence={
-                **{k: v for k, v in row.items() if k != "segment"},
-                "metric": estimate["metric"],
-                "estimated": True,
-                **context,
-                "unsupported_share": estimate.get("unsupported_share"),
-                "reason": estimate.get("reason"),
-            },
-        )
-    ]
-
-
-def _performance_context(
-    spec: MonitorSpec, performance: Mapping[str, Any], drift: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The evidence the performance and estimate findings share: labels, trend, likely causes."""
-    main = spec.main_metric
-    judged = [s for s in performance["segments"] if s["value"] is not None]
-    worst = sorted(judged, key=lambda s: s["value"] if main.higher_is_better else -s["value"])[:WORST_SEGMENTS]
-    return {
-        "labeled": performance["labeled"],
-        "pending": performance["pending"],
-        "pending_share": performance.get("pending_share"),
-        "cohort_start": performance["cohort_start"],
-        "trend": performance.get("trend", []),
-        "worst_segments": [
-            {k: s[k] for k in ("segment", "value", "stderr", "n", "status")} for s in worst
-        ],
-        "drifted_features": drift.get("drifted", [])[:DRIFTED_IN_EVIDENCE],
-        "drift_ranking": drift.get("ranking", []),
-    }
+# Findings (what a check's verdict is, one per metric) live in ``gapwatch.findings``; they are
+# re-exported here so the stages keep asking ``policy`` for every decision.
+__all__ = [
+    "DRIFTED_IN_EVIDENCE", "OVERALL", "OWNER_ROLE", "SEVERITY", "TICKET_KIND", "TICKET_SOURCE",
+    "WORST_SEGMENTS", "decide", "fingerprint", "make_finding", "metric_verdict", "readiness_findings",
+    "ticket_fingerprint",
+]
 
 
 def run_status(
     readiness: Mapping[str, Any], performance: Mapping[str, Any], drift: Mapping[str, Any]
 ) -> RunStatus:
-    """The run's overall status, the worst that applies: not ready, degraded, at risk, drifting,
-    awaiting labels, healthy."""
-    if not readiness["ready"]:
+    """The run's overall status, the worst that applies.
+
+    Not ready (this window failed readiness; a breach on its cohort still opens its incident),
+    degraded (a critical metric breaches), at risk, drifting, not computable (the
+    main metric or a watched column has no value), no data (no rows in the window, or none in
+    the cohort to judge), awaiting labels, healthy. A run is healthy only when every judged part
+    of it could be judged.
+    """
+    empty = readiness.get("rows") == 0 or bool(drift.get("no_data"))
+    if not readiness["ready"] and not empty:
         return RunStatus.NOT_READY
     if performance["status"] == Verdict.BREACH:
         return RunStatus.DEGRADED
@@ -263,6 +69,10 @@ def run_status(
         return RunStatus.AT_RISK  # the label-free estimate says degraded; labels have not confirmed it yet
     if drift["status"] == Verdict.DRIFT:
         return RunStatus.DRIFTING
+    if Verdict.NOT_COMPUTABLE in (performance["status"], drift["status"]):
+        return RunStatus.NOT_COMPUTABLE
+    if empty or (performance.get("no_data") and not performance.get("pending")):
+        return RunStatus.NO_DATA
     if performance["status"] == Verdict.INSUFFICIENT:
         return RunStatus.AWAITING_LABELS
     return RunStatus.HEALTHY
@@ -353,6 +163,8 @@ class Decision:
             ``windows_before_ticket``); raised unless one of this kind is already open.
         why: Why the action, in words.
         ticket_why: Why the ticket, in words.
+        ticket_streak: The failing windows of any critical metric a retrain ticket counted
+            (0 when the ticket counts the finding's own streak).
     """
 
     action: Action
@@ -360,6 +172,7 @@ class Decision:
     ticket: TicketKind | None = None
     why: str = ""
     ticket_why: str = ""
+    ticket_streak: int = 0  # windows counted towards a retrain ticket, when they span metrics
 
 
 def next_step(
@@ -370,6 +183,7 @@ def next_step(
     last_resolved: ResolvedIncident | None,
     streak: Streaks,
     rules: Rules,
+    ticket_streak: Streaks | None = None,
 ) -> Decision:
     """The incident state machine: one finding's verdict and the check's incidents -> the action.
 
@@ -384,7 +198,10 @@ def next_step(
     - anything else (inconclusive, insufficient, ok while healthy): nothing.
 
     Whenever a breach continues, reopens or opens an incident and the breach streak has reached
-    ``windows_before_ticket``, the decision also asks for a ticket of the kind's ``TICKET_KIND``.
+    ``windows_before_ticket``, the decision also asks for a ticket of the kind's ``TICKET_KIND``
+    (a warning-level metric asks for none). ``ticket_streak``, for a critical metric, counts the
+    windows in which any critical metric failed (:func:`any_breach_by_window`): one retrain
+    ticket per monitor, whichever metrics carried the streak.
     Cool-down and "newer" are measured in data time (windows), so replays and backfills decide
     the same way.
     """
@@ -397,12 +214,13 @@ def next_step(
     if verdict != Verdict.BREACH:
         return Decision(Action.NOTHING)
 
-    ticket, ticket_why = _ticket(finding, streak, rules)
+    ticket, ticket_why = _ticket(finding, ticket_streak or streak, rules)
+    counted = ticket_streak.breaches if ticket is not None and ticket_streak is not None else 0
     if current is not None:
         if window_start <= current.last_breach_window:
-            return Decision(Action.NOTHING, current.id, ticket, ticket_why=ticket_why)
+            return Decision(Action.NOTHING, current.id, ticket, ticket_why=ticket_why, ticket_streak=counted)
         return Decision(Action.CONTINUE, current.id, ticket,
-                        f"still failing ({streak.breaches} windows in a row)", ticket_why)
+                        f"still failing ({streak.breaches} windows in a row)", ticket_why, counted)
     if streak.breaches < rules.breaches_before_incident:
         return Decision(Action.NOTHING)
     if last_resolved is not None:
@@ -412,17 +230,48 @@ def next_step(
         if window_start <= resolved + rules.reopen_cooldown:
             why = (f"the check breached again {(window_start - resolved).days} days after it was "
                    f"resolved (cool-down {rules.reopen_cooldown.days} days), so the same incident continues")
-            return Decision(Action.REOPEN, last_resolved.id, ticket, why, ticket_why)
+            return Decision(Action.REOPEN, last_resolved.id, ticket, why, ticket_why, counted)
     why = (f"{finding['check']} failed {streak.breaches} window(s) in a row "
            f"(policy: incident after {rules.breaches_before_incident})")
-    return Decision(Action.OPEN, None, ticket, why, ticket_why)
+    return Decision(Action.OPEN, None, ticket, why, ticket_why, counted)
 
 
 def _ticket(finding: Mapping[str, Any], streak: Streaks, rules: Rules) -> tuple[TicketKind | None, str]:
     kind = TICKET_KIND.get(Kind(finding["kind"]))
+    if finding["kind"] == Kind.PERFORMANCE and finding.get("severity") == Severity.WARNING:
+        kind = None  # a warning-level metric announces; it asks for no planned work
     if kind is None or streak.breaches < rules.windows_before_ticket:
         return None, ""
     return kind, f"{streak.breaches} failing windows (policy: ticket after {rules.windows_before_ticket})"
+
+
+def ticket_fingerprints(spec: MonitorSpec, finding: Mapping[str, Any]) -> list[str]:
+    """The checks whose failing windows a critical metric's retrain ticket counts: every critical
+    metric of the monitor; empty for any other finding (it counts its own streak)."""
+    if finding["kind"] != Kind.PERFORMANCE or finding.get("severity") != Severity.CRITICAL:
+        return []
+    return [fingerprint(spec.name, f"metric:{m.name}") for m in spec.metrics
+            if spec.metric_severity(m) is Severity.CRITICAL]
+
+
+def any_breach_by_window(verdicts: Iterable[tuple[Any, str]]) -> list[str]:
+    """Per window (newest first), breach when any of its checks breached, else ok.
+
+    Args:
+        verdicts: (window_start, judged verdict) of several checks, newest window first.
+    """
+    by_window: dict[Any, str] = {}
+    for window, verdict in verdicts:
+        if by_window.get(window) != Verdict.BREACH:
+            by_window[window] = verdict
+    return [by_window[w] for w in sorted(by_window, reverse=True)]
+
+
+def failing_metrics(spec: MonitorSpec, findings: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The critical metrics breaching among one window's findings (a retrain ticket names them)."""
+    return [f["evidence"].get("metric") or f["check"].split(":", 1)[1] for f in findings
+            if f["kind"] == Kind.PERFORMANCE and f["severity"] == Severity.CRITICAL
+            and f["status"] == Verdict.BREACH]
 
 
 def replays_history(window_start: datetime, newest_published: datetime | None) -> bool:

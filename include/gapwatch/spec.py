@@ -12,7 +12,7 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gapwatch import config
-from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, metrics_for
+from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, Severity, metrics_for
 from gapwatch.spec_fields import (
     BUILTIN_CHECKS,
+    Baseline,
     Feature,
     FreshnessCheck,
     GroundTruthTable,
@@ -30,6 +31,7 @@ from gapwatch.spec_fields import (
     Notifications,
     Owners,
     Person,
+    Policy,
     PredictionsTable,
     Readiness,
     Route,
@@ -76,6 +78,9 @@ class Metric(_Strict):
         default=None, gt=0, description="limit at baseline mean -/+ k std over its sub-windows"
     )
     min_labels: int = Field(default=200, ge=1, le=MAX_MIN_LABELS)
+    severity: Severity | None = Field(
+        default=None, description="critical pages and degrades the run; default: the first metric critical, others warning"
+    )
 
     @field_validator("name")
     @classmethod
@@ -205,59 +210,6 @@ class Drift(_Strict):
         return {**DRIFT_THRESHOLDS, "psi": self.psi_threshold, "ks": self.ks_threshold, **dict[str, float](self.thresholds.items())}
 
 
-class Baseline(_Strict):
-    """The reference: a window of production predictions (``start``/``end``) or a reference table
-    (``table``, e.g. the test set: the prediction columns plus a label column)."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    table: str | None = Field(default=None, description="reference table in the model's source")
-    label: str | None = Field(default=None, description="label column of `table` (default: ground_truth.label)")
-    sub_windows: int = Field(
-        default=4, ge=2, le=52, description="equal slices of the baseline for spread thresholds"
-    )
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            value = datetime(value.year, value.month, value.day)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-    @field_validator("start", "end", mode="after")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        # A quoted date ("2026-01-01") reaches pydantic as text and comes back naive.
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-    def describe(self) -> str:
-        if self.table is not None:
-            return f"reference table {self.table}"
-        assert self.start is not None and self.end is not None
-        return f"{self.start.date()} to {self.end.date()}"
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Baseline:
-        window = self.start is not None or self.end is not None
-        if window == (self.table is not None):
-            raise ValueError("set either start and end (a reference window) or table (a reference table)")
-        if window and (self.start is None or self.end is None):
-            raise ValueError("a reference window needs both start and end")
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("baseline end must be after start")
-        return self
-
-
-class Policy(_Strict):
-    breaches_before_incident: int = Field(default=1, ge=1)
-    healthy_runs_to_resolve: int = Field(default=2, ge=1)
-    windows_before_ticket: int = Field(default=3, ge=1)
-
-
 class MonitorSpec(_Strict):
     """One monitored model."""
 
@@ -353,6 +305,12 @@ class MonitorSpec(_Strict):
     @property
     def main_metric(self) -> Metric:
         return self.metrics[0]
+
+    def metric_severity(self, metric: Metric) -> Severity:
+        """A metric's severity: its own, else critical for the first (main) metric, warning after."""
+        if metric.severity is not None:
+            return metric.severity
+        return Severity.CRITICAL if metric.name == self.main_metric.name else Severity.WARNING
 
     @property
     def pii_columns(self) -> set[str]:

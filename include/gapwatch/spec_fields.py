@@ -8,7 +8,7 @@ settings (metrics and their limits, drift, baseline, policy) and the loaders are
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -181,8 +181,10 @@ class GroundTruthTable(_Strict):
     )
 
 
-BUILTIN_CHECKS = ("freshness", "volume", "schema", "duplicates")
-_SEVERITY_KEY_RE = re.compile(r"^(freshness|volume|schema|duplicates|expect_[a-z0-9_]+(:.+)?)$")
+# The last three are always on (the values the evaluation cannot do without); their severity
+# can still be set.
+BUILTIN_CHECKS = ("freshness", "volume", "schema", "duplicates", "scores", "predictions", "timestamps")
+_SEVERITY_KEY_RE = re.compile(r"^(" + "|".join(BUILTIN_CHECKS) + r"|expect_[a-z0-9_]+(:.+)?)$")
 
 
 class FreshnessCheck(_Strict):
@@ -322,3 +324,54 @@ class Notifications(_Strict):
         return self
 
 
+class Baseline(_Strict):
+    """The reference: a window of production predictions (``start``/``end``) or a reference table
+    (``table``, e.g. the test set: the prediction columns plus a label column)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    table: str | None = Field(default=None, description="reference table in the model's source")
+    label: str | None = Field(default=None, description="label column of `table` (default: ground_truth.label)")
+    sub_windows: int = Field(
+        default=4, ge=2, le=52, description="equal slices of the baseline for spread thresholds"
+    )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("start", "end", mode="after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A quoted date ("2026-01-01") reaches pydantic as text and comes back naive.
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def describe(self) -> str:
+        if self.table is not None:
+            return f"reference table {self.table}"
+        assert self.start is not None and self.end is not None
+        return f"{self.start.date()} to {self.end.date()}"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Baseline:
+        window = self.start is not None or self.end is not None
+        if window == (self.table is not None):
+            raise ValueError("set either start and end (a reference window) or table (a reference table)")
+        if window and (self.start is None or self.end is None):
+            raise ValueError("a reference window needs both start and end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("baseline end must be after start")
+        return self
+
+
+class Policy(_Strict):
+    breaches_before_incident: int = Field(default=1, ge=1)
+    healthy_runs_to_resolve: int = Field(default=2, ge=1)
+    windows_before_ticket: int = Field(default=3, ge=1)

@@ -63,7 +63,9 @@ def test_demo_notifications_through_an_outage_exactly_once(
     assert retried and max(m["attempts"] for m in retried) == 1 + len(OUTAGE)
 
     with store.engine().connect() as conn:
-        incidents = {i["kind"]: i for i in store.rows(conn, sa.select(store.incidents))}
+        # One per kind; the warning-level metrics (f1, accuracy: every metric is a check) aside.
+        incidents = {i["kind"]: i for i in store.rows(conn, sa.select(store.incidents))
+                     if not (i["kind"] == "performance" and i["severity"] == "warning")}
     # The degradation is resolved by its owner (the demo never heals): PagerDuty hears "resolve".
     assert cli.main(["incidents", "resolve", str(incidents["performance"]["id"]), "--by", "ravi.menon",
                      "--why", "rolled back to v1.2.0"]) == 0

@@ -217,7 +217,9 @@ def test_critical_failure_marks_evaluation_inconclusive(tiny_feed) -> None:
     with store.engine().connect() as conn:
         run = store.rows(conn, sa.select(store.runs))[0]
     assert run["readiness"] == "not_ready"
-    assert run["performance"] == "inconclusive" and run["drift"] == "inconclusive"
+    # This window's readiness gates its drift (and estimate); its cohort (the healthy week
+    # before) is judged on its own readiness (issue 10).
+    assert run["drift"] == "inconclusive" and run["performance"] in ("ok", "breach")
     (incident,) = _incidents()
     assert incident["severity"] == "critical" and incident["check"] == "readiness:tiny"
 

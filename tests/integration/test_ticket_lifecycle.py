@@ -38,3 +38,33 @@ def test_resolving_the_incident_closes_its_ticket_with_an_audit_event(demo_env: 
     closed = [e for e in events if e["action"] == "ticket_closed"]
     assert len(closed) == 1 and closed[0]["actor"] == "Ravi Menon"
     assert closed[0]["detail"]["ticket"] == ticket["id"]
+
+
+def test_a_retrain_ticket_counts_failing_windows_of_any_critical_metric(gapwatch_home: Path) -> None:
+    from gapwatch.catalog import Severity
+    from gapwatch.policy import make_finding
+
+    spec = load_specs().by_name("credit_default")
+    critical_f1 = spec.metrics[1].model_copy(update={"severity": Severity.CRITICAL})
+    spec = spec.model_copy(update={"metrics": [spec.metrics[0], critical_f1, *spec.metrics[2:]]})
+
+    def run(k: int, roc_auc: str, f1: str) -> None:
+        findings = [
+            make_finding(spec, kind="performance", check=f"metric:{m.name}", status=status,
+                         evidence={"metric": m.name, "value": 0.5, "threshold": 0.6},
+                         severity=spec.metric_severity(m))
+            for m, status in ((spec.metrics[0], roc_auc), (spec.metrics[1], f1))
+        ]
+        with store.engine().begin() as conn:
+            incidents.apply_findings(conn, spec, Window(*window_bounds(k)), findings, run_link="http://airflow/x")
+
+    run(1, "breach", "ok")
+    run(2, "ok", "breach")  # another critical metric carries the streak
+    with store.engine().connect() as conn:
+        assert not store.rows(conn, sa.select(store.tickets))
+    run(3, "breach", "breach")  # three failing windows in a row, though no metric failed three times
+    with store.engine().connect() as conn:
+        (ticket,) = store.rows(conn, sa.select(store.tickets))
+    assert ticket["kind"] == "retrain"
+    assert ticket["evidence"]["metrics"] == ["roc_auc", "f1"]
+    assert ticket["title"] == "Retrain or recalibrate credit_default (3 windows of metric:roc_auc, metric:f1 failing)"

@@ -34,6 +34,7 @@ CORE = (
     "gapwatch.text",
     "gapwatch.window",
     "gapwatch.policy",
+    "gapwatch.findings",
     "gapwatch.evaluation",
     "gapwatch.redaction",
 )

@@ -164,6 +164,7 @@ def test_the_default_spread_falls_back_to_a_relative_drop_when_the_baseline_has_
 def test_validate_prints_the_limits_each_monitor_will_use(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", "sqlite://")  # validate checks url_env is set
     data = yaml.safe_load(DEMO_SPEC.read_text())
+    data["metrics"][1] = {"name": "f1"}  # no limit: the default one (the demo sets its own)
     (tmp_path / "credit_default.yml").write_text(yaml.safe_dump(data))
     assert main(["validate", str(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -110,9 +110,11 @@ def test_the_estimate_of_an_empty_window_is_insufficient_with_no_data(fitted) ->
     estimate = assessment.estimate_performance(spec, reference.iloc[:0], base)
     assert (estimate["status"], estimate["reason"], estimate["no_data"]) == (
         "insufficient", "no rows in the window", True)
-    # Rows whose scores are all missing: still no KeyError, and not judged.
+    # Rows whose scores are all missing: still no KeyError, and not judged: not computable (issue
+    # 13), with the reason, never "insufficient" as if a few more rows would do.
     blank = assessment.estimate_performance(spec, reference.head(400).assign(score=np.nan), base)
-    assert blank["status"] == "insufficient" and blank["row"]["value"] is None
+    assert blank["status"] == "not_computable" and blank["row"]["value"] is None
+    assert "only 0 of 400 rows have a finite label, prediction and score" in blank["row"]["reason"]
 
 
 def test_drift_on_an_empty_window_is_insufficient_not_healthy(fitted) -> None:

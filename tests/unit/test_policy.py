@@ -224,8 +224,9 @@ def _summaries(perf: str = "ok", estimate: str = "ok", drift: str = "ok", ready:
 def test_decide_turns_the_summaries_into_one_finding_per_check(spec) -> None:
     findings = policy.decide(spec, *_summaries(perf="breach", estimate="breach", drift="drift"))
     by_check = {f["check"]: f for f in findings}
+    # Every metric of the spec is a check of its own (issue 10).
     assert list(by_check) == [f"readiness:{spec.readiness.suite}", "readiness:freshness:warning",
-                              "metric:roc_auc", "estimate:roc_auc", "drift"]
+                              "metric:roc_auc", "metric:f1", "metric:accuracy", "estimate:roc_auc", "drift"]
     assert by_check["readiness:freshness:warning"]["severity"] == "warning"
     assert by_check["readiness:freshness:warning"]["status"] == "breach"
     assert by_check["drift"]["status"] == "breach"  # the drift stage says "drift"; its finding says breach

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from gapwatch.readiness.checks import apply_severity, builtin_entries
+from gapwatch.readiness.checks import apply_severity, builtin_entries, value_entries
 from gapwatch.readiness.suggest import suggest_suite
 from gapwatch.spec import Readiness, load_specs
 
@@ -53,7 +53,9 @@ def test_builtin_entries_are_judged_against_the_window_end_and_the_baseline_rate
 def test_disabled_builtin_checks_add_nothing() -> None:
     spec = _spec(freshness={"enabled": False}, volume={"enabled": False}, schema={"enabled": False},
                  duplicates={"enabled": False})
-    assert builtin_entries(spec, START, END, PROFILE) == []
+    # Only the always-on value checks remain (NULL predictions and timestamps; scores when scored).
+    assert builtin_entries(spec, START, END, PROFILE) == value_entries(spec)
+    assert {e["meta"]["gapwatch_check"] for e in value_entries(spec)} <= {"scores", "predictions", "timestamps"}
 
 
 def test_spec_severity_overrides_suite_and_builtin_severity() -> None:
@@ -67,7 +69,8 @@ def test_spec_severity_overrides_suite_and_builtin_severity() -> None:
         *builtin_entries(spec, START, END, PROFILE),
     ]
     severities = [e["meta"]["severity"] for e in apply_severity(spec, entries)]
-    assert severities == ["warning", "critical", "critical", "critical", "warning", "critical", "critical"]
+    values = ["critical"] * len(value_entries(spec))  # the always-on value checks
+    assert severities == ["warning", "critical", "critical", "critical", "warning", "critical", "critical", *values]
 
 
 def test_suggested_suite_profiles_columns_without_pii_values() -> None:

@@ -76,14 +76,14 @@ def print_summary() -> None:
         if r["monitor"] != monitor:
             monitor = r["monitor"]
             print(f"\n{monitor}")
-            print(f"  {'window':10}  {'readiness':9}  {'performance':26}  {'drift':34}  status")
+            print(f"  {'window':10}  {'readiness':9}  {'performance':30}  {'drift':34}  status")
         perf = r["performance"]
         if r["main_value"] is not None:
             perf = f"{r['main_metric']} {r['main_value']:.3f} ({perf})"
         drift = r["summary"]["drift"]
         drifted = ",".join(d["column"] for d in drift.get("drifted", [])[:3])
-        drift_text = f"{drift['status']}" + (f" [{drifted}]" if drifted else "")
-        print(f"  {r['window_start'].date()!s:10}  {r['readiness']:9}  {perf:26}  {drift_text:34}  "
+        drift_text = f"{r['drift']}" + (f" [{drifted}]" if drifted else "")
+        print(f"  {r['window_start'].date()!s:10}  {r['readiness']:9}  {perf:30}  {drift_text:34}  "
               f"{r['status']}{_changes(changes.get((r['monitor'], r['window_start']), []))}")
 
     print(f"\nIncidents ({len(incidents)}):")

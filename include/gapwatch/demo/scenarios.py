@@ -313,7 +313,8 @@ def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
                 truth_window=truth[t],
                 truth_cohort=truth[c] if c >= 0 else "healthy",
                 inputs_changed=_inputs(s.populations[t]) != _inputs(base_pops[t % len(base_pops)]),
-                performance_alarm=status.get("performance") == "breach",
+                # Every metric is a check; a critical one breaching is the alarm (the first by default).
+                performance_alarm=bool(policy.failing_metrics(spec, findings)),
                 estimate_alarm=status.get("estimate") == "breach",
                 drift_warning=status.get("drift") == "breach",
                 realized=performance["metrics"].get(metric.name, {}).get("value"),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gapwatch.catalog import BINARY, BREACH_Z, ESTIMABLE, MULTICLASS, REGRESSION
+from gapwatch.catalog import BINARY, BREACH_Z, ESTIMABLE, METRICS, MULTICLASS, REGRESSION, Severity
 from gapwatch.spec import Metric, MonitorSpec
 
 if TYPE_CHECKING:
@@ -213,16 +213,23 @@ def metric_threshold(
 
 
 def _row(
-    spec: MonitorSpec, segment: str, metric: Metric, value: Any, base: dict[str, Any], *, estimated: bool = False
+    spec: MonitorSpec, segment: str, metric: Metric, value: Any, base: dict[str, Any], *,
+    rows: int, frame: pd.DataFrame | None = None, estimated: bool = False,
 ) -> dict[str, Any]:
-    """One judged metric value: the value, its band, the deciding limit and its rule, the status."""
+    """One judged metric value: the value, its band, the deciding limit and its rule, the status.
+
+    ``rows`` is how many rows it was meant to use; a metric with enough of them but no value
+    (one class only, NaN or infinite inputs) is ``not_computable`` with the reason, never ``ok``.
+    """
     from gapwatch.evaluation.metrics import judge
 
     limits = metric_limits(metric, base, sub_windows=spec.baseline.sub_windows, n=value.n)
+    uncomputable = rows >= metric.min_labels and (value.value is None or value.n < metric.min_labels)
     too_few = value.n < metric.min_labels
     breach, deciding = judge(value, limits, metric.higher_is_better, BREACH_Z)
     breach = breach and not too_few
     margin = BREACH_Z * value.stderr if value.stderr is not None and value.value is not None else None
+    status = "not_computable" if uncomputable else "insufficient" if too_few else "breach" if breach else "ok"
     return {
         "segment": segment,
         "metric": metric.name,
@@ -238,9 +245,26 @@ def _row(
         "needs_bound": deciding.needs_bound if deciding else None,
         "limits": [lim.to_dict() for lim in limits],
         "n": value.n,
-        "status": "insufficient" if too_few else "breach" if breach else "ok",
+        "status": status,
+        "reason": not_computable_reason(spec, metric, value, rows, frame) if uncomputable else None,
         "estimated": estimated,
     }
+
+
+def not_computable_reason(
+    spec: MonitorSpec, metric: Metric, value: Any, rows: int, frame: pd.DataFrame | None
+) -> str:
+    """Why a metric has no value on ``rows`` rows, in words (the finding's and message's reason)."""
+    if value.n < rows:
+        used = (f"only {value.n} of {rows} rows have a finite label, prediction"
+                + (" and score" if METRICS[metric.name].needs_score else ""))
+        if value.value is None or value.n < metric.min_labels:
+            return f"{metric.name} not computable: {used} (NULL, NaN or infinite values)"
+    if frame is not None and "label" in frame and frame["label"].nunique(dropna=True) == 1:
+        label = frame["label"].dropna().iloc[0]
+        label = label.item() if isinstance(label, np.generic) else label  # 1.0, not np.float64(1.0)
+        return f"{metric.name} not computable: all {rows} matured labels are {label!r} (one class only)"
+    return f"{metric.name} not computable on {rows} rows"
 
 
 NO_ROWS = "no rows in the window"
@@ -263,7 +287,8 @@ def _performance_gate(spec: MonitorSpec, cohort: pd.DataFrame, labeled: int, gat
 
 
 def assess_performance(
-    spec: MonitorSpec, cohort: pd.DataFrame, base: dict[str, Any], *, gate: str | None = None
+    spec: MonitorSpec, cohort: pd.DataFrame, base: dict[str, Any], *, gate: str | None = None,
+    suspect: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Every metric on the cohort's matured labels, overall and per segment, against the baseline.
 
@@ -271,13 +296,17 @@ def assess_performance(
         spec: the monitor.
         cohort: the predictions being judged, with a ``label`` column (null = still pending).
         base: ``summarize_reference`` output.
-        gate: a reason the window cannot be judged (failed readiness); None when it can.
+        gate: a reason the cohort cannot be judged at all; None when it can.
+        suspect: a reason the cohort's data is not trusted (its own window failed readiness):
+            the metrics are still computed and stored, a breach still counts (``suspect_data``:
+            the likely cause is the data), anything else is ``inconclusive``.
 
     Returns:
-        (summary, rows): the summary's ``status`` is ``ok`` / ``breach`` / ``insufficient``
-        ("not enough labels", never an alarm; with ``no_data: True`` and the reason "no rows in
-        the window" or "no matured labels" when there is nothing to judge) / ``inconclusive``;
-        rows are every metric x segment.
+        (summary, rows): the summary's ``status`` is ``breach`` (a critical metric breaches; every
+        critical breach is in ``breached``) / ``not_computable`` (the main metric has no value) /
+        ``ok`` / ``insufficient`` ("not enough labels", never an alarm; with ``no_data: True``
+        and the reason "no rows in the window" or "no matured labels" when there is nothing to
+        judge) / ``inconclusive``; rows are every metric x segment.
     """
     labeled = cohort.dropna(subset=["label"]) if "label" in cohort else cohort.iloc[:0]
     pending = len(cohort) - len(labeled)
@@ -287,14 +316,33 @@ def assess_performance(
         "pending_share": pending / len(cohort) if len(cohort) else None,
         "metrics": {},
         "segments": [],
+        "breached": [],
         **_performance_gate(spec, cohort, len(labeled), gate),
     }
     if summary["status"] != "ok":
         return summary, []
 
     labeled = numeric_checked(spec, labeled)
+    rows = _metric_rows(spec, labeled, base["metrics"])
     main = spec.main_metric
-    metrics_base = base["metrics"]
+    summary["metrics"] = {r["metric"]: r for r in rows if r["segment"] == OVERALL}
+    summary["segments"] = [r for r in rows if r["segment"] != OVERALL and r["metric"] == main.name]
+    summary["breached"] = [m.name for m in spec.metrics if spec.metric_severity(m) is Severity.CRITICAL
+                           and summary["metrics"][m.name]["status"] == "breach"]
+    if summary["breached"]:
+        summary["status"] = "breach"
+    elif summary["metrics"][main.name]["status"] == "not_computable":
+        summary["status"], summary["reason"] = "not_computable", summary["metrics"][main.name]["reason"]
+    if suspect is not None:
+        summary["suspect_data"] = True
+        summary["reason"] = suspect
+        if summary["status"] != "breach":
+            summary["status"] = "inconclusive"
+    return summary, rows
+
+
+def _metric_rows(spec: MonitorSpec, labeled: pd.DataFrame, metrics_base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric x segment row (the whole cohort is segment ``*``)."""
     by_name = {m.name: m for m in spec.metrics}
     rows: list[dict[str, Any]] = []
     groups: list[tuple[str, pd.DataFrame]] = [(OVERALL, labeled)]
@@ -305,12 +353,8 @@ def assess_performance(
                    for key, part in labeled.groupby(column, sort=True, observed=False)]
     for segment, frame in groups:
         for name, value in metric_values(spec, frame).items():
-            rows.append(_row(spec, segment, by_name[name], value, metrics_base))
-    summary["metrics"] = {r["metric"]: r for r in rows if r["segment"] == OVERALL}
-    summary["segments"] = [r for r in rows if r["segment"] != OVERALL and r["metric"] == main.name]
-    if summary["metrics"][main.name]["status"] == "breach":
-        summary["status"] = "breach"
-    return summary, rows
+            rows.append(_row(spec, segment, by_name[name], value, metrics_base, rows=len(frame), frame=frame))
+    return rows
 
 
 def estimated_metric(spec: MonitorSpec) -> Metric | None:
@@ -361,8 +405,8 @@ def estimate_performance(
         seed=BOOTSTRAP_SEED,
     )
     value = values[metric.name]
-    row = _row(spec, OVERALL, metric, value, base["metrics"], estimated=True)
-    status = row["status"] if value.value is not None else "insufficient"
+    row = _row(spec, OVERALL, metric, value, base["metrics"], rows=len(frame), estimated=True)
+    status = row["status"]
     return {
         "status": status,
         "metric": metric.name,
@@ -430,8 +474,13 @@ def assess_drift(
             severity[r.column] = max(severity.get(r.column, 0.0), r.severity)
     ranked = sorted(drifted, key=lambda c: -severity[c])
     ranking = sorted(results, key=lambda r: -r.severity)[:5]
+    # A watched column with no value (all NULL, infinite scores) is not "no drift".
+    uncomputable = sorted({r.column for r in results if r.value is None})
     summary = {
-        "status": "drift" if drifted else "ok",
+        "status": "drift" if drifted else "not_computable" if uncomputable else "ok",
+        "not_computable": uncomputable,
+        **({"reason": "drift not computable for " + ", ".join(uncomputable) + " (no finite values)"}
+           if uncomputable else {}),
         "rows": len(frame),  # the predictions the drift is about (messages say how many)
         "drifted": [{"column": c, **drifted[c]} for c in ranked],
         "ranking": [{**r.to_dict(), "severity": round(r.severity, 4)} for r in ranking],

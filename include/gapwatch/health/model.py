@@ -146,7 +146,16 @@ def _why(status: FleetStatus, latest: dict[str, Any]) -> str:
         failing = summary.get("readiness", {}).get("critical_failures", [])
         why = "readiness suite failed: " + "; ".join(failing[:2]) if failing else "readiness suite failed"
     elif status == FleetStatus.DEGRADED:
-        why = f"{latest['main_metric']} {latest['main_value']:.3f} breaches its threshold"
+        breached = summary.get("performance", {}).get("breached") or [latest["main_metric"]]
+        value = latest["main_value"] if breached[0] == latest["main_metric"] else None
+        why = (f"{breached[0]} {value:.3f} breaches its threshold" if isinstance(value, float)
+               else ", ".join(breached) + " breach their thresholds")
+    elif status == FleetStatus.NO_DATA:
+        why = "no rows in the window" if not latest.get("rows") else "no predictions in the cohort to judge"
+    elif status == FleetStatus.NOT_COMPUTABLE:
+        parts = (summary.get("performance", {}), summary.get("drift", {}))
+        why = "; ".join(p["reason"] for p in parts if p.get("status") == "not_computable" and p.get("reason"))
+        why = why or "a metric or a watched column could not be computed"
     elif status == FleetStatus.AT_RISK:
         estimate = summary.get("performance", {}).get("estimate") or {}
         value = (estimate.get("row") or {}).get("value")

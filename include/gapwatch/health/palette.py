@@ -22,6 +22,8 @@ _STATUS_LABELS = {
     FleetStatus.DATA_NOT_READY: "data not ready",
     FleetStatus.AT_RISK: "at risk (estimated)",
     FleetStatus.DRIFTING: "drifting",
+    FleetStatus.NOT_COMPUTABLE: "not computable",
+    FleetStatus.NO_DATA: "no data",
     FleetStatus.AWAITING_LABELS: "awaiting labels",
     FleetStatus.HEALTHY: "healthy",
     FleetStatus.NO_RUNS: "no runs yet",
@@ -36,6 +38,8 @@ _FLEET_COLOURS = {
     FleetStatus.DATA_NOT_READY: _AMBER,
     FleetStatus.AT_RISK: _ORANGE,
     FleetStatus.DRIFTING: _PURPLE,
+    FleetStatus.NOT_COMPUTABLE: _AMBER,
+    FleetStatus.NO_DATA: _AMBER,
     FleetStatus.AWAITING_LABELS: _GREY,
     FleetStatus.HEALTHY: _GREEN,
     FleetStatus.NO_RUNS: _GREY,
@@ -49,6 +53,8 @@ _BADGES = {  # (background, text) of the status pill
     FleetStatus.DATA_NOT_READY: ("#feebc8", "#7b341e"),
     FleetStatus.AT_RISK: ("#feebc8", "#7b341e"),
     FleetStatus.DRIFTING: ("#e9d8fd", "#44337a"),
+    FleetStatus.NOT_COMPUTABLE: ("#feebc8", "#7b341e"),
+    FleetStatus.NO_DATA: ("#feebc8", "#7b341e"),
     FleetStatus.AWAITING_LABELS: ("#e2e8f0", "#2d3748"),
     FleetStatus.HEALTHY: ("#c6f6d5", "#22543d"),
     FleetStatus.NO_RUNS: ("#e2e8f0", "#2d3748"),
@@ -84,10 +90,11 @@ SERIES_LABELS: dict[Kind, str] = {Kind.PERFORMANCE: "realized (matured labels)",
                                   Kind.ESTIMATE: "estimated (no labels yet)"}
 SERIES_COLOURS: dict[Kind, str] = {Kind.PERFORMANCE: "#2b6cb0", Kind.ESTIMATE: _ORANGE}
 
-# A stored metric value is judged ok, breach or insufficient (too few labels); the others are
-# verdicts of whole checks, never of a value.
-METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT)
-_VERDICT_COLOURS = {Verdict.OK: _GREEN, Verdict.BREACH: _RED, Verdict.INSUFFICIENT: _GREY}
+# A stored metric value is judged ok, breach, insufficient (too few labels) or not computable
+# (no value from the labels it had); the others are verdicts of whole checks, never of a value.
+METRIC_VERDICTS = (Verdict.OK, Verdict.BREACH, Verdict.INSUFFICIENT, Verdict.NOT_COMPUTABLE)
+_VERDICT_COLOURS = {Verdict.OK: _GREEN, Verdict.BREACH: _RED, Verdict.INSUFFICIENT: _GREY,
+                    Verdict.NOT_COMPUTABLE: _AMBER}
 VERDICT_COLOURS: dict[Verdict, str] = {verdict: _VERDICT_COLOURS[verdict] for verdict in METRIC_VERDICTS}
 
 _SEVERITY_COLOURS = {Severity.CRITICAL: _RED, Severity.WARNING: _AMBER}

@@ -22,12 +22,13 @@ from gapwatch import config, outbox, policy, store
 from gapwatch.catalog import (
     JUDGED,
     OPEN_STATES,
-    TREND_IN_MESSAGES,
     IncidentEvent,
     IncidentState,
-    TicketState,
+    Kind,
+    Role,
 )
-from gapwatch.incidents import messages, routing
+from gapwatch.incidents import messages, routing, tickets
+from gapwatch.incidents.audit import findings_trend, record_event
 from gapwatch.policy import Action, Decision
 from gapwatch.spec import MonitorSpec
 
@@ -38,23 +39,6 @@ STREAK_HISTORY = 100
 def dag_run_link(spec: MonitorSpec, run_id: str | None) -> str:
     base = f"{config.settings().airflow_url}/dags/{spec.dag_id}"
     return f"{base}/runs/{quote(run_id, safe='')}" if run_id else base
-
-
-def record_event(
-    conn: Connection, incident_id: int, window_start: Any, action: IncidentEvent, detail: dict[str, Any],
-    actor: str = "gapwatch", at: datetime | None = None,
-) -> None:
-    """Append one change of an incident to its audit trail (``detail["why"]`` says why)."""
-    conn.execute(
-        store.incident_events.insert().values(
-            incident_id=incident_id,
-            at=at or store.utcnow(),
-            window_start=window_start,
-            actor=actor,
-            action=action,
-            detail=detail,
-        )
-    )
 
 
 def apply_findings(
@@ -80,7 +64,7 @@ def apply_findings(
 
     changes: list[dict[str, Any]] = []
     for finding in findings:
-        changes += _apply_one(conn, spec, window, finding, run_link)
+        changes += _apply_one(conn, spec, window, finding, run_link, findings)
     return changes
 
 
@@ -137,13 +121,14 @@ def _decide(
     decision = policy.next_step(
         finding, window_start=window.start, current=_current(conn, fp),
         last_resolved=_last_resolved(conn, fp) if reopenable else None, streak=streak,
-        rules=policy.Rules.of(spec),
+        rules=policy.Rules.of(spec), ticket_streak=tickets.ticket_streak(conn, spec, window, finding),
     )
     return decision, streak
 
 
 def _apply_one(
-    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], run_link: str
+    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], run_link: str,
+    findings: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Ask the state machine about one finding and carry out its decision."""
     decision, streak = _decide(conn, spec, window, finding)
@@ -166,7 +151,9 @@ def _apply_one(
     elif decision.action is Action.RESOLVE:
         changes.append(_auto_resolve(conn, spec, window, decision, streak.healthy, run_link))
     if decision.ticket is not None and decision.incident is not None:
-        changes += _raise_ticket(conn, spec, window, finding, decision, streak.breaches, run_link)
+        failing = policy.failing_metrics(spec, findings) if decision.ticket_streak else []
+        breaches = decision.ticket_streak or streak.breaches
+        changes += tickets.raise_ticket(conn, spec, window, finding, decision, breaches, run_link, failing)
     return changes
 
 
@@ -239,7 +226,7 @@ def _auto_resolve(
                 sla_due_at=None)
     )
     record_event(conn, incident_id, window.start, IncidentEvent.AUTO_RESOLVED, {"healthy_runs": healthy, "why": decision.why})
-    _close_tickets(conn, incident_id, window.start, "gapwatch")
+    tickets.close_tickets(conn, incident_id, window.start, "gapwatch")
     queue_incident_messages(conn, spec, incident_id, IncidentEvent.RESOLVED, run_link, why=decision.why)
     title = conn.execute(sa.select(inc.c.title).where(inc.c.id == incident_id)).scalar_one()
     return {"action": IncidentEvent.RESOLVED, "incident": incident_id, "title": title}
@@ -277,71 +264,6 @@ def _reopen(
     return True
 
 
-def _raise_ticket(
-    conn: Connection, spec: MonitorSpec, window: Any, finding: dict[str, Any], decision: Decision,
-    breaches: int, run_link: str,
-) -> list[dict[str, Any]]:
-    """Raise the maintenance ticket the decision asks for, unless one of its kind is open."""
-    kind, incident_id = decision.ticket, decision.incident
-    assert kind is not None and incident_id is not None
-    title = messages.ticket_title(spec, kind, breaches, finding["check"])
-    trend = _trend(conn, spec, finding["fingerprint"], window.start)
-    fp = policy.ticket_fingerprint(spec.name, kind)
-    t = store.tickets
-    inserted = store.insert_ignore(
-        conn,
-        t,
-        {
-            "fingerprint": fp,
-            "monitor": spec.name,
-            "kind": kind,
-            "status": TicketState.OPEN,
-            "title": title,
-            "incident_id": incident_id,
-            "evidence": {"latest": finding["evidence"], "trend": trend},
-            "opened_window": window.start,
-            "created_at": store.utcnow(),
-        },
-        ["fingerprint"],
-        where=t.c.status == TicketState.OPEN,
-    )
-    if not inserted:
-        return []
-    ticket_id = conn.execute(
-        sa.select(t.c.id).where(t.c.fingerprint == fp, t.c.status == TicketState.OPEN)
-    ).scalar_one()
-    record_event(conn, incident_id, window.start, IncidentEvent.TICKET_RAISED,
-           {"ticket": ticket_id, "title": title, "why": decision.ticket_why})
-    role = policy.OWNER_ROLE[policy.TICKET_SOURCE[kind]]
-    message = messages.ticket_message(
-        spec, ticket_id=ticket_id, incident_id=incident_id, title=title, kind=kind, breaches=breaches,
-        evidence=finding["evidence"], trend=trend, run_link=run_link, owner_role=role,
-    )
-    for destination in routing.ticket_destinations(spec, role):
-        outbox.queue(
-            conn, monitor=spec.name, event_key=f"ticket:{ticket_id}:opened", destination=destination,
-            message=message, incident_id=incident_id, ticket_id=ticket_id,
-        )
-    return [{"action": "ticket", "ticket": ticket_id, "title": title}]
-
-
-def _trend(
-    conn: Connection, spec: MonitorSpec, fp: str, until: Any, n: int = TREND_IN_MESSAGES
-) -> list[dict[str, Any]]:
-    f = store.findings
-    found = store.rows(
-        conn,
-        sa.select(f.c.window_start, f.c.status, f.c.evidence)
-        .where(f.c.monitor == spec.name, f.c.fingerprint == fp, f.c.window_start <= until)
-        .order_by(f.c.window_start.desc())
-        .limit(n),
-    )
-    return [
-        {"window": r["window_start"].date().isoformat(), "status": r["status"], "value": r["evidence"].get("value")}
-        for r in reversed(found)
-    ]
-
-
 def _event_key(incident: dict[str, Any], event: str, level: int = 0) -> str:
     """Idempotency of an incident event: once per incident, reopen cycle (and escalation level)."""
     cycle = incident.get("reopened_count") or 0
@@ -360,7 +282,7 @@ def queue_incident_messages(
     incident = _incident(conn, incident_id)
     level = incident["escalation_level"] or 0
     until = max(incident["last_breach_window"], incident["resolved_window"] or incident["last_breach_window"])
-    trend = _trend(conn, spec, incident["fingerprint"], until)
+    trend = findings_trend(conn, spec, incident["fingerprint"], until)
     message = messages.incident_message(
         spec, incident, event, run_link=run_link, trend=trend, actor=actor, why=why, escalation_level=level
     )
@@ -368,6 +290,11 @@ def queue_incident_messages(
         spec, kind=incident["kind"], severity=incident["severity"], owner_role=incident["owner_role"],
         event=event, escalation_level=level,
     )
+    if (incident["evidence"] or {}).get("likely_cause") == Kind.DATA and event != IncidentEvent.ESCALATED:
+        # Attributed to a data failure: the data steward hears about it too, not only the owner.
+        seen = {d.key for d in destinations}
+        destinations += [d for d in routing.person_destinations(spec, spec.owners.data_steward, Role.DATA_STEWARD)
+                         if d.key not in seen]
     for destination in destinations:
         outbox.queue(
             conn, monitor=spec.name, event_key=_event_key(incident, event, level), destination=destination,
@@ -401,24 +328,6 @@ def _require(incident: dict[str, Any], states: tuple[str, ...], action: str) -> 
         raise ValueError(f"incident #{incident['id']} is {incident['status']}; cannot {action} it")
 
 
-def _close_tickets(conn: Connection, incident_id: int, window: datetime | None, actor: str) -> None:
-    """Close the maintenance tickets an incident raised once it is resolved.
-
-    Otherwise the open ticket (one per monitor and kind) would block every later degradation
-    from raising its own ticket.
-    """
-    t = store.tickets
-    closed = conn.execute(
-        sa.select(t.c.id).where(t.c.incident_id == incident_id, t.c.status == TicketState.OPEN)
-    ).scalars().all()
-    if not closed:
-        return
-    conn.execute(t.update().where(t.c.id.in_(closed)).values(status=TicketState.CLOSED))
-    for ticket_id in closed:
-        record_event(conn, incident_id, window, IncidentEvent.TICKET_CLOSED,
-               {"ticket": ticket_id, "why": "the incident that raised it is resolved"}, actor=actor)
-
-
 def _transition(
     conn: Connection, spec: MonitorSpec, incident_id: int, action: IncidentEvent, *, window: datetime | None,
     by: str, why: str, now: datetime, values: dict[str, Any],
@@ -429,7 +338,7 @@ def _transition(
     )
     record_event(conn, incident_id, window, action, {"why": why}, actor=by, at=now)
     if values.get("status") == IncidentState.RESOLVED:
-        _close_tickets(conn, incident_id, window, by)
+        tickets.close_tickets(conn, incident_id, window, by)
     queue_incident_messages(conn, spec, incident_id, action, latest_run_link(conn, spec), actor=by, why=why)
     return _incident(conn, incident_id)
 

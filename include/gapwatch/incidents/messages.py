@@ -15,6 +15,7 @@ from urllib.parse import quote
 from gapwatch import config
 from gapwatch.catalog import (
     BREACH_Z,
+    METRICS,
     IncidentEvent,
     IncidentState,
     Kind,
@@ -67,12 +68,19 @@ def incident_title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
     """An incident's one-line title: the monitor, what failed and by how much."""
     ev = finding["evidence"]
     if finding["kind"] == Kind.DATA:
-        return f"{spec.name}: input data not ready ({finding['check'].split(':', 1)[1]})"
+        check = finding["check"].split(":", 1)[1].removesuffix(":warning")
+        if finding["severity"] == Severity.WARNING:  # it did not block anything: not "not ready"
+            return f"{spec.name}: input data warnings ({check})"
+        return f"{spec.name}: input data not ready ({check})"
     if finding["kind"] in MODEL_KINDS:
         metric = finding["check"].split(":", 1)[1]
+        if ev.get("likely_cause") == Kind.DATA:
+            data = (ev.get("data_check") or "readiness:its input data").split(":", 1)[1]
+            see = f", see incident #{ev['data_incident']}" if ev.get("data_incident") else ""
+            return f"{spec.name}: {metric} fell while {data} failed: likely cause data{see}"
         if finding["kind"] == Kind.ESTIMATE:
             metric = f"estimated {metric} (labels pending)"
-        side = "below" if spec.main_metric.higher_is_better else "above"
+        side = "below" if _higher_is_better(ev, spec.main_metric.higher_is_better) else "above"
         value = ev.get("value")
         err = ev.get("stderr") or 0
         threshold = ev.get("threshold")
@@ -97,10 +105,19 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         value, threshold = ev.get("value"), ev.get("threshold")
         if value is None or threshold is None:
             return [f"What broke: {ev.get('metric', 'the main metric')} could not be judged ({ev.get('reason')})."]
+        higher_is_better = _higher_is_better(ev, higher_is_better)
         half = BREACH_Z * (ev.get("stderr") or 0.0)
         side = "below" if higher_is_better else "above"
         gap = (threshold - value) if higher_is_better else (value - threshold)
         estimated = " (estimated without labels)" if kind == Kind.ESTIMATE else ""
+        if ev.get("rule") == "spread_k":
+            # A spread limit judges the value itself (the spread already holds the noise).
+            sign = "-" if higher_is_better else "+"
+            judged = (f"{fmt(value)}, beyond mean {sign} k·σ of the baseline sub-windows (scaled to n): "
+                      f"{side} its threshold {fmt(threshold)}")
+        else:
+            judged = (f"{fmt(value)} (95% bounds {fmt(value - half)} to {fmt(value + half)}), "
+                      f"{side} its threshold {fmt(threshold)}")
         if kind == Kind.ESTIMATE:
             # The estimate is computed on the window's predictions; no label was used.
             basis = (f"estimated on {ev.get('n')} predictions without labels ({ev.get('pending')} labels "
@@ -109,9 +126,7 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         else:
             basis = f"judged on {ev.get('labeled')} matured labels ({ev.get('pending')} still pending)"
         return [
-            f"What broke: {ev.get('metric')}{estimated} is {fmt(value)} (95% bounds {fmt(value - half)} to "
-            f"{fmt(value + half)}), {side} its threshold {fmt(threshold)} "
-            f"(baseline {fmt(ev.get('baseline'))}).",
+            f"What broke: {ev.get('metric')}{estimated} is {judged} (baseline {fmt(ev.get('baseline'))}).",
             f"How badly: {fmt(gap)} past the threshold; {basis}.",
         ]
     if kind == Kind.DATA:
@@ -120,7 +135,8 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
         return [
             f"What broke: the input data failed {len(failing)} {'critical' if blocking else 'warning-level'} "
             f"readiness check(s) ({ev.get('rows')} rows checked).",
-            "How badly: the window is not usable; model evaluation is inconclusive, not blamed on the model."
+            "How badly: the window is not usable; its drift and estimate are inconclusive, and a metric "
+            "judged on its predictions later is attributed to the data, not blamed on the model."
             if blocking
             else "How badly: not blocking. Warning only: model evaluation went ahead.",
         ]
@@ -136,6 +152,12 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
 DRIFT_SHOWN = 5  # drifted features named in a message; the count says when there are more
 
 
+def _higher_is_better(ev: dict[str, Any], default: bool) -> bool:
+    """The direction of the finding's own metric (every metric is a check, not only the main one)."""
+    metric = METRICS.get(str(ev.get("metric")))
+    return metric.higher_is_better if metric is not None else default
+
+
 def _drift_text(d: dict[str, Any]) -> str:
     return d["column"] + " (" + ", ".join(f"{k} {fmt(v, 2)}" for k, v in d.items() if k != "column") + ")"
 
@@ -148,6 +170,9 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
     estimate's segments would be realized values on other rows, so they are left out.
     """
     lines: list[str] = []
+    if ev.get("likely_cause") == Kind.DATA:
+        see = f" (incident #{ev['data_incident']})" if ev.get("data_incident") else ""
+        lines.append(f"  - the predictions judged were made on data that failed readiness{see}: likely cause data")
     if ev.get("failing_expectations"):
         lines += [f"  - failing expectation: {d}" for d in ev["failing_expectations"][:5]]
     drifted = ev.get("drifted_features") or []
@@ -199,7 +224,9 @@ def how_to_act(spec: MonitorSpec, incident: dict[str, Any]) -> list[str]:
 def trend_line(trend: list[dict[str, Any]]) -> str:
     parts = [
         f"{t['window']} {fmt(t['value']) if t.get('value') is not None else t['status']}"
-        + (" (breach)" if t["status"] == Verdict.BREACH and t.get("value") is not None else "")
+        # A value judged on data that failed readiness is shown, but not as evidence of health.
+        + (f" ({t['status']})" if t["status"] in (Verdict.BREACH, Verdict.INCONCLUSIVE)
+           and t.get("value") is not None else "")
         for t in trend
     ]
     return "Trend (oldest first): " + " | ".join(parts) if parts else "Trend: first window judged."

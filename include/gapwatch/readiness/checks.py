@@ -13,6 +13,10 @@ feed and should not depend on someone remembering to write them:
   ``expect_table_columns_to_match_set`` with ``exact_match``), and no column changed its type
   family (numeric, string, datetime, boolean) since the baseline.
 * **duplicates**: prediction ids are unique; GX ``expect_column_values_to_be_unique``.
+* **scores**, **predictions**, **timestamps** (always on, critical unless the spec's
+  ``readiness.severity`` says otherwise): no NULL/NaN score and every score in [0, 1] (which
+  also catches ±inf), no NULL prediction, no NULL timestamp. Such rows would otherwise be
+  dropped from the metrics without a word.
 
 The baseline side (rows, duration, columns and type families) is a small *profile* captured
 once from the source with one ``COUNT(*)`` and table reflection, and kept in the store, so a
@@ -196,6 +200,32 @@ def builtin_entries(
                 "one row per prediction id",
             )
         )
+    return entries + value_entries(spec)
+
+
+def value_entries(spec: MonitorSpec) -> list[dict[str, Any]]:
+    """Checks of the values the evaluation cannot do without, on every feed (issue 13).
+
+    A NULL, NaN or infinite score, a NULL prediction or a NULL timestamp is otherwise left out
+    of the metrics and drift without a word; each is a critical finding of its own
+    (``scores``, ``predictions``, ``timestamps``) whose description says how many rows.
+    """
+    p = spec.predictions
+    dropped = "rows left out of every metric and drift statistic"
+    entries = []
+    if p.score:
+        entries += [
+            _entry("scores", "expect_column_values_to_not_be_null", {"column": p.score},
+                   f"every row has a score (NULL/NaN: {dropped})"),
+            # inf and -inf fall outside [0, 1] too: one check for out-of-range and infinite.
+            _entry("scores", "expect_column_values_to_be_between",
+                   {"column": p.score, "min_value": 0, "max_value": 1},
+                   f"scores are probabilities in [0, 1] (infinite or out of range: {dropped})"),
+        ]
+    entries.append(_entry("predictions", "expect_column_values_to_not_be_null", {"column": p.prediction},
+                          f"every row has a prediction ({dropped})"))
+    entries.append(_entry("timestamps", "expect_column_values_to_not_be_null", {"column": p.timestamp},
+                          "every row has a timestamp (a NULL one belongs to no window)"))
     return entries
 
 
