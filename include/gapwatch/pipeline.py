@@ -134,6 +134,7 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     still computed and stored; a breach counts, linked to that window's data incident
     (``likely_cause: data``), and anything else is inconclusive.
     """
+    from gapwatch import source_check
     from gapwatch.evaluation.assessment import assess_performance, estimate_performance
 
     run = window_run(spec, window)
@@ -144,11 +145,18 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     overlaps_this_window = not ready and as_utc(cohort_window.end) > as_utc(window.start)
     if overlaps_this_window or _cohort_data_broken(spec, cohort_window):
         suspect = "the predictions being judged were made on data that failed readiness"
-    # A not-ready window did not make sure the baseline exists (readiness does that for ready ones).
-    base = run.baseline() if ready else run.ensure_baseline()
-    summary, rows = assess_performance(spec, cohort, base, suspect=suspect)
+    gate = None
+    if not ready and source_check.load_problems(run):
+        # The source no longer has the spec's shape: nothing (the baseline included) can be read
+        # the way the spec says, so the cohort is not judged at all.
+        gate = "the source does not have the columns or types the spec names (see readiness:schema)"
+        base: dict[str, Any] = {"metrics": {}}
+    else:
+        # A not-ready window did not make sure the baseline exists (readiness does it for ready ones).
+        base = run.baseline() if ready else run.ensure_baseline()
+    summary, rows = assess_performance(spec, cohort, base, gate=gate, suspect=None if gate else suspect)
     summary["cohort_start"] = cohort_window.start.isoformat()
-    if suspect is not None:
+    if suspect is not None and gate is None:
         summary["data_incident"] = _cohort_data_incident(spec, cohort_window)
     _store_metric_rows(spec, window, rows)
     summary["trend"] = _trend(spec, window, spec.main_metric.name)

@@ -123,7 +123,7 @@ def test_paused_or_silent_monitors_are_stale_and_sorted_worst_first(demo_env: Pa
         later = health.fleet(conn, now=store.utcnow() + timedelta(days=30))
     assert "stale" not in {r["status"] for r in just_paused}  # paused just after its run: nothing missed yet
     assert [(r["model"], r["status"]) for r in paused] == [("delivery_eta", "stale"),
-                                                           ("credit_default", "awaiting_labels")]
+                                                           ("credit_default", "no_data")]  # window 1: no cohort yet
     assert paused[0]["status_label"] == "stale (not running)" and "is paused" in paused[0]["status_reason"]
     assert {r["status"] for r in later} == {"stale"}  # a month without a run of weekly/daily monitors
     assert all("no run since" in r["status_reason"] for r in later)
