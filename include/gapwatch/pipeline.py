@@ -36,18 +36,21 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     The cohort is the predictions made one label delay before this window, joined with the labels
     that had arrived by the window's end: the newest predictions whose outcome can be known.
     Starts the run (:func:`gapwatch.window_run.window_run`): the stages after it share its
-    resolved source and read each file it writes once.
+    resolved source and read each file it writes once. PII columns are written as keyed hashes
+    (:mod:`gapwatch.pseudonymize`), never in plain text.
     """
     from gapwatch import sources
+    from gapwatch.pseudonymize import new_key, pseudonymize
 
     run = window_run(spec, window, new=True)
+    key = new_key()
     frame = sources.read_window(spec, window.start, window.end, source=run.source)
-    frame.to_parquet(run.path("window"), index=False)
+    pseudonymize(frame, spec.pii_columns, key).to_parquet(run.path("window"), index=False)
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     cohort = sources.read_matured(
         spec, cohort_window.start, cohort_window.end, as_of=window.end, source=run.source
     )
-    cohort.to_parquet(run.path("cohort"), index=False)
+    pseudonymize(cohort, spec.pii_columns, key).to_parquet(run.path("cohort"), index=False)
     labeled = int(cohort["label"].notna().sum())
     return {
         "rows": len(frame),
