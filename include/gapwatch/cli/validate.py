@@ -28,7 +28,10 @@ def suite_problem(spec: MonitorSpec) -> str | None:
         load_suite_json(path)
     except ValueError as exc:
         return f"readiness.suite: {exc}"
-    return None
+    from gapwatch.readiness.suite_check import check_suite
+
+    errors = check_suite(spec, path).errors
+    return "readiness.suite: " + "\n         ".join(errors) if errors else None
 
 
 def describe(spec: MonitorSpec) -> list[str]:
