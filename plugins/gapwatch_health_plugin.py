@@ -196,22 +196,44 @@ def static_file(path: str, user: UserDep) -> FileResponse:
 
 
 @app.get("/data-docs/{path:path}")
-def data_docs(path: str, user: UserDep) -> FileResponse:
+def data_docs(path: str, user: UserDep) -> Response:
     """The GX Data Docs site (and nothing else of GAPWATCH_HOME), linked from readiness history.
 
     A validation page shows a monitor's data, so it needs read access to a DAG of a monitor that
-    uses that suite, like the model pages; the site's index and styles only need a login.
+    uses that suite, like the model pages; the site's index and styles only need a login. Pages and
+    stylesheets are served offline-ready (``gapwatch.readiness.docs_offline``): CDN assets point at
+    the vendored copies under ``static/vendor/datadocs``, and each inline script is served as
+    ``<page>.html.inline-<n>.js`` from here, so nothing leaves this origin.
     """
+    from gapwatch.readiness import docs_offline as offline
     from gapwatch.readiness.docs import data_docs_dir
     from gapwatch.spec import load_specs
 
+    page, script = path, None
+    if path.endswith(".js") and offline.INLINE_SUFFIX in path:
+        page, _, number = path.removesuffix(".js").rpartition(offline.INLINE_SUFFIX)
+        script = int(number) if number.isdigit() else -1
     root = data_docs_dir()
-    file = _file_under(root, path)
+    file = _file_under(root, page)
     parts = file.relative_to(root).parts
     if len(parts) > 2 and parts[0] in ("validations", "expectations"):
         readers = [s.dag_id for s in load_specs().specs if s.readiness.suite == parts[1]]
         if not any(_can_read(user, dag_id) for dag_id in readers):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    # Relative to the page (data-docs/<parts>), so it works under any mount and base_url.
+    up = "../" * len(parts)
+    assets, handlers = f"{up}static/vendor/datadocs", f"{up}static/datadocs.js"
+    if script is not None:
+        body = offline.inline_script(file.read_text(encoding="utf-8"), script) if file.suffix == ".html" else None
+        if body is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        return Response(body, media_type="text/javascript")
+    if file.suffix == ".html":
+        html_text = file.read_text(encoding="utf-8")
+        return HTMLResponse(offline.offline_page(html_text, assets=assets, page_name=file.name, handlers=handlers))
+    if file.suffix == ".css":
+        css = offline.offline_stylesheet(file.read_text(encoding="utf-8"), assets=assets)
+        return Response(css, media_type="text/css")
     return FileResponse(file)
 
 
