@@ -26,7 +26,7 @@ def test_vendored_files_match_their_manifest_and_licenses() -> None:
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == entry["sha256"], name
         if entry["package"] != "great_expectations":
             assert re.search(r"copyright|licen[cs]e", (VENDOR / entry["license"]).read_text(), re.I), name
-    targets = {*offline.CDN_ASSETS.values(), "great_expectations/logo-long.png"}
+    targets = {*offline.CDN_ASSETS.values(), "great_expectations/logo-long.png", "great_expectations/favicon.ico"}
     assert targets <= set(manifest), targets - set(manifest)
     # Font Awesome's stylesheet finds its fonts beside it (the Status column's icons)
     fonts = re.findall(r"url\(\.\./webfonts/([\w-]+\.woff2)\)", (VENDOR / "fontawesome-free/css/all.min.css").read_text())
@@ -58,6 +58,7 @@ def test_gx_stylesheets_load_nothing_from_elsewhere() -> None:
 
 
 PAGE = """<html><head>
+<link rel="shortcut icon" href="static/images/favicon.ico" type="image/x-icon"/>
 <link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css"/>
 <script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>
 <script type="application/json" id="data">{"a": 1}</script>
@@ -78,6 +79,7 @@ def test_a_page_is_rewritten_to_local_assets_and_no_inline_code() -> None:
     assert 'href="../static/vendor/datadocs/bootstrap/bootstrap.min.css"' in out
     assert 'src="../static/vendor/datadocs/jquery/jquery.min.js"' in out
     assert 'src="../static/vendor/datadocs/great_expectations/logo-long.png"' in out
+    assert 'href="../static/vendor/datadocs/great_expectations/favicon.ico"' in out
     assert '<script src="index.html.inline-0.js"></script>' in out
     assert '<script src="index.html.inline-1.js"></script>' in out
     assert '<script type="application/json" id="data">{"a": 1}</script>' in out  # data, not code

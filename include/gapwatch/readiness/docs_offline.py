@@ -63,8 +63,13 @@ def _handler_attrs(match: re.Match[str]) -> str:
     return f'data-gw-call="{match.group("fn")}"' + (f' data-gw-arg="{arg}"' if arg is not None else "")
 
 
+# GX's favicon link climbs one folder too few on validation pages (a 404): the vendored copy.
+_FAVICON = re.compile(r'href="[^"]*favicon\.ico"')
+
+
 def _rewrite_urls(text: str, assets: str) -> str:
     text = _URLS.sub(lambda m: f"{assets}/{CDN_ASSETS[m.group(0)]}", text)
+    text = _FAVICON.sub(f'href="{assets}/great_expectations/favicon.ico"', text)
     return _S3_IMAGE.sub(f"{assets}/great_expectations/logo-long.png", text)
 
 
