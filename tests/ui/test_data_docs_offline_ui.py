@@ -19,6 +19,11 @@ APP = "/gapwatch/health"
 # Chromium resolves no host name at all except the server's: like a worker behind a firewall.
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
+FONT_LOADED = """return [...document.fonts].some(f => f.family.includes('Font Awesome') && f.weight == '900'
+                                                  && f.status == 'loaded')"""
+FONTS = "return [...document.fonts].map(f => [f.family, f.weight, f.status])"
+# read in one call: bootstrap-table redraws its rows (filters), so element handles go stale
+INDEX_ROWS = "return [...document.querySelectorAll('table tbody tr[data-index]')].map(r => r.innerText)"
 ICON_DRAWN = """
 const icons = [...document.querySelectorAll('i.fas.fa-check-circle, i.fas.fa-times')];
 return icons.map(i => {
@@ -66,9 +71,10 @@ def test_data_docs_render_offline(airflow_server, chromium_paths) -> None:
 
         # The validation page: Bootstrap applied, every status icon drawn by Font Awesome, failure first.
         driver.get(page_url)
-        wait.until(lambda d: d.execute_script("return document.fonts.status") == "loaded")
-        wait.until(lambda d: d.execute_script(
-            "return document.fonts.check('1em \"Font Awesome 6 Free\"')"))
+        try:  # the solid face (the icons' weight 900) downloaded from this server
+            wait.until(lambda d: d.execute_script(FONT_LOADED))
+        except Exception:
+            raise AssertionError((driver.execute_script(FONTS), driver.get_log("browser"))) from None
         navbar = driver.find_element(By.CSS_SELECTOR, "nav.navbar")
         assert navbar.value_of_css_property("display") == "flex"  # bootstrap.min.css loaded
         icons = driver.execute_script(ICON_DRAWN)
@@ -81,13 +87,16 @@ def test_data_docs_render_offline(airflow_server, chromium_paths) -> None:
         driver.save_screenshot(str(DOCS / "data-docs-offline.png"))
         resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert resources and all(r.startswith(airflow_server.url) for r in resources), resources
+        # "Failed Only" (an inline onclick in GX's page, dispatched by datadocs.js) hides the rest
+        driver.find_element(By.XPATH, "//label[contains(., 'Failed')]").click()
+        wait.until(lambda d: not [i for i in d.find_elements(By.CSS_SELECTOR, "td i.fas.fa-check-circle")
+                                  if i.is_displayed()])
+        assert [i for i in driver.find_elements(By.CSS_SELECTOR, "td i.fas.fa-times") if i.is_displayed()]
 
         # The index: its rows are drawn by bootstrap-table from a script, one per validation.
         driver.get(f"{airflow_server.url}{APP}/data-docs/index.html")
-        rows = wait.until(lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "table tbody tr[data-index]")
-                                     if "credit_default" in r.text] or None)
-        assert len(rows) >= 5
-        assert any("2026-02-02" in r.text or "20260202" in r.text for r in rows)
+        rows = wait.until(lambda d: [t for t in d.execute_script(INDEX_ROWS) if "credit_default" in t] or None)
+        assert len(rows) >= 5 and all("credit_default_inputs" in t for t in rows), rows
         driver.save_screenshot(str(DOCS / "data-docs-index-offline.png"))
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors

@@ -103,7 +103,8 @@ def cmd_suite_test(args: argparse.Namespace) -> int:
         "data_docs_path": None,
     }
     if args.json:
-        print(json.dumps({**row, "window_end": window.end, "suite_file": str(path)}, default=str, indent=2))
+        shown = _failed_only(row) if args.failed else row
+        print(json.dumps({**shown, "window_end": window.end, "suite_file": str(path)}, default=str, indent=2))
     else:
         print(f"trial of {path} on {window.start.isoformat()} .. {window.end.isoformat()} (nothing stored)")
         lines = format_validation(row, failed_only=args.failed)
