@@ -404,18 +404,40 @@ def data_docs(path: str, user: UserDep) -> Response:
 
     A validation page shows a monitor's data, so it needs read access to a DAG of a monitor that
     uses that suite, like the model pages; styles only need a login. GX's index lists every
-    monitor's validations, so the index is ours, filtered the same way.
+    monitor's validations, so the index is ours, filtered the same way. Pages and stylesheets are
+    served offline-ready (``gapwatch.readiness.docs_offline``): CDN assets point at the vendored
+    copies under ``static/vendor/datadocs``, and each inline script is served as
+    ``<page>.html.inline-<n>.js`` from here, so nothing leaves this origin.
     """
+    from gapwatch.readiness import docs_offline as offline
     from gapwatch.readiness.docs import data_docs_dir
 
+    page, script = path, None
+    if path.endswith(".js") and offline.INLINE_SUFFIX in path:
+        page, _, number = path.removesuffix(".js").rpartition(offline.INLINE_SUFFIX)
+        script = int(number) if number.isdigit() else -1
     root = data_docs_dir()
     if path in ("", "index.html"):
         return _data_docs_index(root, user)
-    file = _file_under(root, path)
+    file = _file_under(root, page)
     parts = file.relative_to(root.resolve()).parts
     if len(parts) > 2 and parts[0] in ("validations", "expectations"):
         if not _readable_suites(user, {parts[1]}):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    # Relative to the page (data-docs/<parts>), so it works under any mount and base_url.
+    up = "../" * len(parts)
+    assets, handlers = f"{up}static/vendor/datadocs", f"{up}static/datadocs.js"
+    if script is not None:
+        body = offline.inline_script(file.read_text(encoding="utf-8"), script) if file.suffix == ".html" else None
+        if body is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+        return Response(body, media_type="text/javascript")
+    if file.suffix == ".html":
+        html_text = file.read_text(encoding="utf-8")
+        return HTMLResponse(offline.offline_page(html_text, assets=assets, page_name=file.name, handlers=handlers))
+    if file.suffix == ".css":
+        css = offline.offline_stylesheet(file.read_text(encoding="utf-8"), assets=assets)
+        return Response(css, media_type="text/css")
     return FileResponse(file)
 
 

@@ -36,16 +36,20 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     The cohort is the predictions made one label delay before this window, joined with the labels
     that had arrived by the window's end: the newest predictions whose outcome can be known.
     Starts the run (:func:`gapwatch.window_run.window_run`): the stages after it share its
-    resolved source and read each file it writes once.
+    resolved source and read each file it writes once. PII columns are written as keyed hashes
+    (:mod:`gapwatch.pseudonymize`), never in plain text.
     """
     from gapwatch import source_check
+    from gapwatch.pseudonymize import new_key, pseudonymize
 
     run = window_run(spec, window, new=True)
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     # What the source has is checked first: a changed schema is a readiness finding, not a crash.
     frame, cohort, problems = source_check.read_checked(spec, run, window, cohort_window)
-    frame.to_parquet(run.path("window"), index=False)
-    cohort.to_parquet(run.path("cohort"), index=False)
+    # PII never reaches the run files in clear: a keyed hash per extraction (nulls and equality kept).
+    key = new_key()
+    pseudonymize(frame, spec.pii_columns, key).to_parquet(run.path("window"), index=False)
+    pseudonymize(cohort, spec.pii_columns, key).to_parquet(run.path("cohort"), index=False)
     source_check.save_problems(run, problems)
     labeled = int(cohort["label"].notna().sum())
     return {

@@ -98,3 +98,39 @@ def test_suggested_suite_profiles_columns_without_pii_values() -> None:
     assert suite["meta"]["profile"]["age"]["type"] == "numeric"
     assert "mail.test" not in str(suite)
     assert not [k for k in by if k[1] == "customer_email" and k[0] != "expect_column_values_to_not_be_null"]
+
+
+def test_suggested_suite_is_type_aware_for_score_labels_and_versions() -> None:
+    rng = np.random.default_rng(2)
+    n = 4000
+    score = rng.uniform(0, 1, n)
+    frame = pd.DataFrame(
+        {
+            "prediction_id": [f"p{i}" for i in range(n)],
+            "scored_at": pd.date_range("2026-01-05", periods=n, freq="min"),
+            "score": score,
+            "predicted_label": rng.choice([0, 2], n),  # integer labels, 1 never predicted
+            "model_version": ["3.1.0"] * n,
+            "age": rng.integers(20, 80, n),
+        }
+    )
+    suite = suggest_suite(_spec(), frame, "suggested")
+    by = {(e["type"], e["kwargs"].get("column")): e for e in suite["expectations"]}
+    prob = by[("expect_column_values_to_be_between", "score")]
+    assert (prob["kwargs"]["min_value"], prob["kwargs"]["max_value"]) == (0.0, 1.0)
+    assert prob["meta"]["severity"] == "critical" and "mostly" not in prob["kwargs"]
+    assert ("expect_column_values_to_be_between", "predicted_label") not in by
+    assert by[("expect_column_values_to_be_in_set", "predicted_label")]["kwargs"]["value_set"] == [0, 2]
+    assert [k[0] for k in by if k[1] == "model_version"] == ["expect_column_values_to_not_be_null"]
+    assert ("expect_column_values_to_be_between", "age") in by  # other numeric columns keep ranges
+
+
+@pytest.mark.parametrize(
+    ("column", "version_like"),
+    [("model_version", True), ("version", True), ("app_release", True), ("build", True), ("v2", True),
+     ("score", False), ("conversion_rate", False), ("revenue", False), ("building_age", False)],
+)
+def test_version_like_columns(column: str, version_like: bool) -> None:
+    from gapwatch.readiness.suggest import is_version_like
+
+    assert is_version_like(column) is version_like

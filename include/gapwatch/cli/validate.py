@@ -36,7 +36,10 @@ def suite_problem(spec: MonitorSpec) -> str | None:
         load_suite_json(path)
     except ValueError as exc:
         return f"readiness.suite: {exc}"
-    return None
+    from gapwatch.readiness.suite_check import check_suite
+
+    errors = check_suite(spec, path).errors
+    return "readiness.suite: " + "\n         ".join(errors) if errors else None
 
 
 # A link the UI or a message could render: only http(s) may be followed. Schemes that run code

@@ -101,13 +101,7 @@ def baseline_profile(spec: MonitorSpec, source: sources.Source | None = None) ->
     if stored is not None:
         return dict(stored)
 
-    source = source or sources.Source(spec)
-    if spec.baseline.table is not None:
-        # A reference table has no time span, so no rows per window (the spec then requires the
-        # volume check off); the schema check still compares with today's columns.
-        profile = {"rows": 0, "seconds": 0.0, "columns": current_column_families(spec, source)}
-    else:
-        profile = _window_profile(spec, source)
+    profile = compute_profile(spec, source or sources.Source(spec))
     with store.engine().begin() as conn:
         store.insert_ignore(
             conn,
@@ -116,6 +110,15 @@ def baseline_profile(spec: MonitorSpec, source: sources.Source | None = None) ->
             ["monitor", "key"],
         )
     return profile
+
+
+def compute_profile(spec: MonitorSpec, source: sources.Source) -> dict[str, Any]:
+    """The baseline profile read from the source, not stored (``gapwatch suite test`` uses it)."""
+    if spec.baseline.table is not None:
+        # A reference table has no time span, so no rows per window (the spec then requires the
+        # volume check off); the schema check still compares with today's columns.
+        return {"rows": 0, "seconds": 0.0, "columns": current_column_families(spec, source)}
+    return _window_profile(spec, source)
 
 
 def _window_profile(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str, Any]:

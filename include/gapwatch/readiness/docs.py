@@ -103,6 +103,15 @@ def _context() -> Any:
             "base_directory": str(data_docs_dir()),
         },
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        # Failed expectations first (gapwatch.readiness.docs_render); the other sections keep GX's.
+        "site_section_builders": {
+            "validations": {
+                "renderer": {
+                    "module_name": "gapwatch.readiness.docs_render",
+                    "class_name": "FailedFirstValidationResultsPageRenderer",
+                }
+            }
+        },
     }
     return gx.get_context(
         mode="ephemeral",

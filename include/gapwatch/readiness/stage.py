@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from gapwatch.catalog import Severity
 if TYPE_CHECKING:
     import pandas as pd
 
-    from gapwatch.readiness.suite import ReadinessResult
+    from gapwatch.readiness.suite import ReadinessResult, SuiteValidation
     from gapwatch.spec import MonitorSpec
     from gapwatch.window import Window
 
@@ -55,30 +56,33 @@ def _with_parsed_timestamps(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return copy
 
 
-def run_readiness(
+def validate_window(
     spec: MonitorSpec,
     window: Window,
     load_frame: Callable[[], pd.DataFrame],
     *,
-    source: sources.Source | None = None,
-) -> dict[str, Any]:
-    """Validate one window, store the result and its Data Docs page, return the summary.
+    source: sources.Source,
+    suite_path: Path,
+    profile: dict[str, Any],
+) -> SuiteValidation:
+    """Validate one window with a suite file plus the built-in checks; store and render nothing.
+
+    The part of :func:`run_readiness` that ``gapwatch suite test`` shares: the validation only.
 
     Args:
         spec: The monitor.
         window: The window.
-        load_frame: Returns the window's rows; called only when ``validate_in`` is
-            ``memory`` (in-database validation reads no rows).
-        source: The run's resolved source (else the spec's source is resolved here).
+        load_frame: Returns the window's rows (called only when validating in memory).
+        source: The resolved source.
+        suite_path: The suite file to validate with.
+        profile: The baseline profile (:func:`gapwatch.readiness.checks.baseline_profile`).
 
     Returns:
-        A JSON-safe summary for XCom and ``policy.readiness_findings``: ``suite``, ``ready``,
-        ``critical_failures`` and ``warnings`` (descriptions), ``rows``, ``validate_in``,
-        ``data_docs_url`` and ``checks`` (one entry per check and severity).
+        The :class:`gapwatch.readiness.suite` validation: ``result`` (a ``ReadinessResult``,
+        the schema check's type outcome included) and ``gx_result``.
     """
     from gapwatch.readiness.checks import (
         apply_severity,
-        baseline_profile,
         builtin_entries,
         current_column_families,
         severity_for,
@@ -86,10 +90,7 @@ def run_readiness(
     )
     from gapwatch.readiness.suite import load_suite_json, validate_suite
 
-    source = source or sources.Source(spec)
-    suite_path = config.settings().expectations_dir / f"{spec.readiness.suite}.json"
     suite_spec = load_suite_json(suite_path)
-    profile = baseline_profile(spec, source)
     entries = apply_severity(
         spec, [*suite_spec["expectations"], *builtin_entries(spec, window.start, window.end, profile)]
     )
@@ -112,6 +113,38 @@ def run_readiness(
         severity = severity_for(spec, {"type": "", "meta": {"gapwatch_check": "schema"}}, Severity.CRITICAL.value)
         result.outcomes.append(types_outcome(spec, profile, current_column_families(spec, source), severity))
         result.success = not result.critical_failures
+    return validation
+
+
+def run_readiness(
+    spec: MonitorSpec,
+    window: Window,
+    load_frame: Callable[[], pd.DataFrame],
+    *,
+    source: sources.Source | None = None,
+) -> dict[str, Any]:
+    """Validate one window, store the result and its Data Docs page, return the summary.
+
+    Args:
+        spec: The monitor.
+        window: The window.
+        load_frame: Returns the window's rows; called only when ``validate_in`` is
+            ``memory`` (in-database validation reads no rows).
+        source: The run's resolved source (else the spec's source is resolved here).
+
+    Returns:
+        A JSON-safe summary for XCom and ``policy.readiness_findings``: ``suite``, ``ready``,
+        ``critical_failures`` and ``warnings`` (descriptions), ``rows``, ``validate_in``,
+        ``data_docs_url`` and ``checks`` (one entry per check and severity).
+    """
+    from gapwatch.readiness.checks import baseline_profile
+
+    source = source or sources.Source(spec)
+    suite_path = config.settings().expectations_dir / f"{spec.readiness.suite}.json"
+    validation = validate_window(
+        spec, window, load_frame, source=source, suite_path=suite_path, profile=baseline_profile(spec, source)
+    )
+    result = validation.result
 
     page_path = page_url = None
     try:
@@ -178,19 +211,29 @@ def stored_validations(monitor: str, window_start: datetime | None = None) -> li
         return store.rows(conn, query)
 
 
-def format_validation(row: dict[str, Any]) -> list[str]:
-    """Terminal lines for one stored validation: verdict, Data Docs page, every expectation."""
+def format_validation(row: dict[str, Any], *, failed_only: bool = False) -> list[str]:
+    """Terminal lines for one stored validation: verdict, Data Docs page, every expectation.
+
+    The Data Docs page is the http link Model Health serves (``GAPWATCH_AIRFLOW_URL``), which
+    anyone with a login can open, not a file on a worker; a page outside the site stays a path.
+    With ``failed_only`` only the expectations that did not hold are listed.
+    """
+    from gapwatch.readiness.docs import data_docs_link
     from gapwatch.readiness.suite import ReadinessResult
 
     result = ReadinessResult.from_dict(row["result"])
+    path = row["data_docs_path"]
+    docs = data_docs_link(path, absolute=True) or path or "-"
     verdict = "ready" if row["success"] else "NOT READY"
     lines = [
         f"{row['window_start'].date().isoformat()}  {verdict}  suite {row['suite']}  "
         f"{row['evaluated_rows']} rows  {row['critical_failures']} critical, {row['warnings']} warning "
         f"(validated in {row['result'].get('validate_in', 'memory')})",
-        f"  Data Docs: {row['data_docs_path'] or '-'}",
+        f"  Data Docs: {docs}",
     ]
     for o in result.outcomes:
+        if failed_only and o.success:
+            continue
         mark = "ok  " if o.success else "FAIL"
         lines.append(f"  {mark} {o.severity:<8} {o.check:<10} {o.expectation_type}")
         lines.append(f"       {o.description}")
