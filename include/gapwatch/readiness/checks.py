@@ -172,19 +172,7 @@ def builtin_entries(
             )
         )
     if r.volume.enabled and profile["seconds"] > 0:
-        per_window = profile["rows"] * (window_end - window_start).total_seconds() / profile["seconds"]
-        entries.append(
-            _entry(
-                "volume",
-                "expect_table_row_count_to_be_between",
-                {
-                    "min_value": math.ceil(per_window * r.volume.min_ratio),
-                    "max_value": math.floor(per_window * r.volume.max_ratio),
-                },
-                f"baseline has {per_window:.0f} rows per window; band "
-                f"{r.volume.min_ratio:g}x-{r.volume.max_ratio:g}x",
-            )
-        )
+        entries.append(_volume_entry(spec, (window_end - window_start).total_seconds(), profile))
     if r.schema_check.enabled and profile["columns"]:
         entries.append(
             _entry(
@@ -204,6 +192,18 @@ def builtin_entries(
             )
         )
     return entries + value_entries(spec)
+
+
+def _volume_entry(spec: MonitorSpec, window_seconds: float, profile: dict[str, Any]) -> dict[str, Any]:
+    """The row-count band of one window: the baseline's rows per window times the spec's ratios."""
+    v = spec.readiness.volume
+    per_window = profile["rows"] * window_seconds / profile["seconds"]
+    return _entry(
+        "volume",
+        "expect_table_row_count_to_be_between",
+        {"min_value": math.ceil(per_window * v.min_ratio), "max_value": math.floor(per_window * v.max_ratio)},
+        f"baseline has {per_window:.0f} rows per window; band {v.min_ratio:g}x-{v.max_ratio:g}x",
+    )
 
 
 def value_entries(spec: MonitorSpec) -> list[dict[str, Any]]:

@@ -146,15 +146,34 @@ def run_readiness(
     )
     result = validation.result
 
-    page_path = page_url = None
+    page_path, page_url = _data_docs_page(spec, window, validation.gx_result)
+    _store_validation(spec, window, result, page_path)
+    return {
+        "suite": result.suite,
+        "ready": result.success,
+        "critical_failures": [o.description for o in result.critical_failures],
+        "warnings": [o.description for o in result.warnings],
+        "rows": result.evaluated_rows,
+        "validate_in": spec.readiness.validate_in,
+        "data_docs_url": page_url,
+        "checks": _checks(result),
+    }
+
+
+def _data_docs_page(spec: MonitorSpec, window: Window, gx_result: Any) -> tuple[str | None, str | None]:
+    """Render the validation's Data Docs page: (path, url), or (None, None) when rendering fails."""
     try:
         from gapwatch.readiness.docs import build_page
 
-        page = build_page(spec.name, window.key, window.start, validation.gx_result)
-        page_path, page_url = str(page.path), page.url
+        page = build_page(spec.name, window.key, window.start, gx_result)
+        return str(page.path), page.url
     except Exception:  # Data Docs are for reading; a rendering bug must not stop the gate.
         log.exception("could not build the Data Docs page for %s %s", spec.name, window.key)
+        return None, None
 
+
+def _store_validation(spec: MonitorSpec, window: Window, result: ReadinessResult, page_path: str | None) -> None:
+    """Upsert the window's per-expectation result (a rerun replaces it)."""
     with store.engine().begin() as conn:
         store.upsert(
             conn,
@@ -172,16 +191,6 @@ def run_readiness(
             },
             ["monitor", "window_start", "suite"],
         )
-    return {
-        "suite": result.suite,
-        "ready": result.success,
-        "critical_failures": [o.description for o in result.critical_failures],
-        "warnings": [o.description for o in result.warnings],
-        "rows": result.evaluated_rows,
-        "validate_in": spec.readiness.validate_in,
-        "data_docs_url": page_url,
-        "checks": _checks(result),
-    }
 
 
 def _checks(result: ReadinessResult) -> list[dict[str, Any]]:
