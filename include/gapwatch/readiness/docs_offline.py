@@ -15,6 +15,7 @@ the same way, and the page files stay GX's own output.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # Every asset URL of GX's templates (great_expectations/render/view/templates/*.j2 and the
@@ -73,13 +74,30 @@ def _rewrite_urls(text: str, assets: str) -> str:
     return _S3_IMAGE.sub(f"{assets}/great_expectations/logo-long.png", text)
 
 
-def _inline_scripts(html: str) -> list[re.Match[str]]:
+# The inline scripts GX's own page templates write (GX 1.24: the "Show all / Failed only" functions
+# of a validation page), by the sha256 of their stripped body. Only these are served as files: any
+# other inline script in a page came from the data (a value or column name GX rendered unescaped,
+# e.g. ``<script>alert(1)</script>``) or from a GX version not checked here, and is dropped, so the
+# `script-src 'self'` policy cannot be sidestepped by moving a hostile script into a file.
+GX_SCRIPTS = frozenset({"cab595324f9ef4308662e5b3fc5378f69bd55256dd6c32f182fc23ab00d33b9f"})
+
+
+def _runnable_scripts(html: str) -> list[re.Match[str]]:
     """The inline script elements a browser would run (data blocks such as JSON are left)."""
     def runs(attrs: str) -> bool:
         declared = _TYPE.search(attrs)
         return (declared.group(1).lower() if declared else "") in _JS_TYPES
 
     return [m for m in _INLINE.finditer(html) if m.group("body").strip() and runs(m.group("attrs"))]
+
+
+def _is_gx_script(match: re.Match[str]) -> bool:
+    return hashlib.sha256(match.group("body").strip().encode()).hexdigest() in GX_SCRIPTS
+
+
+def _inline_scripts(html: str) -> list[re.Match[str]]:
+    """GX's own inline scripts of a page, in page order (the ones served as files)."""
+    return [m for m in _runnable_scripts(html) if _is_gx_script(m)]
 
 
 def offline_page(html: str, *, assets: str, page_name: str, handlers: str) -> str:
@@ -94,13 +112,14 @@ def offline_page(html: str, *, assets: str, page_name: str, handlers: str) -> st
     Returns:
         The page to serve.
     """
-    scripts = _inline_scripts(html)
     parts: list[str] = []
-    last = 0
-    for n, match in enumerate(scripts):
+    last, n = 0, 0
+    for match in _runnable_scripts(html):
         parts.append(html[last : match.start()])
-        parts.append(f'<script src="{page_name}{INLINE_SUFFIX}{n}.js"></script>')
-        last = match.end()
+        if _is_gx_script(match):  # GX's own: served as a file beside the page
+            parts.append(f'<script src="{page_name}{INLINE_SUFFIX}{n}.js"></script>')
+            n += 1
+        last = match.end()  # anything else is dropped: it came from the data
     parts.append(html[last:])
     page = _ONCLICK.sub(_handler_attrs, "".join(parts))
     page = page.replace("</head>", f'<script src="{handlers}"></script></head>', 1)
