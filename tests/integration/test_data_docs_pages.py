@@ -47,7 +47,7 @@ def test_feed_break_page_shows_the_failure_first_and_loads_only_local_files(demo
         for ref in re.findall(r'(?:src|href)="' + re.escape(up) + r'static/([^"?#]+)', served):
             assert (STATIC / ref).is_file(), ref
         scripts = re.findall(r'<script src="(' + re.escape(file.name) + r'\.inline-(\d+)\.js)"', served)
-        assert scripts and all(offline.inline_script(file.read_text(), int(n)) for _, n in scripts)
-    index = (site / "index.html").read_text()
-    scripts = [offline.inline_script(index, n) or "" for n in range(5)]
-    assert any("bootstrapTable" in s and "credit_default" in s for s in scripts)  # the index's rows
+        assert all(offline.inline_script(file.read_text(), int(n)) for _, n in scripts)
+        # GX's own page script (Show all / Failed only) is served as a file; GX's index is not
+        # served at all (the plugin lists the validations a user may read), so its script may go.
+        assert scripts or file.name == "index.html", file
