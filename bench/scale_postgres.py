@@ -29,11 +29,21 @@ first run does once), the second runs ONE real window (week 3; its cohort is wee
 * ``scan_s``: the database's own time for one ``SELECT count(*), avg(score), avg(f1) ...
   avg(f20)`` over the same window (the physical floor; the faster of a pass before and one after
   the run, so the cache state matches the run's);
-* ``rows_fetched``: rows that crossed into Python during the run, read from
-  ``gapwatch.indb.selection.FETCHED`` at its end (null when that module does not exist: the
-  memory path before issue 14 fetches every row of the window and the cohort);
+* ``rows_fetched``: rows that crossed into Python during the run on the database path, read from
+  ``gapwatch.indb.selection.FETCHED`` at its end (``fetch_queries``: how many queries); null on
+  the memory path, whose reads do not go through ``fetch``;
+* ``source_rows`` / ``source_queries``: the cross-check, counted without the code's cooperation:
+  every row any SELECT on ``gw_scale`` returned in the run's process (a SQLAlchemy
+  ``after_cursor_execute`` event on every engine: gapwatch's, GX's, pandas' reads). On the memory
+  path it is the window plus the cohort; on the database path it exceeds ``rows_fetched`` by the
+  readiness suite's queries (GX's aggregates and failing-row examples) and any bypass of ``fetch``;
+* ``run_over_scan``: ``run_s / scan_s``; ``verdicts``: the stored run's status and stage
+  verdicts (a run that stopped at readiness would not be a benchmark of the evaluation);
 * ``baseline_s``, ``baseline_peak_rss_mb``: the same for the baseline summary (not part of a
   window run once the baseline is stored); ``load_s``: the COPY load and indexes.
+
+Targets of issue 14 (database path): ``peak_rss_mb`` at 4M within 10% of its value at 1M;
+``run_s`` <= 3 x ``scan_s`` at 4M; ``rows_fetched`` independent of N.
 
 The database is dropped at the end (also on failure). Develop with ``--rows 20000 80000``.
 """
@@ -256,25 +266,46 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("VmHWM not in /proc/self/status")
 
 
-def _fetched() -> int | None:
-    """Rows the database path fetched in this process, or None before gapwatch.indb exists."""
+def _fetched(compute_in: str) -> dict[str, int | None]:
+    """Rows (and queries) the database path fetched in this process (``indb.selection.FETCHED``).
+
+    None on the memory path (its reads do not go through ``fetch``; ``source_rows`` counts them)
+    and before ``gapwatch.indb`` existed.
+    """
     try:
-        from gapwatch.indb import selection  # type: ignore[import-not-found,unused-ignore]
+        from gapwatch.indb import selection
     except ImportError:
-        return None
-    counter = selection.FETCHED
-    if isinstance(counter, int):
-        return counter
-    if hasattr(counter, "value"):
-        return int(counter.value)
-    if hasattr(counter, "values"):
-        return int(sum(counter.values()))
-    return int(counter)
+        return {"rows_fetched": None, "fetch_queries": None}
+    if compute_in != "database":
+        return {"rows_fetched": None, "fetch_queries": None}
+    return {"rows_fetched": selection.FETCHED.rows, "fetch_queries": selection.FETCHED.queries}
+
+
+def _count_source_rows() -> dict[str, int]:
+    """Rows every SELECT on the gw_scale database returned in this process, whoever ran it.
+
+    A cross-check of ``FETCHED`` that needs no cooperation from the code measured: a SQLAlchemy
+    event on every engine (gapwatch's, GX's, pandas' through them) adds the cursor's row count
+    (psycopg2's client-side cursors know it once the query ran).
+    """
+    import sqlalchemy as sa
+
+    counted = {"rows": 0, "queries": 0}
+
+    @sa.event.listens_for(sa.Engine, "after_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: Any) -> None:
+        if conn.engine.url.database == DATABASE and cursor.description is not None:
+            counted["rows"] += max(cursor.rowcount, 0)
+            counted["queries"] += 1
+
+    return counted
 
 
 def child(stage: str, spec_dir: str) -> None:
     """Run one stage of the monitor in this process and print its figures as one JSON line."""
     from gapwatch.spec import load_specs
+
+    source_rows = _count_source_rows()
 
     spec = load_specs(spec_dir).by_name(MONITOR)
     started = time.perf_counter()
@@ -293,7 +324,9 @@ def child(stage: str, spec_dir: str) -> None:
     print(json.dumps({
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
-        "rows_fetched": _fetched(),
+        **_fetched(spec.compute_in),
+        "source_rows": source_rows["rows"],
+        "source_queries": source_rows["queries"],
         **(_verdicts(spec.name) if stage == "run" else {}),
     }, default=str))
 
@@ -371,6 +404,9 @@ def measure(rows: int, compute_in: str) -> dict[str, Any]:
         "scan_s": round(scan_s, 3),
         "run_over_scan": round(run["seconds"] / scan_s, 1),
         "rows_fetched": run["rows_fetched"],
+        "fetch_queries": run["fetch_queries"],
+        "source_rows": run["source_rows"],
+        "source_queries": run["source_queries"],
         "verdicts": {k: run[k] for k in ("status", "readiness", "performance", "drift")},
         "baseline_s": base["seconds"],
         "baseline_peak_rss_mb": base["peak_rss_mb"],
