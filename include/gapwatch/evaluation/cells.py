@@ -175,8 +175,12 @@ def _multiclass_rows(y: np.ndarray, pred: np.ndarray) -> tuple[dict, dict]:
     import pandas as pd
 
     truth, predicted = pd.Series(y, dtype=object), pd.Series(pred, dtype=object)
-    return {"y": np.where(truth.isna(), None, truth.astype(str)).astype(object),
-            "pred": np.where(predicted.isna(), None, predicted.astype(str)).astype(object)}, {}
+    keys = {}
+    for name, series in (("y", truth), ("pred", predicted)):
+        strings = series.astype(str).to_numpy(dtype=object)
+        strings[series.isna().to_numpy()] = None
+        keys[name] = strings
+    return keys, {}
 
 
 def _regression_rows(y: np.ndarray, pred: np.ndarray) -> tuple[dict, dict]:

@@ -264,7 +264,7 @@ def multiclass(cells: Cells, names: list[str], *, seed: int = 0) -> dict[str, Me
             if boot is None:
                 w = draw(rng, counts.astype(float)) if n > 1 else np.zeros((0, counts.size))
                 boot = np.zeros((w.shape[0], k * k))
-                np.add.at(boot, (slice(None), flat), w)  # flat codes can repeat only across cells
+                boot[:, flat] = w  # one cell per (label, prediction)
                 boot = boot.reshape(-1, k, k)
             f1, support = _multiclass_f1(np.concatenate([confusion[None], boot]))
             values = f1.mean(-1) if name == "f1_macro" else safe_div((f1 * support).sum(-1), support.sum(-1))
@@ -410,7 +410,7 @@ def reference_metrics(overall: Cells, slices: list[Cells], names: list[str], *, 
     per_slice = [derive(part, names, seed=seed) for part in slices]
     for name, entry in metrics.items():
         judged = [s[name] for s in per_slice if s[name].value is not None]
-        values = [v.value for v in judged]
+        values = [float(v.value) for v in judged if v.value is not None]
         entry["spread_values"] = values
         entry["spread_mean"] = float(np.mean(values)) if values else None
         entry["spread_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
