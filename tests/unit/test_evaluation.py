@@ -7,6 +7,8 @@ import pytest
 from sklearn import metrics as skm
 
 from gapwatch.catalog import METRICS, metrics_for
+from gapwatch.evaluation.cells import SCORE_BUCKETS, from_arrays
+from gapwatch.evaluation.derive import auc_stderr, bucket_auc, bucket_average_precision, draw
 from gapwatch.evaluation.estimate import (
     calibration_map,
     estimate_binary,
@@ -21,14 +23,7 @@ from gapwatch.evaluation.metrics import (
     is_breach,
     multiclass_metrics,
     regression_metrics,
-    resample_weights,
     threshold_for,
-    weighted_average_precision,
-    weighted_ece,
-    weighted_f1,
-    weighted_f1_macro,
-    weighted_f1_weighted,
-    weighted_r2,
 )
 
 
@@ -76,44 +71,34 @@ def test_ece_hand_worked() -> None:
     assert expected_calibration_error(np.array([0, 1, 1, 1]), np.array([0.2, 0.2, 0.9, 1.0])) == pytest.approx(0.175)
 
 
-def test_weighted_forms_with_unit_weights_equal_scikit_learn(binary_sample) -> None:
-    y, pred, score = binary_sample
-    ones = np.ones((1, y.size))
-    yf, pf = y.astype(float), pred.astype(float)
-    assert weighted_average_precision(ones, yf, score)[0] == pytest.approx(skm.average_precision_score(y, score))
-    assert weighted_f1(ones, yf, pf)[0] == pytest.approx(skm.f1_score(y, pred))
-    assert weighted_ece(ones, yf, score)[0] == pytest.approx(expected_calibration_error(y, score))
-    assert weighted_expected_roc_auc(ones, score, yf)[0] == pytest.approx(skm.roc_auc_score(y, score))
-    rng = np.random.default_rng(1)
-    truth, guess = rng.integers(0, 3, 500), rng.integers(0, 3, 500)
-    ones = np.ones((1, 500))
-    assert weighted_f1_macro(ones, truth, guess, 3)[0] == pytest.approx(skm.f1_score(truth, guess, average="macro"))
-    assert weighted_f1_weighted(ones, truth, guess, 3)[0] == pytest.approx(
-        skm.f1_score(truth, guess, average="weighted"))
-    target = rng.normal(size=500)
-    fitted = target + rng.normal(size=500)
-    assert weighted_r2(ones, target, fitted)[0] == pytest.approx(skm.r2_score(target, fitted))
+def test_cbpe_weighted_form_with_unit_weights_equals_scikit_learn(binary_sample) -> None:
+    y, _, score = binary_sample
+    assert weighted_expected_roc_auc(np.ones((1, y.size)), score, y.astype(float))[0] == pytest.approx(
+        skm.roc_auc_score(y, score))
 
 
-def test_one_bootstrap_resample_equals_scikit_learn_on_the_resampled_rows(binary_sample) -> None:
-    y, pred, score = binary_sample
-    rows, w, scale = resample_weights(y.size, seed=3, n_boot=5)
-    assert scale == 1.0 and w.shape == (5, y.size) and (w.sum(axis=1) == y.size).all()
-    picked = np.repeat(rows, w[2].astype(int))
-    assert weighted_average_precision(w, y.astype(float), score)[2] == pytest.approx(
-        skm.average_precision_score(y[picked], score[picked]))
-    assert weighted_f1(w, y.astype(float), pred.astype(float))[2] == pytest.approx(
-        skm.f1_score(y[picked], pred[picked]))
+def test_one_multinomial_draw_of_the_cells_is_a_row_bootstrap(binary_sample) -> None:
+    # A draw of the (bucket, label) cell counts is a resample of rows with those counts: the curve
+    # on the drawn counts equals scikit-learn on such rows (scores of 2 decimals: one per bucket).
+    y, _, score = binary_sample
+    cells = from_arrays("binary_classification", y, y, score)[0]
+    bucket, label, n = cells.keys["bucket"], cells.keys["y"], cells.sums["n"]
+    drawn = draw(np.random.default_rng(3), n.astype(float))[2].astype(int)
+    assert drawn.sum() == y.size
+    s = np.round(cells.sums["s1"] / n, 2)  # every row of a cell has the same score here
+    rows_y, rows_s = np.repeat(label, drawn), np.repeat(s, drawn)
+    pos = np.bincount(bucket, weights=drawn * (label == 1), minlength=SCORE_BUCKETS)
+    neg = np.bincount(bucket, weights=drawn * (label == 0), minlength=SCORE_BUCKETS)
+    assert bucket_average_precision(pos, neg) == pytest.approx(skm.average_precision_score(rows_y, rows_s))
+    assert bucket_auc(pos, neg) == pytest.approx(skm.roc_auc_score(rows_y, rows_s))
 
 
-def test_bootstrap_is_seeded_and_deterministic_and_bounded(binary_sample) -> None:
+def test_bootstrap_is_seeded_and_deterministic(binary_sample) -> None:
     y, pred, score = binary_sample
     a = binary_metrics(y, pred, score, ["f1", "pr_auc"], seed=7)
     b = binary_metrics(y, pred, score, ["f1", "pr_auc"], seed=7)
     c = binary_metrics(y, pred, score, ["f1", "pr_auc"], seed=8)
     assert a == b and a["f1"].stderr != c["f1"].stderr
-    rows, w, scale = resample_weights(1_000_000, seed=0, n_boot=4, max_rows=10_000)
-    assert rows.size == 10_000 and w.shape == (4, 10_000) and scale == pytest.approx(0.1)
 
 
 def test_bootstrap_error_agrees_with_the_analytic_one_where_both_exist() -> None:
@@ -128,9 +113,7 @@ def test_bootstrap_error_agrees_with_the_analytic_one_where_both_exist() -> None
 def test_auc_stderr_hanley_mcneil_hand_worked() -> None:
     # By hand: A=0.8, Q1=A/(2-A)=0.6667, Q2=2A^2/(1+A)=0.7111, 50 positives and 50 negatives:
     # var = (0.16 + 49*(0.6667-0.64) + 49*(0.7111-0.64)) / 2500 = 0.0019804 -> SE 0.04450
-    from gapwatch.evaluation.metrics import _auc_stderr
-
-    assert _auc_stderr(0.8, 50, 50) == pytest.approx(0.04450, abs=5e-5)
+    assert auc_stderr(0.8, 50, 50) == pytest.approx(0.04450, abs=5e-5)
 
 
 def test_single_class_window_has_no_auc_instead_of_crashing() -> None:

@@ -14,6 +14,7 @@ measures exactly the code that runs in production.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from gapwatch.spec import Metric, MonitorSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from gapwatch.evaluation.cells import Cells
     from gapwatch.evaluation.metrics import Limit
 
 OVERALL = "*"
@@ -95,17 +97,25 @@ def numeric_checked(spec: MonitorSpec, frame: pd.DataFrame) -> pd.DataFrame:
 
 def metric_values(spec: MonitorSpec, labeled: pd.DataFrame) -> dict[str, Any]:
     """Every spec metric on labeled rows (a ``label`` column), each with its standard error."""
-    from gapwatch.evaluation.metrics import compute_metrics
+    from gapwatch.evaluation.cells import frame_cells
+    from gapwatch.evaluation.derive import derive
 
-    p = spec.predictions
-    score = labeled[p.score].to_numpy(dtype=float, na_value=np.nan) if p.score else None
-    if spec.task == MULTICLASS:
-        truth, pred = labeled["label"].to_numpy(dtype=object), labeled[p.prediction].to_numpy(dtype=object)
-    else:
-        truth = labeled["label"].to_numpy(dtype=float, na_value=np.nan)
-        pred = labeled[p.prediction].to_numpy(dtype=float, na_value=np.nan)
-    names = [m.name for m in spec.metrics]
-    return compute_metrics(spec.task, names, truth, pred, score, seed=BOOTSTRAP_SEED)
+    return derive(frame_cells(spec, labeled), [m.name for m in spec.metrics], seed=BOOTSTRAP_SEED)
+
+
+def reference_performance(spec: MonitorSpec, slices: list[Cells]) -> dict[str, Any]:
+    """The baseline's metrics from the cells of its labeled sub-window slices (one pass each,
+    from memory or the database): ``metrics`` (``derive.reference_metrics``), for a binary
+    classifier with a score ``calibration`` and ``prior`` (for the estimate)."""
+    from gapwatch.evaluation.cells import merge
+    from gapwatch.evaluation.derive import calibration, prior, reference_metrics
+
+    overall = merge(slices)
+    out: dict[str, Any] = {"metrics": reference_metrics(overall, slices, [m.name for m in spec.metrics],
+                                                         seed=BOOTSTRAP_SEED)}
+    if spec.task == BINARY and spec.predictions.score and overall.rows:
+        out["calibration"], out["prior"] = calibration(overall), prior(overall)
+    return out
 
 
 def _slices(frame: pd.DataFrame, spec: MonitorSpec) -> list[pd.DataFrame]:
@@ -131,37 +141,25 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
         estimate), ``multivariate`` (the PCA model) when the spec asks for it, and
         ``drift_thresholds`` (column -> method -> threshold) with ``drift.threshold: auto``.
     """
+    from gapwatch.evaluation.cells import slice_cells
     from gapwatch.evaluation.drift import (
         baseline_distance_thresholds,
         fit_reconstruction,
         summarize_baseline,
         summarize_window,
     )
-    from gapwatch.evaluation.estimate import calibration_map
 
     frame, labeled = numeric_checked(spec, frame), numeric_checked(spec, labeled)
     statistics = summarize_baseline(frame, drift_columns(spec), spec.drift.bins)
-    metrics = {name: value.to_dict() for name, value in metric_values(spec, labeled).items()}
-    per_slice = [metric_values(spec, part) for part in _slices(labeled, spec)]
-    for name, entry in metrics.items():
-        judged = [s[name] for s in per_slice if s[name].value is not None]
-        values = [v.value for v in judged]
-        entry["spread_values"] = values
-        entry["spread_mean"] = float(np.mean(values)) if values else None
-        entry["spread_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
-        # Rows per sub-window, to carry the spread to a window of another size.
-        entry["spread_n"] = float(np.mean([v.n for v in judged])) if judged else None
-    out: dict[str, Any] = {"statistics": statistics, "metrics": metrics, "rows": len(frame)}
+    performance = reference_performance(spec, slice_cells(spec, labeled))
+    out: dict[str, Any] = {"statistics": statistics, "metrics": performance.pop("metrics"), "rows": len(frame)}
     if spec.drift.threshold == "auto":
         out["drift_thresholds"] = baseline_distance_thresholds(
             statistics, [summarize_window(part, statistics) for part in _slices(frame, spec)],
             spec.drift.threshold_k,
         )
+    out.update(performance)
     p = spec.predictions
-    if spec.task == BINARY and p.score and len(labeled):
-        y = labeled["label"].to_numpy(dtype=float)
-        out["calibration"] = calibration_map(y, labeled[p.score].to_numpy(dtype=float, na_value=np.nan))
-        out["prior"] = float(np.mean(y))
     if spec.drift.multivariate:
         numeric = [f.name for f in p.features if f.kind == "numeric" and f.name not in spec.pii_columns]
         out["multivariate"] = fit_reconstruction(frame, numeric, seed=BOOTSTRAP_SEED)
@@ -214,7 +212,7 @@ def metric_threshold(
 
 def _row(
     spec: MonitorSpec, segment: str, metric: Metric, value: Any, base: dict[str, Any], *,
-    rows: int, frame: pd.DataFrame | None = None, estimated: bool = False,
+    rows: int, cells: Cells | None = None, estimated: bool = False,
 ) -> dict[str, Any]:
     """One judged metric value: the value, its band, the deciding limit and its rule, the status.
 
@@ -246,13 +244,13 @@ def _row(
         "limits": [lim.to_dict() for lim in limits],
         "n": value.n,
         "status": status,
-        "reason": not_computable_reason(spec, metric, value, rows, frame) if uncomputable else None,
+        "reason": not_computable_reason(spec, metric, value, rows, cells) if uncomputable else None,
         "estimated": estimated,
     }
 
 
 def not_computable_reason(
-    spec: MonitorSpec, metric: Metric, value: Any, rows: int, frame: pd.DataFrame | None
+    spec: MonitorSpec, metric: Metric, value: Any, rows: int, cells: Cells | None
 ) -> str:
     """Why a metric has no value on ``rows`` rows, in words (the finding's and message's reason)."""
     if value.n < rows:
@@ -260,9 +258,10 @@ def not_computable_reason(
                 + (" and score" if METRICS[metric.name].needs_score else ""))
         if value.value is None or value.n < metric.min_labels:
             return f"{metric.name} not computable: {used} (NULL, NaN or infinite values)"
-    if frame is not None and "label" in frame and frame["label"].nunique(dropna=True) == 1:
-        label = frame["label"].dropna().iloc[0]
-        label = label.item() if isinstance(label, np.generic) else label  # 1.0, not np.float64(1.0)
+    labels = set() if cells is None else {v for v in cells.keys["y"] if v is not None and v != -1}
+    if len(labels) == 1:
+        label = labels.pop()
+        label = float(label) if cells is not None and cells.kind == "binary" else label  # 1.0, as stored
         return f"{metric.name} not computable: all {rows} matured labels are {label!r} (one class only)"
     return f"{metric.name} not computable on {rows} rows"
 
@@ -271,12 +270,12 @@ NO_ROWS = "no rows in the window"
 NO_LABELS = "no matured labels"
 
 
-def _performance_gate(spec: MonitorSpec, cohort: pd.DataFrame, labeled: int, gate: str | None) -> dict[str, Any]:
+def _performance_gate(spec: MonitorSpec, rows: int, labeled: int, gate: str | None) -> dict[str, Any]:
     """Whether the cohort can be judged: status ok, or why not (``no_data`` when empty)."""
     main = spec.main_metric
     if gate is not None:
         return {"status": "inconclusive", "reason": gate}
-    if len(cohort) == 0:
+    if rows == 0:
         return {"status": "insufficient", "reason": NO_ROWS, "no_data": True}
     if labeled == 0:
         return {"status": "insufficient", "reason": NO_LABELS, "no_data": True}
@@ -308,25 +307,33 @@ def assess_performance(
         and the reason "no rows in the window" or "no matured labels" when there is nothing to
         judge) / ``inconclusive``; rows are every metric x segment.
     """
+    from gapwatch.evaluation.cells import from_frame
+
     labeled = cohort.dropna(subset=["label"]) if "label" in cohort else cohort.iloc[:0]
-    pending = len(cohort) - len(labeled)
+    return performance_from_cells(
+        spec, lambda: from_frame(spec, numeric_checked(spec, labeled)), base, labeled=len(labeled),
+        pending=len(cohort) - len(labeled), gate=gate, suspect=suspect)
+
+
+def performance_from_cells(
+    spec: MonitorSpec, segments: dict[str, Cells] | Callable[[], dict[str, Cells]], base: dict[str, Any], *,
+    labeled: int, pending: int, gate: str | None = None, suspect: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``assess_performance`` from the cohort's labeled cells per segment (``cells.from_frame`` or
+    ``indb.performance.cohort_cells``; a callable is called only when the cohort can be judged),
+    ``labeled`` and ``pending`` rows."""
+    rows = labeled + pending
     summary: dict[str, Any] = {
-        "labeled": len(labeled),
-        "pending": pending,
-        "pending_share": pending / len(cohort) if len(cohort) else None,
-        "metrics": {},
-        "segments": [],
-        "breached": [],
-        **_performance_gate(spec, cohort, len(labeled), gate),
+        "labeled": labeled, "pending": pending, "pending_share": pending / rows if rows else None,
+        "metrics": {}, "segments": [], "breached": [], **_performance_gate(spec, rows, labeled, gate),
     }
     if summary["status"] != "ok":
         return summary, []
 
-    labeled = numeric_checked(spec, labeled)
-    rows = _metric_rows(spec, labeled, base["metrics"])
+    metric_rows = _metric_rows(spec, segments() if callable(segments) else segments, base["metrics"])
     main = spec.main_metric
-    summary["metrics"] = {r["metric"]: r for r in rows if r["segment"] == OVERALL}
-    summary["segments"] = [r for r in rows if r["segment"] != OVERALL and r["metric"] == main.name]
+    summary["metrics"] = {r["metric"]: r for r in metric_rows if r["segment"] == OVERALL}
+    summary["segments"] = [r for r in metric_rows if r["segment"] != OVERALL and r["metric"] == main.name]
     summary["breached"] = [m.name for m in spec.metrics if spec.metric_severity(m) is Severity.CRITICAL
                            and summary["metrics"][m.name]["status"] == "breach"]
     if summary["breached"]:
@@ -338,22 +345,18 @@ def assess_performance(
         summary["reason"] = suspect
         if summary["status"] != "breach":
             summary["status"] = "inconclusive"
-    return summary, rows
+    return summary, metric_rows
 
 
-def _metric_rows(spec: MonitorSpec, labeled: pd.DataFrame, metrics_base: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every metric x segment row (the whole cohort is segment ``*``)."""
+def _metric_rows(spec: MonitorSpec, segments: dict[str, Cells], metrics_base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric x segment row from each segment's cells (the whole cohort is segment ``*``)."""
+    from gapwatch.evaluation.derive import derive
+
     by_name = {m.name: m for m in spec.metrics}
     rows: list[dict[str, Any]] = []
-    groups: list[tuple[str, pd.DataFrame]] = [(OVERALL, labeled)]
-    for column in spec.segments:
-        # observed=False keeps a category with no rows (a categorical column): judged as
-        # insufficient, never skipped silently and never a crash.
-        groups += [(f"{column}={key}", part)
-                   for key, part in labeled.groupby(column, sort=True, observed=False)]
-    for segment, frame in groups:
-        for name, value in metric_values(spec, frame).items():
-            rows.append(_row(spec, segment, by_name[name], value, metrics_base, rows=len(frame), frame=frame))
+    for segment, cells in segments.items():
+        for name, value in derive(cells, list(by_name), seed=BOOTSTRAP_SEED).items():
+            rows.append(_row(spec, segment, by_name[name], value, metrics_base, rows=cells.rows, cells=cells))
     return rows
 
 
@@ -378,41 +381,45 @@ def estimate_performance(
         ``{"status": ok|breach|insufficient|inconclusive|not_applicable, "metric", "row",
         "unsupported_share"}``; an empty window is ``insufficient`` with ``no_data: True``.
     """
+    from gapwatch.evaluation.cells import empty, estimate_cells
     from gapwatch.evaluation.drift import outside_support
-    from gapwatch.evaluation.estimate import estimate_binary
+
+    cells = None if frame is None else empty("estimate")
+    p = spec.predictions
+    if gate is None and frame is not None and len(frame) and p.score and estimated_metric(spec):
+        frame = numeric_checked(spec, frame)
+        cells = estimate_cells(frame[p.score].to_numpy(dtype=float, na_value=np.nan),
+                               frame[p.prediction].to_numpy(dtype=float, na_value=np.nan),
+                               outside_support(frame, base["statistics"]))
+    return estimate_from_cells(spec, cells, base, gate=gate)
+
+
+def estimate_from_cells(spec: MonitorSpec, cells: Cells | None, base: dict[str, Any], *,
+                        gate: str | None = None) -> dict[str, Any]:
+    """``estimate_performance`` from the window's estimate cells (``cells.estimate_cells`` or
+    ``indb.performance.estimate_cells``; None: no window to estimate on)."""
+    from gapwatch.evaluation.derive import estimate
 
     metric = estimated_metric(spec)
     if metric is None:
         return {"status": "not_applicable", "estimated": True}
-    if gate is not None or frame is None:
+    if gate is not None or cells is None:
         return {"status": "inconclusive", "reason": gate, "metric": metric.name, "estimated": True}
-    if len(frame) == 0:
+    if cells.rows == 0:
         return {"status": "insufficient", "reason": NO_ROWS, "no_data": True, "metric": metric.name,
                 "rows": 0, "estimated": True}
     if "calibration" not in base:
         return {"status": "not_applicable", "estimated": True}
-    frame = numeric_checked(spec, frame)
-    p = spec.predictions
-    assert p.score is not None
-    unsupported = outside_support(frame, base["statistics"])
-    values = estimate_binary(
-        frame[p.score].to_numpy(dtype=float, na_value=np.nan),
-        frame[p.prediction].to_numpy(dtype=float, na_value=np.nan),
-        base["calibration"],
-        [metric.name],
-        unsupported=unsupported,
-        prior=base.get("prior"),
-        seed=BOOTSTRAP_SEED,
-    )
-    value = values[metric.name]
-    row = _row(spec, OVERALL, metric, value, base["metrics"], rows=len(frame), estimated=True)
-    status = row["status"]
+    value = estimate(cells, base["calibration"], [metric.name], prior=base.get("prior"),
+                     seed=BOOTSTRAP_SEED)[metric.name]
+    row = _row(spec, OVERALL, metric, value, base["metrics"], rows=cells.rows, estimated=True)
+    outside = int(cells.sums["n"][cells.keys["unsupported"] == 1].sum())
     return {
-        "status": status,
+        "status": row["status"],
         "metric": metric.name,
         "row": row,
-        "rows": len(frame),
-        "unsupported_share": float(unsupported.mean()),
+        "rows": cells.rows,
+        "unsupported_share": outside / cells.rows,
         "estimated": True,
     }
 

@@ -4,39 +4,29 @@ Before labels arrive, a binary classifier's ROC AUC and accuracy can be *expecte
 scores, calibrated on the baseline's labels (isotonic regression), as NannyML's CBPE does. The
 estimate holds while the calibration holds; where the model extrapolates beyond the baseline's
 inputs it cannot, and those rows get the baseline's positive rate instead (see
-``estimate_binary``). Errors are the bootstrap spread over the window's rows, from the same
-vectorised resampling as ``metrics``.
+``estimate_binary``). Values and errors are derived from the window's cells
+(``evaluation.cells.estimate_cells`` in memory, ``gapwatch.indb.performance`` in the database) by
+``evaluation.derive.estimate``; ``expected_roc_auc`` on exact rows stays for the scenarios' oracle.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gapwatch.catalog import ESTIMABLE
-from gapwatch.evaluation.metrics import MetricValue, _bootstrap_stderr, _mean_stderr, _safe_div
+from gapwatch.catalog import BINARY
+from gapwatch.evaluation import derive
+from gapwatch.evaluation.cells import estimate_cells, from_arrays
+from gapwatch.evaluation.derive import MetricValue, safe_div
 
 
 def calibration_map(y: np.ndarray, score: np.ndarray, *, bins: int = 50) -> dict[str, list[float]]:
     """A small monotone calibration map fitted on the reference: score knots -> P(label = 1).
 
-    Isotonic regression (scikit-learn) on the reference's labels, fitted on quantile-bin means so
-    the stored map has at most ``bins`` knots.
+    Isotonic regression (scikit-learn) on the reference's labels, fitted on at most ``bins``
+    quantile groups of score buckets (``derive.calibration``, which the database path feeds too).
     """
-    from sklearn.isotonic import IsotonicRegression
-
-    keep = np.isfinite(score) & np.isfinite(y)
-    score, y = score[keep], y[keep].astype(float)
-    if score.size == 0:
-        return {"x": [0.0, 1.0], "y": [0.0, 1.0]}
-    edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
-    idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(edges.size - 2, 0))
-    counts = np.bincount(idx)
-    used = counts > 0
-    x_mean = (np.bincount(idx, weights=score) / np.maximum(counts, 1))[used]
-    y_mean = (np.bincount(idx, weights=y) / np.maximum(counts, 1))[used]
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    fitted = iso.fit(x_mean, y_mean, sample_weight=counts[used]).predict(x_mean)
-    return {"x": [float(v) for v in x_mean], "y": [float(v) for v in fitted]}
+    y = np.asarray(y, dtype=float)
+    return derive.calibration(from_arrays(BINARY, y, y, score)[0], bins=bins)
 
 
 def weighted_expected_roc_auc(w: np.ndarray, score: np.ndarray, prob: np.ndarray) -> np.ndarray:
@@ -52,8 +42,8 @@ def weighted_expected_roc_auc(w: np.ndarray, score: np.ndarray, prob: np.ndarray
     zero = np.zeros((w.shape[0], 1))
     tp = np.hstack([zero, np.cumsum(ws * p, axis=1)[:, ends]])
     fp = np.hstack([zero, np.cumsum(ws * (1 - p), axis=1)[:, ends]])
-    tpr = _safe_div(tp, np.broadcast_to(tp[:, -1:], tp.shape))
-    fpr = _safe_div(fp, np.broadcast_to(fp[:, -1:], fp.shape))
+    tpr = safe_div(tp, np.broadcast_to(tp[:, -1:], tp.shape))
+    fpr = safe_div(fp, np.broadcast_to(fp[:, -1:], fp.shape))
     area = np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2, axis=1)
     return np.where((tp[:, -1] > 0) & (fp[:, -1] > 0), area, np.nan)
 
@@ -90,27 +80,5 @@ def estimate_binary(
     function of the window's scores only, so its sampling error is the bootstrap spread over the
     window's rows (label noise does not enter until labels arrive).
     """
-    score = np.asarray(score, dtype=float)
-    keep = np.isfinite(score)
-    score = score[keep]
-    prob = np.interp(score, calibration["x"], calibration["y"])
-    if unsupported is not None and prior is not None:
-        prob = np.where(np.asarray(unsupported)[keep], prior, prob)
-    n = int(score.size)
-    out: dict[str, MetricValue] = {}
-    for name in names:
-        if name not in ESTIMABLE:
-            continue
-        value: float | None = None
-        stderr: float | None = None
-        if n and name == "roc_auc":
-            value = expected_roc_auc(score, prob)
-            if value is not None:
-                stderr = _bootstrap_stderr(weighted_expected_roc_auc, seed, score, prob)
-        elif n and name == "accuracy":
-            p = np.asarray(pred, dtype=float)[keep]
-            correct = np.where(p >= 0.5, prob, 1 - prob)
-            value = float(np.mean(correct))
-            stderr = _mean_stderr(correct)
-        out[name] = MetricValue(name, value, stderr, n, "estimated" if value is not None else None)
-    return out
+    cells = estimate_cells(score, pred, unsupported if prior is not None else None)
+    return derive.estimate(cells, calibration, names, prior=prior, seed=seed)
