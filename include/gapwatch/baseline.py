@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from gapwatch.spec import MonitorSpec
 
-BASELINE_FORMAT = 3  # bump when the stored summary changes shape, so old baselines are rebuilt
+BASELINE_FORMAT = 4  # bump when the stored summary changes shape, so old baselines are rebuilt
 # The baseline is in the past: its labels are settled well before this many label delays on.
 SETTLED_AFTER_DELAYS = 3
 
