@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gapwatch import sources, store
+from gapwatch.indb.selection import SETTLED_AFTER_DELAYS
 from gapwatch.window import shift
 
 if TYPE_CHECKING:
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
     from gapwatch.spec import MonitorSpec
 
 BASELINE_FORMAT = 4  # bump when the stored summary changes shape, so old baselines are rebuilt
-# The baseline is in the past: its labels are settled well before this many label delays on.
-SETTLED_AFTER_DELAYS = 3
+# The baseline is in the past: its labels are settled SETTLED_AFTER_DELAYS label delays on.
 
 log = logging.getLogger(__name__)
 

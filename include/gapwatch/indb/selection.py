@@ -1,0 +1,168 @@
+"""Which rows a statistic is computed over, as SQL that never leaves the database.
+
+A :class:`Selection` is a subquery over the source: a window's predictions, a cohort's predictions
+with the labels that had matured (the newest label wins, in SQL), or the reference. The statistics
+modules aggregate over ``selection.subquery``; only their aggregates are fetched, and every fetch
+goes through :func:`fetch`, which counts the rows that crossed into Python (``FETCHED``): the
+test that the database path's traffic does not grow with the table reads it, and so does
+``bench/scale_postgres.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from gapwatch import sources
+from gapwatch.window import shift
+
+if TYPE_CHECKING:
+    from gapwatch.spec import MonitorSpec
+
+LABEL = "label"
+SLICE = "gw_slice"  # 1..k: the reference's sub-windows, equal row counts in time order (NTILE)
+# A reference window's labels are read this many label delays after its end (late labels settled).
+SETTLED_AFTER_DELAYS = 3
+
+
+class _Counter:
+    """Rows fetched from source databases by this process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.rows = 0
+        self.queries = 0
+
+    def add(self, rows: int) -> None:
+        with self._lock:
+            self.rows += rows
+            self.queries += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.rows = 0
+            self.queries = 0
+
+
+FETCHED = _Counter()
+
+
+def fetch(source: sources.Source, query: sa.Executable) -> list[sa.Row[Any]]:
+    """Run ``query`` on the source and return its rows, counted in ``FETCHED``."""
+    with source.engine.connect() as conn:
+        rows = list(conn.execute(query))
+    FETCHED.add(len(rows))
+    return rows
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows of the source as a subquery: every column the spec names, plus ``label`` for labeled
+    selections (null while pending) and ``gw_slice`` for the reference."""
+
+    spec: MonitorSpec
+    source: sources.Source
+    subquery: sa.Subquery
+    labeled: bool = False
+
+    def count(self) -> int:
+        """How many rows (one aggregate query)."""
+        rows = fetch(self.source, sa.select(sa.func.count()).select_from(self.subquery))
+        return int(rows[0][0])
+
+
+def spec_columns(spec: MonitorSpec) -> list[str]:
+    """The prediction columns a statistic may read: id, timestamp, prediction, score, features,
+    segments (each once)."""
+    p = spec.predictions
+    names = [p.id, p.timestamp, p.prediction, *([p.score] if p.score else []),
+             *(f.name for f in p.features), *spec.segments]
+    return list(dict.fromkeys(names))
+
+
+def _predictions(spec: MonitorSpec) -> sa.TableClause:
+    return sources.predictions_table(spec, *spec_columns(spec))
+
+
+def window(spec: MonitorSpec, source: sources.Source, start: datetime, end: datetime) -> Selection:
+    """The predictions made in ``[start, end)`` (exact edges, as ``sources.in_window``)."""
+    preds = _predictions(spec)
+    query = sa.select(*(preds.c[n] for n in spec_columns(spec))).where(sources.in_window(preds, spec, start, end))
+    return Selection(spec, source, query.subquery("gw_window"))
+
+
+def _latest_labels(spec: MonitorSpec, as_of: datetime) -> sa.Subquery:
+    """Per prediction id, the newest label that had arrived before ``as_of`` (``rn = 1``)."""
+    g = spec.ground_truth
+    schema, name = sources.split_table(g.table)
+    truth = sa.table(name, sa.column(g.id), sa.column(g.label), sa.column(g.arrived_at, sa.DateTime()),
+                     schema=schema)
+    rank = sa.func.row_number().over(partition_by=truth.c[g.id], order_by=truth.c[g.arrived_at].desc())
+    return (
+        sa.select(truth.c[g.id].label("gw_id"), truth.c[g.label].label(LABEL), rank.label("gw_rank"))
+        .where(sources._before(truth.c[g.arrived_at], as_of))
+        .subquery("gw_labels")
+    )
+
+
+def _cohort_query(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> sa.Select:
+    preds = _predictions(spec)
+    labels = _latest_labels(spec, as_of)
+    joined = preds.outerjoin(
+        labels, sa.and_(labels.c.gw_id == preds.c[spec.predictions.id], labels.c.gw_rank == 1)
+    )
+    return (
+        sa.select(*(preds.c[n] for n in spec_columns(spec)), labels.c[LABEL])
+        .select_from(joined)
+        .where(sources.in_window(preds, spec, start, end))
+    )
+
+
+def cohort(
+    spec: MonitorSpec, source: sources.Source, start: datetime, end: datetime, as_of: datetime
+) -> Selection:
+    """Predictions made in ``[start, end)`` with the labels arrived before ``as_of`` (``label``,
+    null = pending); of several labels for one prediction the newest counts, as
+    ``sources.read_matured`` does on the memory path."""
+    return Selection(spec, source, _cohort_query(spec, start, end, as_of).subquery("gw_cohort"), labeled=True)
+
+
+def _sliced(rows: sa.Select, order: str, k: int, name: str, *, labeled_only: bool,
+            spec: MonitorSpec, source: sources.Source) -> Selection:
+    inner = rows.subquery(f"{name}_rows")
+    keep = [inner.c[LABEL].is_not(None)] if labeled_only else []
+    ntile = sa.func.ntile(k).over(order_by=inner.c[order])
+    outer = sa.select(*inner.c, ntile.label(SLICE)).where(*keep).subquery(name)
+    return Selection(spec, source, outer, labeled=True)
+
+
+def reference(spec: MonitorSpec, source: sources.Source) -> tuple[Selection, Selection]:
+    """The reference rows and its labeled rows, each with ``gw_slice`` (``baseline.sub_windows``
+    equal slices in time order; NTILE gives the first slices one row more when the rows do not
+    divide evenly).
+
+    From a reference window (its labels read ``SETTLED_AFTER_DELAYS`` label delays after its end)
+    or a reference table (its own label column, ``baseline.label``; sliced in time order when it
+    has the timestamp column, else in id order).
+    """
+    b, p = spec.baseline, spec.predictions
+    if b.table is not None:
+        schema, name = sources.split_table(b.table)
+        label = b.label or spec.ground_truth.label
+        columns = [c for c in spec_columns(spec) if c != label]
+        table = sa.table(name, *(sa.column(c) for c in [*columns, label]), schema=schema)
+        rows = sa.select(*(table.c[c] for c in columns), table.c[label].label(LABEL))
+    else:
+        assert b.start is not None and b.end is not None
+        as_of = shift(b.end, spec.ground_truth.delay, spec.schedule, SETTLED_AFTER_DELAYS)
+        rows = _cohort_query(spec, b.start, b.end, as_of)
+    order = p.timestamp if b.table is None or p.timestamp in spec_columns(spec) else p.id
+    return (
+        _sliced(rows, order, b.sub_windows, "gw_reference", labeled_only=False, spec=spec, source=source),
+        _sliced(rows, order, b.sub_windows, "gw_reference_labeled", labeled_only=True, spec=spec,
+                source=source),
+    )
