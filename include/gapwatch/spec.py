@@ -197,6 +197,10 @@ class Drift(_Strict):
     multivariate_tolerance: float = Field(
         default=0.1, gt=0, description="relative rise of the mean reconstruction error that counts"
     )
+    multivariate_sample: int = Field(
+        default=10_000, ge=100, le=1_000_000,
+        description="rows of the baseline and of each window the PCA model reads (a random sample)",
+    )
     threshold: Literal["auto"] | None = Field(
         default=None,
         description="auto: each column's distance thresholds from the baseline's sub-windows "

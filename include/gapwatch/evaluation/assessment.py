@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gapwatch.catalog import BINARY, BREACH_Z, ESTIMABLE, METRICS, MULTICLASS, REGRESSION, Severity
+from gapwatch.catalog import BINARY, BREACH_Z, ESTIMABLE, METRICS, Severity
+from gapwatch.evaluation.drift_stage import MULTIVARIATE_COLUMN as MULTIVARIATE_COLUMN
+from gapwatch.evaluation.drift_stage import assess_drift as assess_drift
+from gapwatch.evaluation.drift_stage import drift_columns as drift_columns
+from gapwatch.evaluation.drift_stage import judge_drift as judge_drift
+from gapwatch.evaluation.drift_stage import reference_drift
+from gapwatch.evaluation.frames import BOOTSTRAP_SEED as BOOTSTRAP_SEED
+from gapwatch.evaluation.frames import NO_ROWS as NO_ROWS
+from gapwatch.evaluation.frames import numeric_checked as numeric_checked
 from gapwatch.spec import Metric, MonitorSpec
 
 if TYPE_CHECKING:
@@ -29,70 +37,6 @@ if TYPE_CHECKING:
     from gapwatch.evaluation.metrics import Limit
 
 OVERALL = "*"
-BOOTSTRAP_SEED = 20260105  # fixed: the same window always gets the same bootstrap errors
-MULTIVARIATE_COLUMN = "__multivariate__"
-
-
-def drift_columns(spec: MonitorSpec) -> dict[str, str]:
-    """Columns whose distribution is watched: non-PII features plus the score or prediction.
-
-    PII is ``spec.pii_columns`` (features marked ``pii`` and ``predictions.pii_columns``): their
-    values would otherwise be kept as bin edges and category counts.
-    """
-    pii = spec.pii_columns
-    columns: dict[str, str] = {f.name: f.kind for f in spec.predictions.features if f.name not in pii}
-    if spec.predictions.score:
-        columns[spec.predictions.score] = "numeric"
-    elif spec.task == REGRESSION:
-        columns[spec.predictions.prediction] = "numeric"
-    if spec.task == MULTICLASS:
-        columns[spec.predictions.prediction] = "categorical"
-    return columns
-
-
-def _numeric_fields(spec: MonitorSpec) -> list[tuple[str, str, str]]:
-    """(column, the spec field that makes it numeric, what to do about text) for every column
-    the evaluation reads as numbers."""
-    p = spec.predictions
-    fields = [
-        (f.name, f"predictions.features[{i}].kind",
-         f"set predictions.features[{i}].kind: categorical if it holds categories")
-        for i, f in enumerate(p.features) if f.kind == "numeric"
-    ]
-    if p.score:
-        fields.append((p.score, "predictions.score", "the score must be a probability"))
-    if spec.task != MULTICLASS:
-        fields.append((p.prediction, "predictions.prediction", f"a {spec.task} predicts numbers"))
-        fields.append(("label", "ground_truth.label", f"a {spec.task} needs numeric labels (0/1)"))
-    return fields
-
-
-def numeric_checked(spec: MonitorSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every column read as numbers made numeric, or a ValueError naming the column
-    and the spec field when one holds text (instead of a conversion error deep in numpy).
-
-    Text that parses as numbers (a DECIMAL or a text column of digits) is converted.
-    """
-    import pandas as pd
-
-    converted: dict[str, pd.Series] = {}
-    for column, field, hint in _numeric_fields(spec):
-        if column not in frame:
-            continue
-        series = frame[column]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            continue
-        values = pd.to_numeric(series, errors="coerce")
-        bad = series.notna() & values.isna()
-        if bad.any():
-            # A PII column's values never appear in an error (they end up in logs and the store).
-            example = "" if column in spec.pii_columns else f", e.g. {series[bad].iloc[0]!r}"
-            raise ValueError(
-                f"monitor {spec.name}: column {column!r} holds text ({int(bad.sum())} of {len(series)} "
-                f"rows{example}) but {field} reads it as numbers; {hint}"
-            )
-        converted[column] = values.astype(float)
-    return frame.assign(**converted) if converted else frame
 
 
 def metric_values(spec: MonitorSpec, labeled: pd.DataFrame) -> dict[str, Any]:
@@ -118,14 +62,6 @@ def reference_performance(spec: MonitorSpec, slices: list[Cells]) -> dict[str, A
     return out
 
 
-def _slices(frame: pd.DataFrame, spec: MonitorSpec) -> list[pd.DataFrame]:
-    """The baseline cut into ``sub_windows`` equal slices, in time order where there is a time."""
-    k = spec.baseline.sub_windows
-    ts = spec.predictions.timestamp
-    ordered = frame.sort_values(ts, kind="stable") if ts in frame else frame
-    return [ordered.iloc[i * len(ordered) // k : (i + 1) * len(ordered) // k] for i in range(k)]
-
-
 def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.DataFrame) -> dict[str, Any]:
     """Summarise the baseline once.
 
@@ -142,28 +78,10 @@ def summarize_reference(spec: MonitorSpec, frame: pd.DataFrame, labeled: pd.Data
         ``drift_thresholds`` (column -> method -> threshold) with ``drift.threshold: auto``.
     """
     from gapwatch.evaluation.cells import slice_cells
-    from gapwatch.evaluation.drift import (
-        baseline_distance_thresholds,
-        fit_reconstruction,
-        summarize_baseline,
-        summarize_window,
-    )
 
     frame, labeled = numeric_checked(spec, frame), numeric_checked(spec, labeled)
-    statistics = summarize_baseline(frame, drift_columns(spec), spec.drift.bins)
     performance = reference_performance(spec, slice_cells(spec, labeled))
-    out: dict[str, Any] = {"statistics": statistics, "metrics": performance.pop("metrics"), "rows": len(frame)}
-    if spec.drift.threshold == "auto":
-        out["drift_thresholds"] = baseline_distance_thresholds(
-            statistics, [summarize_window(part, statistics) for part in _slices(frame, spec)],
-            spec.drift.threshold_k,
-        )
-    out.update(performance)
-    p = spec.predictions
-    if spec.drift.multivariate:
-        numeric = [f.name for f in p.features if f.kind == "numeric" and f.name not in spec.pii_columns]
-        out["multivariate"] = fit_reconstruction(frame, numeric, seed=BOOTSTRAP_SEED)
-    return out
+    return {**reference_drift(spec, frame), "rows": len(frame), **performance}
 
 
 def metric_limits(
@@ -266,7 +184,6 @@ def not_computable_reason(
     return f"{metric.name} not computable on {rows} rows"
 
 
-NO_ROWS = "no rows in the window"
 NO_LABELS = "no matured labels"
 
 
@@ -422,75 +339,3 @@ def estimate_from_cells(spec: MonitorSpec, cells: Cells | None, base: dict[str, 
         "unsupported_share": outside / cells.rows,
         "estimated": True,
     }
-
-
-def _drift_results(spec: MonitorSpec, frame: pd.DataFrame, base: dict[str, Any]) -> list[Any]:
-    """Every column's drift results, plus the multivariate model's when the baseline has one."""
-    from gapwatch.evaluation.drift import (
-        DriftResult,
-        compare,
-        reconstruction_drift,
-        reconstruction_errors,
-        summarize_window,
-    )
-
-    statistics = base["statistics"]
-    stats = summarize_window(frame, statistics)
-    overrides = {
-        name: {"methods": o.methods, "threshold": o.threshold} for name, o in spec.drift.features.items()
-    }
-    results = compare(
-        statistics, stats, spec.drift.methods, spec.drift.method_thresholds(), overrides,
-        spec.drift.significance, column_thresholds=base.get("drift_thresholds"),
-    )
-    model = base.get("multivariate")
-    if model:
-        errors = reconstruction_errors(frame, model)
-        value, limit = reconstruction_drift(errors, model, spec.drift.multivariate_tolerance)
-        finite = bool(np.isfinite(value))
-        results.append(
-            DriftResult(MULTIVARIATE_COLUMN, "pca_reconstruction", value if finite else None, limit,
-                        finite and value > limit)
-        )
-    return results
-
-
-def assess_drift(
-    spec: MonitorSpec, frame: pd.DataFrame, base: dict[str, Any]
-) -> tuple[dict[str, Any], list[Any]]:
-    """Drift of each watched column (and the multivariate model) against the baseline statistics.
-
-    Thresholds: a column's own in ``drift.features``, else the baseline's (``drift.threshold:
-    auto``, stored in ``base["drift_thresholds"]``), else the method's.
-
-    Returns:
-        (summary, results): ``summary["drifted"]`` lists drifted columns, most drifted first, as
-        ``{"column": name, <method>: value, ...}``; ``summary["ranking"]`` the top results with
-        method, value, threshold and severity; results are ``drift.DriftResult``. An empty
-        window is ``insufficient`` (``no_data: True``), never "no drift".
-    """
-    if len(frame) == 0:
-        return {"status": "insufficient", "reason": NO_ROWS, "no_data": True, "drifted": [],
-                "ranking": [], "values": {}}, []
-    results = _drift_results(spec, numeric_checked(spec, frame), base)
-    drifted: dict[str, dict[str, Any]] = {}
-    severity: dict[str, float] = {}
-    for r in results:
-        if r.drifted:
-            drifted.setdefault(r.column, {})[r.method] = r.value
-            severity[r.column] = max(severity.get(r.column, 0.0), r.severity)
-    ranked = sorted(drifted, key=lambda c: -severity[c])
-    ranking = sorted(results, key=lambda r: -r.severity)[:5]
-    # A watched column with no value (all NULL, infinite scores) is not "no drift".
-    uncomputable = sorted({r.column for r in results if r.value is None})
-    summary = {
-        "status": "drift" if drifted else "not_computable" if uncomputable else "ok",
-        "not_computable": uncomputable,
-        **({"reason": "drift not computable for " + ", ".join(uncomputable) + " (no finite values)"}
-           if uncomputable else {}),
-        "rows": len(frame),  # the predictions the drift is about (messages say how many)
-        "drifted": [{"column": c, **drifted[c]} for c in ranked],
-        "ranking": [{**r.to_dict(), "severity": round(r.severity, 4)} for r in ranking],
-        "values": {f"{r.column}.{r.method}": r.value for r in results},
-    }
-    return summary, results

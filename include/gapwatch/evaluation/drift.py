@@ -1,10 +1,12 @@
 """Window statistics and drift.
 
-A window is summarised into small statistics: per numeric column a coarse histogram on the
-baseline's decile edges, a fine histogram on its 100 quantile edges, its own quantiles on a fixed
-grid, count, nulls, non-finite values, mean, standard deviation, minimum and maximum; per categorical column the category counts
-(capped). Drift compares two such summaries, so the baseline is read and summarised once and every
-later window only ships its own counts.
+A window is summarised into small statistics (``evaluation.summaries``, computed by numpy there or
+by one SQL query in ``gapwatch.indb.drift``): per numeric column a coarse histogram on the
+baseline's decile edges, a fine histogram on its percentile edges (with each fine bin's minimum
+and maximum), count, nulls, non-finite values, sums, and derived from those the mean, standard
+deviation, minimum, maximum and quantiles; per categorical column the category counts (capped).
+Drift compares two such summaries, so the baseline is read and summarised once and every later
+window only ships its own counts.
 
 Methods (``catalog.COLUMN_METHODS`` plus ``pca_reconstruction``), each computed from the summaries, not from raw rows:
 
@@ -14,7 +16,8 @@ Methods (``catalog.COLUMN_METHODS`` plus ``pca_reconstruction``), each computed 
   Smirnov's asymptotic distribution, as ``scipy.stats.ks_2samp(method="asymp")`` computes it
   (drift if < threshold).
 * ``wasserstein``: Wasserstein-1 distance divided by the baseline's standard deviation (Evidently's
-  "normed" form), from each summary's stored quantiles (176 per column, dense in the tails).
+  "normed" form), from each summary's quantiles (176 per column, dense in the tails), derived
+  from its fine bins (see ``evaluation.summaries``).
 * ``jensenshannon``: Jensen-Shannon distance (``scipy.spatial.distance.jensenshannon`` in base 2,
   so bounded to [0, 1]: 0 same distribution, 1 disjoint) of the coarse bins / categories (drift
   if >= threshold). Evidently uses the natural logarithm, where the same pair of distributions
@@ -39,21 +42,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gapwatch.catalog import COLUMN_METHODS, DRIFT_THRESHOLDS, MULTIVARIATE_METHODS, PVALUE_METHODS
+from gapwatch.evaluation.summaries import (
+    FINE_BINS,
+    MAX_CATEGORIES,
+    OTHER,
+    QUANTILE_GRID,
+    QUANTILE_WEIGHTS,
+    numeric_values,
+    summarize_baseline,
+    summarize_window,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import pandas as pd
 
+__all__ = [  # the summaries are re-exported: callers read them as drift's inputs
+    "FINE_BINS", "MAX_CATEGORIES", "OTHER", "QUANTILE_GRID", "summarize_baseline", "summarize_window",
+]
+
 PSI_EPSILON = 1e-4  # floor for empty bins, so PSI stays finite (Evidently uses the same idea)
-FINE_BINS = 100
-MAX_CATEGORIES = 100  # categories kept by name per summary; the rest are counted as OTHER
-OTHER = "__other__"
-# Probabilities at which each numeric summary keeps its quantiles (for Wasserstein): 0.05% steps
-# in the outer 2% on each side, 1% steps in between; 176 values per column.
-_QUANTILE_BREAKS = np.unique(np.r_[np.linspace(0, 0.02, 41), np.linspace(0.02, 0.98, 97), np.linspace(0.98, 1, 41)])
-QUANTILE_GRID = (_QUANTILE_BREAKS[:-1] + _QUANTILE_BREAKS[1:]) / 2
-QUANTILE_WEIGHTS = np.diff(_QUANTILE_BREAKS)
 WASSERSTEIN_MIN_NORM = 0.001  # Evidently's floor for the reference std (constant columns)
 
 # Evidently's default choice of method (docs-old.evidentlyai.com/reference/data-drift-algorithm,
@@ -73,97 +82,6 @@ DEFAULT_METHOD = {
 DEFAULT_THRESHOLD = {**DRIFT_THRESHOLDS, "pca_reconstruction": 0.1}
 NUMERIC_ONLY = {"ks", "ks_pvalue", "wasserstein"}
 CATEGORICAL_ONLY = {"chisquare"}
-
-
-def _quantile_edges(values: np.ndarray, bins: int) -> list[float]:
-    """Edges at the baseline's quantiles, plus its min and just above its max, so values outside
-    the baseline's range get bins of their own (a constant column still detects a new value);
-    duplicates dropped (constant or lumpy columns)."""
-    if values.size == 0:
-        return []
-    qs = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])
-    top = np.nextafter(values.max(), np.inf)
-    return [float(q) for q in np.unique(np.r_[values.min(), qs, top])]
-
-
-def _bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
-    # side="right": a value equal to an edge falls in the upper bin, consistently for both sides.
-    idx = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
-    return np.bincount(idx, minlength=len(edges) + 1).astype(int).tolist()
-
-
-def _numeric_raw(series: pd.Series) -> np.ndarray:
-    return series.to_numpy(dtype=float, na_value=np.nan)
-
-
-def _numeric(series: pd.Series) -> np.ndarray:
-    values = _numeric_raw(series)
-    return values[np.isfinite(values)]
-
-
-def summarize_baseline(df: pd.DataFrame, columns: dict[str, str], bins: int) -> dict[str, Any]:
-    """Summarise the baseline: choose bin edges from its quantiles, then count.
-
-    Args:
-        df: the baseline rows.
-        columns: column name -> "numeric" | "categorical".
-        bins: number of (coarse) bins for PSI and Jensen-Shannon.
-    """
-    layout: dict[str, Any] = {}
-    for name, kind in columns.items():
-        if kind == "numeric":
-            values = _numeric(df[name])
-            layout[name] = {
-                "kind": "numeric",
-                "edges": _quantile_edges(values, bins),
-                "fine_edges": _quantile_edges(values, FINE_BINS),
-            }
-        else:
-            layout[name] = {"kind": "categorical"}
-    return summarize_window(df, layout)
-
-
-def _category_counts(column: pd.Series) -> dict[str, int]:
-    counts = column.dropna().astype(str).value_counts()
-    kept = {str(k): int(v) for k, v in counts.iloc[:MAX_CATEGORIES].items()}
-    rest = int(counts.iloc[MAX_CATEGORIES:].sum())
-    if rest:
-        kept[OTHER] = kept.get(OTHER, 0) + rest
-    return kept
-
-
-def summarize_window(df: pd.DataFrame, layout: dict[str, Any]) -> dict[str, Any]:
-    """Summarise a window on the bin edges of ``layout`` (a baseline summary)."""
-    out: dict[str, Any] = {}
-    for name, spec in layout.items():
-        column = df[name]
-        nulls = int(column.isna().sum())
-        if spec["kind"] == "numeric":
-            raw = _numeric_raw(column)
-            finite = np.isfinite(raw)
-            values = raw[finite]
-            has = values.size > 0
-            out[name] = {
-                "kind": "numeric",
-                "n": int(values.size),
-                "nulls": nulls,
-                "nonfinite": int((~finite).sum()) - nulls,
-                "edges": spec["edges"],
-                "counts": _bin_counts(values, spec["edges"]),
-                "fine_edges": spec["fine_edges"],
-                "fine_counts": _bin_counts(values, spec["fine_edges"]),
-                "mean": float(values.mean()) if has else None,
-                "std": float(values.std()) if has else None,
-                "min": float(values.min()) if has else None,
-                "max": float(values.max()) if has else None,
-                "quantiles": (
-                    np.quantile(values, QUANTILE_GRID, method="inverted_cdf").tolist() if has else []
-                ),
-            }
-        else:
-            counts = _category_counts(column)
-            out[name] = {"kind": "categorical", "n": int(sum(counts.values())), "nulls": nulls, "counts": counts}
-    return out
 
 
 # ---------------------------------------------------------------- statistics on counts
@@ -226,9 +144,10 @@ def wasserstein_normed(base: dict[str, Any], win: dict[str, Any]) -> float:
     """Wasserstein-1 distance of two numeric summaries divided by the baseline's std.
 
     W1 is the integral over u in (0, 1) of |Q_base(u) - Q_win(u)| (quantile functions). Each summary
-    stores its empirical quantiles (``inverted_cdf``, the exact step function) at the midpoints of
-    ``QUANTILE_GRID``, dense in the tails where W1 gets most of its error; the integral is the
-    weighted sum. Within 1-10% of ``scipy.stats.wasserstein_distance`` on the raw rows (tested).
+    has its quantiles at the midpoints of ``QUANTILE_GRID`` (dense in the tails where W1 gets most
+    of its error), derived from its fine bins' counts, minima and maxima (each within its bin's
+    width of the exact ``inverted_cdf`` quantile, see ``summaries.derived_quantiles``); the integral
+    is the weighted sum. Within 1-12% of ``scipy.stats.wasserstein_distance`` on the raw rows (tested).
     Evidently divides by max(std(reference), 0.001); so does this.
     """
     if not base["n"] or not win["n"]:
@@ -248,25 +167,43 @@ def _aligned_categories(base: dict[str, int], win: dict[str, int]) -> tuple[list
 # ---------------------------------------------------------------- multivariate: PCA reconstruction
 
 
+def multivariate_sample(df: pd.DataFrame, columns: list[str], size: int, seed: int) -> pd.DataFrame:
+    """At most ``size`` rows of ``columns``, drawn without replacement by a seeded generator (the
+    memory path's counterpart of the database's random sample, ``indb.drift.sample``)."""
+    if len(df) <= size:
+        return df[columns]
+    rows = np.sort(np.random.default_rng(seed).choice(len(df), size=size, replace=False))
+    return df[columns].iloc[rows]
+
+
 def fit_reconstruction(
-    df: pd.DataFrame, columns: list[str], *, variance: float = 0.65, max_rows: int = 20_000, seed: int = 0
+    sample: pd.DataFrame, columns: list[str], statistics: dict[str, Any] | None = None, *,
+    variance: float = 0.65, seed: int = 0,
 ) -> dict[str, Any] | None:
-    """Fit the multivariate drift model on the baseline: standardise, PCA keeping ``variance``
-    of the variance (NannyML's data-reconstruction default is 65%), and record the baseline's
-    reconstruction error. Bounded: fitted on at most ``max_rows`` sampled rows; stored as a few
-    small arrays (means, scales, components), never rows."""
+    """Fit the multivariate drift model on a bounded sample of the baseline: standardise, PCA
+    keeping ``variance`` of the variance (NannyML's data-reconstruction default is 65%), and record
+    the sample's reconstruction error. Stored as a few small arrays (means, scales, components),
+    never rows.
+
+    Args:
+        sample: baseline rows (``multivariate_sample`` or the database's sample).
+        columns: the numeric features.
+        statistics: the baseline's column summaries: the standardisation uses their mean and
+            standard deviation (over every baseline row); without them, the sample's own.
+    """
     from sklearn.decomposition import PCA
 
-    if len(columns) < 2 or df.empty:
+    if len(columns) < 2 or sample.empty:
         return None
-    x = np.column_stack([_numeric_raw(df[c]) for c in columns])
+    x = np.column_stack([numeric_values(sample[c]) for c in columns])
     x = np.where(np.isfinite(x), x, np.nan)
-    mean = np.nanmean(x, axis=0)
-    scale = np.nanstd(x, axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    rng = np.random.default_rng(seed)
-    if x.shape[0] > max_rows:
-        x = x[rng.choice(x.shape[0], size=max_rows, replace=False)]
+    if statistics is not None:
+        mean = np.asarray([statistics[c]["mean"] if statistics[c]["mean"] is not None else np.nan for c in columns])
+        scale = np.asarray([statistics[c]["std"] if statistics[c]["std"] is not None else np.nan for c in columns])
+    else:
+        mean, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+    mean = np.nan_to_num(mean)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     z = np.nan_to_num((x - mean) / scale)
     pca = PCA(n_components=variance, svd_solver="full", random_state=seed).fit(z)
     model = {
@@ -276,7 +213,7 @@ def fit_reconstruction(
         "components": pca.components_.tolist(),
         "center": pca.mean_.tolist(),
     }
-    errors = reconstruction_errors(df, model)
+    errors = reconstruction_errors(sample, model)
     model["error_mean"] = float(errors.mean())
     model["error_std"] = float(errors.std())
     return model
@@ -284,7 +221,7 @@ def fit_reconstruction(
 
 def reconstruction_errors(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
     """Per-row Euclidean reconstruction error (missing values imputed with the baseline mean)."""
-    x = np.column_stack([_numeric_raw(df[c]) for c in model["columns"]])
+    x = np.column_stack([numeric_values(df[c]) for c in model["columns"]])
     mean = np.asarray(model["mean"])
     z = (np.where(np.isfinite(x), x, mean) - mean) / np.asarray(model["scale"])
     comps = np.asarray(model["components"])
@@ -462,7 +399,7 @@ def outside_support(df: pd.DataFrame, baseline: dict[str, Any]) -> np.ndarray:
     for name, base in baseline.items():
         if base["kind"] != "numeric" or base.get("min") is None or name not in df:
             continue
-        values = _numeric_raw(df[name])
+        values = numeric_values(df[name])
         with np.errstate(invalid="ignore"):
             mask |= (values < base["min"]) | (values > base["max"])
     return mask

@@ -1,0 +1,336 @@
+"""Drift statistics computed in the source database: the database execution of
+``evaluation.summaries`` (the memory execution is numpy there; both feed ``finish_numeric``).
+
+* :func:`window_summaries`: every watched column of a selection summarised on the baseline's
+  layout in ONE scan of the rows: each row is unpivoted into one row per column (a cross join with
+  a constant list of column numbers) and grouped by (column, fine bin, category); the fine bin is
+  PostgreSQL's ``width_bucket`` (binary search over the edges) or, elsewhere, a binary tree of
+  ``CASE`` comparisons. Categories are ranked in the same statement (``ROW_NUMBER``), the top
+  ``MAX_CATEGORIES`` kept and the rest summed into ``OTHER``, so the rows fetched are at most
+  (fine bins + 3) per numeric column and ``MAX_CATEGORIES`` + 2 per categorical column, whatever the
+  number of rows or of distinct values.
+* :func:`slice_summaries`: the same per ``gw_slice`` of a reference selection (one scan).
+* :func:`reference_statistics`: the baseline's edges (PostgreSQL ``percentile_disc`` in one scan;
+  elsewhere ``ROW_NUMBER`` over each column, fetching only the rows at the wanted ranks), then its
+  summary and its slices' summaries.
+* :func:`sample`: a bounded random sample for the multivariate (PCA) model.
+
+Values: a NULL is a null, and so is NaN (as pandas reads it; PostgreSQL stores NaN, which equals
+itself there, so it is tested with ``= 'NaN'``; SQLite stores NaN as NULL); +-Infinity counts as
+non-finite. Categories are compared as text (``CAST(... AS VARCHAR)``; a float category reads
+"1" on PostgreSQL where pandas reads "1.0"). Every query goes through ``indb.selection.fetch``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from gapwatch.evaluation import summaries as S
+from gapwatch.indb.selection import SLICE, Selection, fetch
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NULL_BIN = -1  # the fine-bin number of nulls (and NaN)
+NONFINITE_BIN = -2  # of +-Infinity
+_COL, _BIN, _CAT, _SLICE = "gw_col", "gw_bin", "gw_cat", "gw_part"
+_INF = float("inf")
+
+
+class _bucket(FunctionElement[int]):
+    """The fine bin of a finite value: how many ``edges`` are <= it (numpy's ``searchsorted``
+    with ``side="right"``)."""
+
+    name = "gapwatch_bucket"
+    inherit_cache = False  # the edges are not a clause: never reuse a compiled form
+
+    def __init__(self, value: sa.ColumnElement[Any], edges: list[float]) -> None:
+        self.edges = [float(e) for e in edges]
+        super().__init__(value)
+
+
+def _tree(value: sa.ColumnElement[Any], edges: list[float], lo: int, hi: int) -> sa.ColumnElement[Any]:
+    # Known: edges[:lo] <= value < edges[hi:]; halve the rest.
+    if lo == hi:
+        return sa.literal_column(str(lo), sa.Integer)
+    mid = (lo + hi) // 2
+    return sa.case(
+        (value < sa.literal(edges[mid], sa.Double), _tree(value, edges, lo, mid)),
+        else_=_tree(value, edges, mid + 1, hi),
+    )
+
+
+@compiles(_bucket)
+def _bucket_default(element: _bucket, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    return str(compiler.process(_tree(value, element.edges, 0, len(element.edges)), **kw))
+
+
+@compiles(_bucket, "postgresql")
+def _bucket_postgresql(element: _bucket, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    if not element.edges:
+        return "0"
+    edges = sa.cast(sa.literal(element.edges, postgresql.ARRAY(sa.Double)), postgresql.ARRAY(sa.Double))
+    return str(compiler.process(sa.func.width_bucket(value, edges), **kw))
+
+
+class _is_nan(FunctionElement[bool]):
+    """True for NaN: ``x <> x`` in IEEE arithmetic, ``x = 'NaN'`` on PostgreSQL (where NaN equals
+    itself and sorts above every number)."""
+
+    name = "gapwatch_is_nan"
+    inherit_cache = True
+
+
+@compiles(_is_nan)
+def _is_nan_default(element: _is_nan, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    return str(compiler.process(value != value, **kw))
+
+
+@compiles(_is_nan, "postgresql")
+def _is_nan_postgresql(element: _is_nan, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    return str(compiler.process(value == sa.literal_column("'NaN'::float8"), **kw))
+
+
+def _number(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return sa.cast(column, sa.Double)
+
+
+def _finite(x: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    # False for NULL; for NaN too (IEEE comparisons; on PostgreSQL NaN is above +Infinity).
+    return sa.and_(x > sa.literal(-_INF, sa.Double), x < sa.literal(_INF, sa.Double))
+
+
+def _numeric_parts(column: sa.ColumnElement[Any], layout: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(fine bin with NULL_BIN / NONFINITE_BIN, the finite value or NULL, value - shift or NULL)."""
+    x = _number(column)
+    finite = _finite(x)
+    nullish = sa.or_(x.is_(None), _is_nan(x))
+    fine = layout["fine_edges"]
+    bucket = (_bucket(x, fine) if fine else sa.literal_column("0", sa.Integer))
+    bin_ = sa.case((finite, bucket), (nullish, NULL_BIN), else_=NONFINITE_BIN)
+    value = sa.case((finite, x))
+    shifted = sa.case((finite, x - sa.literal(S.shift_of(layout), sa.Double)))
+    return bin_, value, shifted
+
+
+def _numbers(n: int, name: str) -> sa.Subquery:
+    """A constant table of ``0..n-1`` (UNION ALL of one-row SELECTs: portable)."""
+    return sa.union_all(*(sa.select(sa.literal_column(str(i), sa.Integer).label(name)) for i in range(n))).subquery(
+        "gw_columns"
+    )
+
+
+def _summary_query(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> sa.Select:
+    """Long: one statement, built in three layers (unpivot, group, rank top-K); splitting it
+    would only pass the layers between functions.
+
+    Rows: (column number, fine bin, category, slice, rows, sum, sum of squares, min, max).
+    """
+    t = selection.subquery
+    names = list(layout)
+    ids = _numbers(len(names), _COL)
+    col = ids.c[_COL]
+    bins: dict[int, Any] = {}
+    values: dict[int, Any] = {}
+    shifted: dict[int, Any] = {}
+    cats: dict[int, Any] = {}
+    for i, name in enumerate(names):
+        if layout[name]["kind"] == "numeric":
+            bins[i], values[i], shifted[i] = _numeric_parts(t.c[name], layout[name])
+        else:
+            cats[i] = sa.cast(t.c[name], sa.String)
+
+    def pick(by: dict[int, Any], type_: Any) -> Any:
+        return sa.case(by, value=col) if by else sa.null().cast(type_)
+
+    part = t.c[SLICE] if by_slice else sa.literal_column("1", sa.Integer)
+    d = pick(shifted, sa.Double)
+    unpivoted = (
+        sa.select(
+            col.label(_COL), pick(bins, sa.Integer).label(_BIN), pick(cats, sa.String).label(_CAT),
+            part.label(_SLICE), pick(values, sa.Double).label("gw_x"), d.label("gw_d"),
+        )
+        .select_from(t.join(ids, sa.true()))
+        .subquery("gw_unpivoted")
+    )
+    u = unpivoted.c
+    keys = (u[_COL], u[_BIN], u[_CAT], u[_SLICE])
+    grouped = (
+        sa.select(
+            *keys, sa.func.count().label("gw_n"), sa.func.sum(u.gw_d).label("gw_sum"),
+            sa.func.sum(u.gw_d * u.gw_d).label("gw_sumsq"), sa.func.min(u.gw_x).label("gw_min"),
+            sa.func.max(u.gw_x).label("gw_max"),
+        )
+        .group_by(*keys)
+        .subquery("gw_grouped")
+    )
+    g = grouped.c
+    order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
+    rank = sa.func.row_number().over(
+        partition_by=[g[_SLICE], g[_COL], g[_CAT].is_(None)], order_by=[g.gw_n.desc(), order_cat]
+    )
+    ranked = sa.select(*g, rank.label("gw_rank")).subquery("gw_ranked")
+    r = ranked.c
+    key = sa.case(
+        (r[_CAT].is_(None), sa.null()),
+        (r.gw_rank <= S.MAX_CATEGORIES, r[_CAT]),
+        else_=sa.literal(S.OTHER, sa.String),
+    ).label(_CAT)
+    return sa.select(
+        r[_COL], r[_BIN], key, r[_SLICE], sa.func.sum(r.gw_n), sa.func.sum(r.gw_sum),
+        sa.func.sum(r.gw_sumsq), sa.func.min(r.gw_min), sa.func.max(r.gw_max),
+    ).group_by(r[_COL], r[_BIN], key, r[_SLICE])
+
+
+def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
+    """Summaries from one slice's rows of ``_summary_query`` (the same ``finish_numeric``)."""
+    names = list(layout)
+    raw: dict[str, dict[str, Any]] = {}
+    cats: dict[str, list[tuple[str | None, int]]] = {n: [] for n in names}
+    for name in names:
+        if layout[name]["kind"] == "numeric":
+            k = len(layout[name]["fine_edges"]) + 1
+            raw[name] = {"n": 0, "nulls": 0, "nonfinite": 0, "fine_counts": [0] * k,
+                         "fine_min": [None] * k, "fine_max": [None] * k, "sum": 0.0, "sumsq": 0.0}
+    for col, bin_, cat, _part, n, total, squares, low, high in rows:
+        name = names[col]
+        if name not in raw:
+            cats[name].append((cat, int(n)))
+            continue
+        entry = raw[name]
+        if bin_ == NULL_BIN:
+            entry["nulls"] += int(n)
+        elif bin_ == NONFINITE_BIN:
+            entry["nonfinite"] += int(n)
+        else:
+            entry["n"] += int(n)
+            entry["fine_counts"][bin_] = int(n)
+            entry["fine_min"][bin_], entry["fine_max"][bin_] = float(low), float(high)
+            entry["sum"] += float(total)
+            entry["sumsq"] += float(squares)
+    out: dict[str, Any] = {}
+    for name in names:
+        if name in raw:
+            out[name] = S.finish_numeric(layout[name], raw[name])
+            continue
+        kept = sorted(((c, n) for c, n in cats[name] if c is not None and c != S.OTHER), key=lambda p: (-p[1], p[0]))
+        counts = {c: n for c, n in kept}
+        rest = sum(n for c, n in cats[name] if c == S.OTHER)
+        if rest:
+            counts[S.OTHER] = rest
+        out[name] = S.categorical_summary(counts, sum(n for c, n in cats[name] if c is None))
+    return out
+
+
+def window_summaries(selection: Selection, layout: dict[str, Any]) -> dict[str, Any]:
+    """Every column of ``layout`` (a baseline summary) summarised over ``selection``, exactly as
+    ``evaluation.summaries.summarize_window`` summarises the same rows: one query, one scan."""
+    if not layout:
+        return {}
+    return _assemble(layout, fetch(selection.source, _summary_query(selection, layout, by_slice=False)))
+
+
+def slice_summaries(selection: Selection, layout: dict[str, Any], k: int) -> list[dict[str, Any]]:
+    """The summaries of ``gw_slice`` 1..k of a reference selection (one query, one scan)."""
+    rows: list[Any] = fetch(selection.source, _summary_query(selection, layout, by_slice=True)) if layout else []
+    return [_assemble(layout, [r for r in rows if r[3] == i]) for i in range(1, k + 1)]
+
+
+# ---------------------------------------------------------------- the baseline's edges
+
+
+def _fractions(bins: int) -> np.ndarray:
+    return np.unique(np.r_[S.coarse_fractions(bins), S.FINE_FRACTIONS])
+
+
+def _edges_postgresql(selection: Selection, numeric: list[str], fractions: np.ndarray) -> dict[str, Any]:
+    t = selection.subquery
+    wanted = sa.cast(sa.literal(fractions.tolist(), postgresql.ARRAY(sa.Double)), postgresql.ARRAY(sa.Double))
+    columns = []
+    for name in numeric:
+        x = _number(t.c[name])
+        value = sa.case((_finite(x), x))
+        columns += [sa.func.min(value), sa.func.max(value), sa.func.percentile_disc(wanted).within_group(value)]
+    (row,) = fetch(selection.source, sa.select(*columns))
+    return {name: (row[3 * i], row[3 * i + 1], row[3 * i + 2]) for i, name in enumerate(numeric)}
+
+
+def _edges_ranked(selection: Selection, numeric: list[str], fractions: np.ndarray) -> dict[str, Any]:
+    """Without ``percentile_disc``: count each column's finite values, then fetch only the values
+    at ranks ``max(ceil(f * n), 1)`` (the same definition) by ``ROW_NUMBER`` per column."""
+    t = selection.subquery
+    counts = [sa.func.count(sa.case((_finite(_number(t.c[n])), 1))) for n in numeric]
+    (totals,) = fetch(selection.source, sa.select(*counts))
+    out: dict[str, Any] = {}
+    for name, n in zip(numeric, totals, strict=True):
+        if not n:
+            out[name] = (None, None, None)
+            continue
+        ranks = np.maximum(np.ceil(fractions * n), 1).astype(np.int64)
+        x = _number(t.c[name])
+        ordered = (
+            sa.select(x.label("gw_x"), sa.func.row_number().over(order_by=x).label("gw_rank"))
+            .where(_finite(x))
+            .subquery("gw_ordered")
+        )
+        wanted = sorted({1, int(n), *ranks.tolist()})
+        query = sa.select(ordered.c.gw_rank, ordered.c.gw_x).where(ordered.c.gw_rank.in_(wanted))
+        rows: list[Any] = fetch(selection.source, query)
+        at = {int(rank): float(value) for rank, value in rows}
+        out[name] = (at[1], at[int(n)], [at[int(r)] for r in ranks])
+    return out
+
+
+def reference_layout(selection: Selection, columns: dict[str, str], bins: int) -> dict[str, Any]:
+    """Each column's layout from the reference rows' percentiles, chosen in the database with
+    the definition ``evaluation.summaries.baseline_layout`` uses (so both give the same edges)."""
+    numeric = [n for n, kind in columns.items() if kind == "numeric"]
+    fractions = _fractions(bins)
+    postgres = selection.source.engine.dialect.name == "postgresql"
+    found = (_edges_postgresql if postgres else _edges_ranked)(selection, numeric, fractions) if numeric else {}
+    coarse = np.isin(fractions, S.coarse_fractions(bins))
+    fine = np.isin(fractions, S.FINE_FRACTIONS)
+    layout: dict[str, Any] = {}
+    for name, kind in columns.items():
+        if kind != "numeric":
+            layout[name] = {"kind": "categorical"}
+            continue
+        low, high, values = found[name]
+        if low is None:
+            layout[name] = S.empty_layout()
+            continue
+        q = np.asarray(values, dtype=float)
+        layout[name] = S.numeric_layout(float(low), float(high), q[coarse], q[fine])
+    return layout
+
+
+def reference_statistics(
+    selection: Selection, columns: dict[str, str], bins: int, *, slices: int = 0
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The baseline's column summaries (edges from its percentiles, then counted) and, with
+    ``slices``, the summaries of its ``gw_slice`` 1..slices on the same edges (for
+    ``drift.threshold: auto``). Three scans: the percentiles, the summary, the slices."""
+    layout = reference_layout(selection, columns, bins)
+    statistics = window_summaries(selection, layout)
+    return statistics, slice_summaries(selection, layout, slices) if slices else []
+
+
+def sample(selection: Selection, columns: list[str], n: int) -> pd.DataFrame:
+    """At most ``n`` rows of ``columns``, drawn at random in the database (``ORDER BY random()
+    LIMIT n``: one scan, a top-n sort), for the multivariate model."""
+    import pandas as pd
+
+    t = selection.subquery
+    query = sa.select(*(_number(t.c[c]).label(c) for c in columns)).order_by(sa.func.random()).limit(n)
+    rows = fetch(selection.source, query)
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=float)
