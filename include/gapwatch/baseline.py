@@ -91,12 +91,17 @@ def compute(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str
     Two callers computing at once store one row (insert-if-absent on monitor and key); both
     summaries are the same numbers, since the summary is deterministic.
     """
+    from gapwatch import window_stats
     from gapwatch.evaluation.assessment import summarize_reference
 
-    frame, labeled = _read_reference(spec, source or sources.Source(spec))
-    if frame.empty:
-        raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline}) has no rows")
-    summary = summarize_reference(spec, frame, labeled)
+    source = source or sources.Source(spec)
+    if window_stats.in_database(spec):
+        summary = window_stats.reference_summary(spec, source)
+    else:
+        frame, labeled = _read_reference(spec, source)
+        if frame.empty:
+            raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline.describe()}) has no rows")
+        summary = summarize_reference(spec, frame, labeled)
     model = {k: v for k, v in summary.items() if k not in ("statistics", "metrics")}
     with store.engine().begin() as conn:
         store.insert_ignore(
@@ -111,7 +116,8 @@ def compute(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str
             },
             ["monitor", "key"],
         )
-    log.info("summarised the baseline of %s (%d rows, %d labeled)", spec.name, len(frame), len(labeled))
+    log.info("summarised the baseline of %s (%d rows, statistics computed in %s)", spec.name, summary["rows"],
+             spec.compute_in)
     return summary
 
 

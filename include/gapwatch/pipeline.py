@@ -31,7 +31,9 @@ OVERALL = "*"
 
 
 def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
-    """Pull the window's predictions and the label-matured cohort into run-scoped Parquet files.
+    """Start the run: check the source's shape and count the window; on the memory path
+    (``compute_in: memory``) pull the window's predictions and the label-matured cohort into
+    run-scoped Parquet files (the database path computes its statistics in the source, later).
 
     The cohort is the predictions made one label delay before this window, joined with the labels
     that had arrived by the window's end: the newest predictions whose outcome can be known.
@@ -39,11 +41,26 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     resolved source and read each file it writes once. PII columns are written as keyed hashes
     (:mod:`gapwatch.pseudonymize`), never in plain text.
     """
-    from gapwatch import source_check
-    from gapwatch.pseudonymize import new_key, pseudonymize
+    from gapwatch import source_check, window_stats
 
     run = window_run(spec, window, new=True)
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
+    if window_stats.in_database(spec):
+        # Statistics are computed in the source database by the stages that need them: nothing
+        # is extracted, the extract only checks the source's shape and counts.
+        problems, blocked = source_check.table_problems(spec, run.source.engine)
+        source_check.save_problems(run, problems)
+        counts = window_stats.extract_counts(run, cohort_window, blocked)
+        return {"source_problems": problems, "cohort_start": cohort_window.start.isoformat(),
+                "compute_in": spec.compute_in, **counts}
+    return _extract_to_files(spec, window, run, cohort_window)
+
+
+def _extract_to_files(spec: MonitorSpec, window: Window, run: Any, cohort_window: Window) -> dict[str, Any]:
+    """The memory path's extract: the window and the cohort as run-scoped Parquet files."""
+    from gapwatch import source_check
+    from gapwatch.pseudonymize import new_key, pseudonymize
+
     # What the source has is checked first: a changed schema is a readiness finding, not a crash.
     frame, cohort, problems = source_check.read_checked(spec, run, window, cohort_window)
     # PII never reaches the run files in clear: a keyed hash per extraction (nulls and equality kept).
@@ -59,6 +76,7 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
         "cohort_rows": len(cohort),
         "labeled": labeled,
         "pending": len(cohort) - labeled,
+        "compute_in": spec.compute_in,
     }
 
 
@@ -75,14 +93,14 @@ def check_readiness(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     forks into performance and drift, so the first run of a new monitor computes it once and
     those two only load it (``gapwatch.baseline``).
     """
-    from gapwatch import source_check
+    from gapwatch import source_check, window_stats
     from gapwatch.readiness.stage import run_readiness
 
     run = window_run(spec, window)
     problems = source_check.load_problems(run)
     if problems:  # the source lacks what the spec names: readiness is those problems
-        return source_check.readiness_summary(spec, problems, rows=len(run.frame("window")))
-    summary = run_readiness(spec, window, lambda: run.frame("window"), source=run.source)
+        return source_check.readiness_summary(spec, problems, rows=window_stats.window_rows(run))
+    summary = run_readiness(spec, window, lambda: window_stats.window_frame(run), source=run.source)
     if summary["ready"]:
         run.ensure_baseline()
     return summary
@@ -138,11 +156,9 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     still computed and stored; a breach counts, linked to that window's data incident
     (``likely_cause: data``), and anything else is inconclusive.
     """
-    from gapwatch import source_check
-    from gapwatch.evaluation.assessment import assess_performance, estimate_performance
+    from gapwatch import source_check, window_stats
 
     run = window_run(spec, window)
-    cohort = run.frame("cohort")
     cohort_window = window.cohort(spec.ground_truth.delay, spec.schedule)
     suspect = None
     # A cohort overlapping this window (a delay shorter than a window) shares its readiness.
@@ -158,15 +174,15 @@ def evaluate_performance(spec: MonitorSpec, window: Window, ready: bool) -> dict
     else:
         # A not-ready window did not make sure the baseline exists (readiness does it for ready ones).
         base = run.baseline() if ready else run.ensure_baseline()
-    summary, rows = assess_performance(spec, cohort, base, gate=gate, suspect=None if gate else suspect)
+    summary, rows = window_stats.cohort_performance(run, cohort_window, base, gate=gate,
+                                                    suspect=None if gate else suspect)
     summary["cohort_start"] = cohort_window.start.isoformat()
     if suspect is not None and gate is None:
         summary["data_incident"] = _cohort_data_incident(spec, cohort_window)
     _store_metric_rows(spec, window, rows)
     summary["trend"] = _trend(spec, window, spec.main_metric.name)
-    frame = run.frame("window") if ready else None
-    summary["estimate"] = estimate_performance(
-        spec, frame, base, gate=None if ready else "this window failed its readiness suite"
+    summary["estimate"] = window_stats.window_estimate(
+        run, base, gate=None if ready else "this window failed its readiness suite"
     )
     return summary
 
@@ -208,7 +224,7 @@ def _store_metric_rows(spec: MonitorSpec, window: Window, rows: list[dict[str, A
 
 def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, Any]:
     """Drift of each feature and of the score against the baseline's stored statistics."""
-    from gapwatch.evaluation.assessment import assess_drift
+    from gapwatch import window_stats
 
     table = store.drift_values
     if not ready:
@@ -218,7 +234,7 @@ def evaluate_drift(spec: MonitorSpec, window: Window, ready: bool) -> dict[str, 
             )
         return {"status": "inconclusive", "reason": "this window failed its readiness suite", "drifted": []}
     run = window_run(spec, window)
-    summary, results = assess_drift(spec, run.frame("window"), run.baseline())
+    summary, results = window_stats.window_drift(run, run.baseline())
     with store.engine().begin() as conn:
         for r in results:
             store.upsert(
@@ -303,6 +319,7 @@ def _run_record(
         "labeled": performance["labeled"],
         "pending": performance["pending"],
         "summary": {
+            "compute_in": extract.get("compute_in"),  # where the statistics were computed
             "readiness": readiness,
             "performance": {k: v for k, v in performance.items() if k != "segments"},
             "drift": {k: v for k, v in drift.items() if k != "values"},

@@ -75,7 +75,9 @@ def print_summary() -> None:
     for r in runs:
         if r["monitor"] != monitor:
             monitor = r["monitor"]
-            print(f"\n{monitor}")
+            where = {"database": "in the source database", "memory": "in memory from extracts"}
+            path = where.get(r["summary"].get("compute_in") or "", "where unknown (an older run)")
+            print(f"\n{monitor}  (statistics computed {path})")
             print(f"  {'window':10}  {'readiness':9}  {'performance':30}  {'drift':34}  status")
         perf = r["performance"]
         if r["main_value"] is not None:

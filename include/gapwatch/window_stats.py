@@ -1,0 +1,158 @@
+"""Where a run's statistics come from: the database (``compute_in: database``) or the extracts.
+
+The pipeline's stages ask this module for the *inputs* of the evaluation (cells, column
+summaries, a PCA sample, row counts), and this module gets them one of two ways:
+
+* **database** (the default): SQL aggregates over :mod:`gapwatch.indb.selection` subqueries, run
+  in the source database. No extract is written; only counts and the bounded PCA sample reach the
+  worker, so its memory does not grow with the window.
+* **memory**: numpy over the run's Parquet extracts (``pipeline.extract_window`` writes them).
+
+Both give the same cells, so the derivation (``gapwatch.evaluation``) and every verdict are the
+same; ``tests/integration/test_indb_*`` compare the two on the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from gapwatch.window import Window
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gapwatch.evaluation.cells import Cells
+    from gapwatch.spec import MonitorSpec
+    from gapwatch.window_run import WindowRun
+
+DATABASE = "database"
+COUNTS_FILE = "counts.json"  # the database path's extract: counts, no rows
+
+
+def in_database(spec: MonitorSpec) -> bool:
+    return spec.compute_in == DATABASE
+
+
+def _window(run: WindowRun) -> Any:
+    from gapwatch.indb import selection
+
+    return selection.window(run.spec, run.source, run.window.start, run.window.end)
+
+
+def _cohort(run: WindowRun, cohort: Window) -> Any:
+    from gapwatch.indb import selection
+
+    return selection.cohort(run.spec, run.source, cohort.start, cohort.end, as_of=run.window.end)
+
+
+def extract_counts(run: WindowRun, cohort: Window, blocked: set[str]) -> dict[str, int]:
+    """The database path's extract: the window's rows and the cohort's labeled and pending rows,
+    counted in the database (nothing is written). ``blocked``: reads the source's shape makes
+    impossible (``source_check.table_problems``), counted as 0."""
+    from gapwatch.indb.performance import label_counts
+
+    rows = 0 if "window" in blocked else _window(run).count()
+    labeled, pending = (0, 0) if "cohort" in blocked else label_counts(_cohort(run, cohort))
+    counts = {"rows": rows, "cohort_rows": labeled + pending, "labeled": labeled, "pending": pending}
+    (run.folder / COUNTS_FILE).write_text(json.dumps(counts))
+    return counts
+
+
+def window_rows(run: WindowRun) -> int:
+    """The window's rows as the extract counted them (its file, or the count it kept)."""
+    if in_database(run.spec):
+        path = run.folder / COUNTS_FILE
+        return int(json.loads(path.read_text())["rows"]) if path.is_file() else 0
+    return len(run.frame("window"))
+
+
+def window_frame(run: WindowRun) -> pd.DataFrame:
+    """The window's rows, for what needs rows (an in-memory readiness suite): the extract on the
+    memory path, read from the source on the database path."""
+    from gapwatch import sources
+
+    if in_database(run.spec):
+        return sources.read_window(run.spec, run.window.start, run.window.end, source=run.source)
+    return run.frame("window")
+
+
+def cohort_performance(
+    run: WindowRun, cohort: Window, base: dict[str, Any], *, gate: str | None, suspect: str | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``assessment.assess_performance`` of the cohort, from cells computed where ``compute_in`` says."""
+    from gapwatch.evaluation.assessment import assess_performance, performance_from_cells
+
+    if not in_database(run.spec):
+        return assess_performance(run.spec, run.frame("cohort"), base, gate=gate, suspect=suspect)
+    from gapwatch.indb.performance import cohort_cells, label_counts
+
+    selection = _cohort(run, cohort)
+    labeled, pending = (0, 0) if gate is not None else label_counts(selection)
+    return performance_from_cells(run.spec, lambda: cohort_cells(selection, run.spec), base,
+                                  labeled=labeled, pending=pending, gate=gate, suspect=suspect)
+
+
+def window_estimate(run: WindowRun, base: dict[str, Any], *, gate: str | None) -> dict[str, Any]:
+    """``assessment.estimate_performance`` on the window (None-gated when it failed readiness)."""
+    from gapwatch.evaluation.assessment import (
+        estimate_from_cells,
+        estimate_performance,
+        estimated_metric,
+    )
+
+    if not in_database(run.spec):
+        frame = run.frame("window") if gate is None else None
+        return estimate_performance(run.spec, frame, base, gate=gate)
+    from gapwatch.evaluation.cells import empty
+    from gapwatch.indb.performance import estimate_cells
+
+    cells: Cells | None = None
+    if gate is None:  # as the memory path: cells only for a binary classifier with a score
+        watched = run.spec.predictions.score and estimated_metric(run.spec) is not None
+        cells = estimate_cells(_window(run), run.spec, base) if watched else empty("estimate")
+    return estimate_from_cells(run.spec, cells, base, gate=gate)
+
+
+def window_drift(run: WindowRun, base: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """``assessment.assess_drift`` of the window against the baseline's statistics."""
+    from gapwatch.evaluation.assessment import assess_drift, judge_drift
+
+    if not in_database(run.spec):
+        return assess_drift(run.spec, run.frame("window"), base)
+    from gapwatch.indb import drift
+
+    selection = _window(run)
+    stats = drift.window_summaries(selection, base["statistics"])
+    model = base.get("multivariate")
+    sample = drift.sample(selection, model["columns"], run.spec.drift.multivariate_sample) if model else None
+    return judge_drift(run.spec, stats, sample, base, rows=None if stats else selection.count())
+
+
+def reference_summary(spec: MonitorSpec, source: Any) -> dict[str, Any]:
+    """The baseline summary (``assessment.summarize_reference``'s output) computed in the
+    database: the reference's percentiles, column summaries, slice summaries, the labeled slices'
+    cells and the PCA sample, each one query."""
+    from gapwatch.evaluation.assessment import reference_performance
+    from gapwatch.evaluation.drift_stage import (
+        drift_columns,
+        drift_reference,
+        multivariate_columns,
+        window_rows,
+    )
+    from gapwatch.indb import drift, selection
+    from gapwatch.indb.performance import reference_performance_cells
+
+    everything, labeled = selection.reference(spec, source)
+    auto = spec.drift.threshold == "auto"
+    statistics, parts = drift.reference_statistics(
+        everything, drift_columns(spec), spec.drift.bins, slices=spec.baseline.sub_windows if auto else 0
+    )
+    rows = window_rows(statistics)
+    rows = everything.count() if rows is None else rows
+    if rows == 0:
+        raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline.describe()}) has no rows")
+    columns = multivariate_columns(spec)
+    sample = drift.sample(everything, columns, spec.drift.multivariate_sample) if columns else None
+    performance = reference_performance(spec, reference_performance_cells(labeled, spec))
+    return {**drift_reference(spec, statistics, parts, sample), "rows": rows, **performance}
