@@ -28,7 +28,6 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +35,13 @@ import numpy as np
 import pandas as pd
 
 from gapwatch import policy
+from gapwatch.demo.scenario_world import ORACLE_ROWS, Population, draw_window, oracle_auc
 from gapwatch.demo.seed import DEMO_START as START  # the scenarios share the demo's calendar
 from gapwatch.evaluation import assessment
-from gapwatch.evaluation.estimate import expected_roc_auc
 from gapwatch.spec import MonitorSpec
 
 GRAY_ZONE = 0.03
 DETECT_WITHIN = 1
-ORACLE_ROWS = 40_000
-ORACLE_SEED = 424242
-REGIONS = np.array(["north", "south", "east", "west"])
-REGION_EFFECT = np.array([0.0, 0.25, -0.10, 0.15])
-
-
-@dataclass(frozen=True)
-class Population:
-    """How one window's rows are drawn. Defaults are the healthy population."""
-
-    new_share: float = 0.0  # share from a new channel with x1 in [1, 2.5], beyond training
-    concept: float = 0.0  # 0 = original labels; 1 = x2's effect reversed, x3's gone
-    prevalence: float | None = None  # label shift: resample to this positive rate
-    x4_shift: float = 0.0  # an input the model and the truth ignore
-    region_p: tuple[float, float, float, float] = (0.30, 0.25, 0.25, 0.20)
-    x2_shift: float = 0.0
-    sharpness: float = 1.0  # scales model and true logits alike: > 1 makes a more accurate model
-    intercept: float = 0.0  # added to both logits: moves the positive rate
 
 
 @dataclass
@@ -82,61 +63,6 @@ class Scenario:
     # Truth for a drop smaller than the gray zone: harmful when the oracle ROC AUC is more than
     # ``harm_drop`` below the healthy population's (gray within the half of it nearest).
     harm_drop: float | None = None
-
-
-# ---------------------------------------------------------------- the world
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def _draw(rng: np.random.Generator, pop: Population, n: int) -> pd.DataFrame:
-    new = rng.random(n) < pop.new_share
-    x1 = np.where(new, rng.uniform(1.0, 2.5, n), rng.beta(2.0, 3.5, n))
-    x2 = np.where(new, rng.normal(1.5, 0.5, n), rng.normal(pop.x2_shift, 1.0, n))
-    x3 = np.where(new, rng.poisson(0.05, n), rng.poisson(0.3 + x1.clip(0, 1))).astype(float)
-    x4 = rng.normal(pop.x4_shift, 1.0, n)
-    region = rng.choice(4, size=n, p=np.asarray(pop.region_p) / sum(pop.region_p))
-    base = -1.4 + 2.2 * (np.minimum(x1, 1.0) - 0.36) + REGION_EFFECT[region]
-    model_logit = pop.sharpness * (base + pop.intercept + 0.8 * x3 - 0.7 * x2)
-    c = pop.concept
-    true_logit = pop.sharpness * (
-        base + pop.intercept + 4.0 * np.maximum(x1 - 1.0, 0.0) + (0.8 * (1 - c)) * x3 + (-0.7 + 1.4 * c) * x2)
-    return pd.DataFrame(
-        {
-            "x1": x1, "x2": x2, "x3": x3, "x4": x4, "region": REGIONS[region],
-            "score": _sigmoid(model_logit), "p_true": _sigmoid(true_logit),
-        }
-    )
-
-
-def draw_window(rng: np.random.Generator, pop: Population, n: int) -> pd.DataFrame:
-    """``n`` rows of a population with labels drawn from the true probabilities."""
-    if pop.prevalence is None:
-        frame = _draw(rng, pop, n)
-        frame["label"] = (rng.random(n) < frame["p_true"]).astype(float)
-    else:
-        # Label shift: P(x | y) fixed, P(y) moved, by sampling each class from a healthy pool.
-        pool = _draw(rng, Population(**{**pop.__dict__, "prevalence": None}), 6 * n)
-        pool["label"] = (rng.random(len(pool)) < pool["p_true"]).astype(float)
-        n_pos = int(round(pop.prevalence * n))
-        pos = pool[pool["label"] == 1].sample(n_pos, random_state=int(rng.integers(1 << 31)))
-        neg = pool[pool["label"] == 0].sample(n - n_pos, random_state=int(rng.integers(1 << 31)))
-        frame = pd.concat([pos, neg]).sample(frac=1.0, random_state=int(rng.integers(1 << 31)))
-        frame = frame.reset_index(drop=True)
-        frame["p_true"] = frame["label"]  # the oracle knows each row's class
-    frame["predicted_label"] = (frame["score"] >= 0.4).astype(int)
-    return frame
-
-
-@lru_cache(maxsize=256)
-def oracle_auc(pop: Population) -> float:
-    """The population's expected ROC AUC (large fresh sample, true probabilities)."""
-    frame = draw_window(np.random.default_rng(ORACLE_SEED), pop, ORACLE_ROWS)
-    value = expected_roc_auc(frame["score"].to_numpy(), frame["p_true"].to_numpy())
-    assert value is not None
-    return value
 
 
 def scenario_spec(s: Scenario) -> MonitorSpec:
@@ -273,24 +199,33 @@ def _reference(s: Scenario, rng: np.random.Generator) -> tuple[pd.DataFrame, lis
     return pd.concat(frames, ignore_index=True), base_pops
 
 
-def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
-    """Every window of a scenario through the real evaluation; returns per-run results and facts."""
+@dataclass
+class ScenarioData:
+    """Everything a scenario draws, in draw order: the reference, each window's rows and the cohort
+    each window judges (labels NaN where still pending; empty before the first matured one)."""
+
+    spec: MonitorSpec
+    reference: pd.DataFrame
+    base_pops: list[Population]
+    windows: list[pd.DataFrame]
+    cohorts: list[pd.DataFrame]
+    cohort_of: list[int]  # the window index each run's cohort comes from (< 0: none yet)
+
+
+# (baseline summary, [(performance with its "estimate", drift) per window]) from a scenario's data
+Evaluation = Callable[[ScenarioData], tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]]
+
+
+def scenario_data(s: Scenario) -> ScenarioData:
+    """Draw a scenario's rows (deterministic from its seed)."""
     rng = np.random.default_rng(s.seed)
-    spec = scenario_spec(s)
     reference, base_pops = _reference(s, rng)
-    base = assessment.summarize_reference(spec, reference, reference)
-    metric = spec.main_metric
-    limit = assessment.metric_threshold(metric, base["metrics"], sub_windows=s.sub_windows)
-    oracle_limit, gray = _oracle_limit(s, spec)
     windows = []
     for t, (pop, n) in enumerate(zip(s.populations, s.sizes, strict=True)):
         f = draw_window(rng, pop, n)
         f["scored_at"] = START + t * s.period
         windows.append(f)
-    oracle = [oracle_auc(pop) for pop in s.populations]
-    truth = [_truth(a, oracle_limit, gray) for a in oracle]
-
-    results: list[RunResult] = []
+    cohorts, cohort_of = [], []
     for t, frame in enumerate(windows):
         c = t - s.label_delay
         if c >= 0:
@@ -299,10 +234,43 @@ def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
             cohort.loc[pending, "label"] = np.nan
         else:
             cohort = frame.iloc[:0].copy()
+        cohorts.append(cohort)
+        cohort_of.append(c)
+    return ScenarioData(scenario_spec(s), reference, base_pops, windows, cohorts, cohort_of)
+
+
+def evaluate_in_memory(data: ScenarioData) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Every window through ``assessment`` on its rows in memory (``compute_in: memory``)."""
+    spec = data.spec
+    base = assessment.summarize_reference(spec, data.reference, data.reference)
+    out = []
+    for frame, cohort in zip(data.windows, data.cohorts, strict=True):
         performance, _ = assessment.assess_performance(spec, cohort, base)
-        performance["cohort_start"] = str(c)
         performance["estimate"] = assessment.estimate_performance(spec, frame, base)
         drift, _ = assessment.assess_drift(spec, frame, base)
+        out.append((performance, drift))
+    return base, out
+
+
+def run_scenario(s: Scenario, evaluate: Evaluation = evaluate_in_memory) -> tuple[list[RunResult], dict[str, Any]]:
+    """Every window of a scenario through the real evaluation; returns per-run results and facts.
+
+    ``evaluate`` computes the statistics: in memory by default, or in a database
+    (``gapwatch.demo.scenarios_db``); the findings and the scoring are the same code either way.
+    """
+    data = scenario_data(s)
+    spec = data.spec
+    base, evaluated = evaluate(data)
+    metric = spec.main_metric
+    limit = assessment.metric_threshold(metric, base["metrics"], sub_windows=s.sub_windows)
+    oracle_limit, gray = _oracle_limit(s, spec)
+    oracle = [oracle_auc(pop) for pop in s.populations]
+    truth = [_truth(a, oracle_limit, gray) for a in oracle]
+
+    results: list[RunResult] = []
+    for t, (frame, (performance, drift)) in enumerate(zip(data.windows, evaluated, strict=True)):
+        c = data.cohort_of[t]
+        performance["cohort_start"] = str(c)
         readiness = {"ready": True, "critical_failures": [], "warnings": [], "rows": len(frame)}
         findings = policy.decide(spec, readiness, performance, drift)
         status = {f["kind"]: f["status"] for f in findings}
@@ -312,7 +280,7 @@ def run_scenario(s: Scenario) -> tuple[list[RunResult], dict[str, Any]]:
                 t=t,
                 truth_window=truth[t],
                 truth_cohort=truth[c] if c >= 0 else "healthy",
-                inputs_changed=_inputs(s.populations[t]) != _inputs(base_pops[t % len(base_pops)]),
+                inputs_changed=_inputs(s.populations[t]) != _inputs(data.base_pops[t % len(data.base_pops)]),
                 # Every metric is a check; a critical one breaching is the alarm (the first by default).
                 performance_alarm=bool(policy.failing_metrics(spec, findings)),
                 estimate_alarm=status.get("estimate") == "breach",
