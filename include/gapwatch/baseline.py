@@ -65,6 +65,35 @@ def _read_reference(spec: MonitorSpec, source: sources.Source) -> tuple[pd.DataF
     return frame, matured.dropna(subset=["label"])
 
 
+def summarize_in_database(spec: MonitorSpec, source: sources.Source) -> dict[str, Any]:
+    """The baseline summary (``assessment.summarize_reference``'s output) computed in the
+    database: the reference's percentiles, column summaries, slice summaries, the labeled slices'
+    cells and the PCA sample, each one query."""
+    from gapwatch.evaluation.assessment import reference_performance
+    from gapwatch.evaluation.drift_stage import (
+        drift_columns,
+        drift_reference,
+        multivariate_columns,
+        window_rows,
+    )
+    from gapwatch.indb import drift, selection
+    from gapwatch.indb.performance import reference_performance_cells
+
+    everything, labeled = selection.reference(spec, source)
+    auto = spec.drift.threshold == "auto"
+    statistics, parts = drift.reference_statistics(
+        everything, drift_columns(spec), spec.drift.bins, slices=spec.baseline.sub_windows if auto else 0
+    )
+    rows = window_rows(statistics)
+    rows = everything.count() if rows is None else rows
+    if rows == 0:
+        raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline.describe()}) has no rows")
+    columns = multivariate_columns(spec)
+    sample = drift.sample(everything, columns, spec.drift.multivariate_sample) if columns else None
+    performance = reference_performance(spec, reference_performance_cells(labeled, spec))
+    return {**drift_reference(spec, statistics, parts, sample), "rows": rows, **performance}
+
+
 def stored(spec: MonitorSpec) -> dict[str, Any] | None:
     """The stored summary of the spec's baseline, or None when it was never computed.
 
@@ -91,12 +120,11 @@ def compute(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str
     Two callers computing at once store one row (insert-if-absent on monitor and key); both
     summaries are the same numbers, since the summary is deterministic.
     """
-    from gapwatch import window_stats
     from gapwatch.evaluation.assessment import summarize_reference
 
     source = source or sources.Source(spec)
-    if window_stats.in_database(spec):
-        summary = window_stats.reference_summary(spec, source)
+    if spec.compute_in == "database":
+        summary = summarize_in_database(spec, source)
     else:
         frame, labeled = _read_reference(spec, source)
         if frame.empty:

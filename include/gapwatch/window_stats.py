@@ -127,32 +127,3 @@ def window_drift(run: WindowRun, base: dict[str, Any]) -> tuple[dict[str, Any], 
     model = base.get("multivariate")
     sample = drift.sample(selection, model["columns"], run.spec.drift.multivariate_sample) if model else None
     return judge_drift(run.spec, stats, sample, base, rows=None if stats else selection.count())
-
-
-def reference_summary(spec: MonitorSpec, source: Any) -> dict[str, Any]:
-    """The baseline summary (``assessment.summarize_reference``'s output) computed in the
-    database: the reference's percentiles, column summaries, slice summaries, the labeled slices'
-    cells and the PCA sample, each one query."""
-    from gapwatch.evaluation.assessment import reference_performance
-    from gapwatch.evaluation.drift_stage import (
-        drift_columns,
-        drift_reference,
-        multivariate_columns,
-        window_rows,
-    )
-    from gapwatch.indb import drift, selection
-    from gapwatch.indb.performance import reference_performance_cells
-
-    everything, labeled = selection.reference(spec, source)
-    auto = spec.drift.threshold == "auto"
-    statistics, parts = drift.reference_statistics(
-        everything, drift_columns(spec), spec.drift.bins, slices=spec.baseline.sub_windows if auto else 0
-    )
-    rows = window_rows(statistics)
-    rows = everything.count() if rows is None else rows
-    if rows == 0:
-        raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline.describe()}) has no rows")
-    columns = multivariate_columns(spec)
-    sample = drift.sample(everything, columns, spec.drift.multivariate_sample) if columns else None
-    performance = reference_performance(spec, reference_performance_cells(labeled, spec))
-    return {**drift_reference(spec, statistics, parts, sample), "rows": rows, **performance}

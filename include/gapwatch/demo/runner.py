@@ -75,9 +75,7 @@ def print_summary() -> None:
     for r in runs:
         if r["monitor"] != monitor:
             monitor = r["monitor"]
-            where = {"database": "in the source database", "memory": "in memory from extracts"}
-            path = where.get(r["summary"].get("compute_in") or "", "where unknown (an older run)")
-            print(f"\n{monitor}  (statistics computed {path})")
+            print(f"\n{monitor}  (statistics computed {_WHERE.get(r['summary'].get('compute_in'), '?')})")
             print(f"  {'window':10}  {'readiness':9}  {'performance':30}  {'drift':34}  status")
         perf = r["performance"]
         if r["main_value"] is not None:
@@ -110,6 +108,9 @@ Where to look next:
   Airflow UI with these runs: make airflow
 """
     )
+
+
+_WHERE = {"database": "in the source database", "memory": "in memory from extracts"}
 
 
 def _changes(notes: list[str]) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from gapwatch import sources, window_stats
+from gapwatch import baseline, sources, window_stats
 from gapwatch.demo.scenarios import Evaluation, ScenarioData
 from gapwatch.demo.seed import DEMO_START as START
 from gapwatch.window import Window
@@ -93,7 +93,7 @@ def database_evaluation(url: str) -> Evaluation:
         load(data, url)
         with source_env(url):
             source = sources.Source(spec)
-            base = window_stats.reference_summary(spec, source)
+            base = baseline.summarize_in_database(spec, source)
             out = []
             period = data.windows[1]["scored_at"].iloc[0] - data.windows[0]["scored_at"].iloc[0]
             for t in range(len(data.windows)):
