@@ -48,7 +48,7 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     if window_stats.in_database(spec):
         # Statistics are computed in the source database by the stages that need them: nothing
         # is extracted, the extract only checks the source's shape and counts.
-        problems, blocked = source_check.table_problems(spec, run.source.engine)
+        problems, blocked = source_check.database_problems(spec, run, window, cohort_window)
         source_check.save_problems(run, problems)
         counts = window_stats.extract_counts(run, cohort_window, blocked)
         return {"source_problems": problems, "cohort_start": cohort_window.start.isoformat(),

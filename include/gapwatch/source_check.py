@@ -127,6 +127,74 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+# ---------------------------------------------------------------- the same checks in the database
+
+
+def _declared_types(spec: MonitorSpec, engine: sa.Engine) -> dict[str, Any]:
+    schema, name = split_table(spec.predictions.table)
+    return {c["name"]: c["type"] for c in sa.inspect(engine).get_columns(name, schema=schema)}
+
+
+def _text_in_numeric(run: WindowRun, selection: Any, column: str) -> int:
+    """Values of a column the database does not type as numbers that are no numbers: streamed in
+    chunks (the column alone, never the window), so memory stays flat on a broken feed too."""
+    import pandas as pd
+
+    from gapwatch.indb.selection import FETCHED
+
+    q = selection.subquery
+    bad = seen = 0
+    with run.source.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=50_000).execute(
+            sa.select(q.c[column]).where(q.c[column].is_not(None)))
+        for chunk in result.partitions():
+            values = pd.Series([row[0] for row in chunk], dtype=object)
+            bad += int(pd.to_numeric(values, errors="coerce").isna().sum())
+            seen += len(chunk)
+    FETCHED.add(seen)
+    return bad
+
+
+def _outside_binary_in_database(selection: Any, column: str) -> list[Any]:
+    from gapwatch.indb.selection import fetch
+
+    c = selection.subquery.c[column]
+    rows = fetch(selection.source, sa.select(c).where(c.is_not(None), c.not_in(sorted(BINARY_LABELS)))
+                 .distinct().limit(5))
+    return sorted((r[0] for r in rows), key=str)
+
+
+def database_problems(
+    spec: MonitorSpec, run: WindowRun, window: Window, cohort_window: Window
+) -> tuple[list[str], set[str]]:
+    """``read_checked``'s problems for the database path, found by queries instead of reads:
+    missing tables and columns, text in a numeric column (only where the database does not
+    type the column as numbers), labels and predictions outside {0, 1} of a binary model."""
+    from gapwatch.indb import selection
+
+    problems, blocked = table_problems(spec, run.source.engine)
+    if problems:  # a column the spec names is missing: the queries below would name it
+        return problems, blocked
+    p = spec.predictions
+    types = _declared_types(spec, run.source.engine)
+    win = selection.window(spec, run.source, window.start, window.end)
+    numeric = [f.name for f in p.features if f.kind == "numeric"] + ([p.score] if p.score else [])
+    for column in numeric:
+        if not isinstance(types.get(column), sa.Numeric | sa.Integer):
+            bad = _text_in_numeric(run, win, column)
+            if bad:
+                problems.append(f"column {column}: {bad} value(s) are not numbers (declared numeric)")
+    if spec.task == "binary_classification":
+        cohort = selection.cohort(spec, run.source, cohort_window.start, cohort_window.end, as_of=window.end)
+        for sel, column, name, prefix in ((win, p.prediction, "prediction", ""),
+                                          (cohort, "label", spec.ground_truth.label, "labeled cohort: ")):
+            if column == "label" or isinstance(types.get(column), sa.Numeric | sa.Integer):
+                outside = _outside_binary_in_database(sel, column)
+                if outside:
+                    problems.append(f"{prefix}column {name}: values {outside} outside {{0, 1}} of a binary model")
+    return problems, blocked
+
+
 # ---------------------------------------------------------------- the extract and readiness hooks
 
 PROBLEMS_FILE = "source_problems.json"

@@ -52,11 +52,24 @@ def extract_counts(run: WindowRun, cohort: Window, blocked: set[str]) -> dict[st
     impossible (``source_check.table_problems``), counted as 0."""
     from gapwatch.indb.performance import label_counts
 
-    rows = 0 if "window" in blocked else _window(run).count()
-    labeled, pending = (0, 0) if "cohort" in blocked else label_counts(_cohort(run, cohort))
+    rows = 0 if "window" in blocked else _count_window(run)
+    labeled, pending = (0, 0) if blocked else label_counts(_cohort(run, cohort))
     counts = {"rows": rows, "cohort_rows": labeled + pending, "labeled": labeled, "pending": pending}
     (run.folder / COUNTS_FILE).write_text(json.dumps(counts))
     return counts
+
+
+def _count_window(run: WindowRun) -> int:
+    """The window's rows, naming no column but the timestamp (the others may be missing)."""
+    import sqlalchemy as sa
+
+    from gapwatch import sources
+    from gapwatch.indb.selection import fetch
+
+    table = sources.predictions_table(run.spec)
+    query = sa.select(sa.func.count()).select_from(table).where(
+        sources.in_window(table, run.spec, run.window.start, run.window.end))
+    return int(fetch(run.source, query)[0][0])
 
 
 def window_rows(run: WindowRun) -> int:
