@@ -51,3 +51,38 @@ def test_a_demo_style_run_writes_each_tasks_log_file(airflow_db: Path, demo_env:
     run_dag_for_window(dag, end)
     done = [line for line in _lines(files["publish"]) if line["event"].startswith("Done. Returned value was")]
     assert len(done) == 1
+
+
+def test_task_log_files_never_hold_a_secret_a_channel_touched(airflow_db: Path, tmp_path: Path, capfd) -> None:
+    """The log files are one more output: a remembered secret is scrubbed there as on the console."""
+    import logging
+    from types import SimpleNamespace
+
+    import structlog
+    from airflow.configuration import conf
+
+    from gapwatch import redaction
+    from gapwatch.airflow import task_logs
+
+    token = "xoxb-task-log-secret-1234"
+    ti = SimpleNamespace(dag_id="gapwatch__secrets", run_id="manual__secret", task_id="publish",
+                         map_index=-1, try_number=1)
+    with task_logs.written():
+        task_logs.TaskLogListener().on_task_instance_running(previous_state=None, task_instance=ti)
+        redaction.remember(token)  # as a channel does when it reads a connection: after the tee is in place
+        redaction.install_log_filter()
+        structlog.get_logger(logger_name="task").info("posting", url=f"https://hooks.example/{token}")
+        logging.getLogger("gapwatch.outbox").info("sent with %s", token)
+        try:
+            raise RuntimeError(f"refused {token}")
+        except RuntimeError:
+            structlog.get_logger(logger_name="task").exception("send failed")
+        task_logs.TaskLogListener().on_task_instance_success(previous_state=None, task_instance=ti)
+    path = (Path(conf.get("logging", "base_log_folder")) / "dag_id=gapwatch__secrets" / "run_id=manual__secret"
+            / "task_id=publish" / "attempt=1.log")
+    lines = _lines(path)
+    assert [line["event"] for line in lines] == ["posting", "sent with ***", "send failed"]
+    assert lines[0]["url"] == "https://hooks.example/***" and "refused ***" in lines[2]["exception"]
+    assert token not in path.read_text()
+    console = capfd.readouterr()
+    assert token not in console.out + console.err
