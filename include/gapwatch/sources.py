@@ -74,12 +74,15 @@ class Source:
     reaching a database the spec no longer points at.
     """
 
-    def __init__(self, spec: MonitorSpec) -> None:
+    def __init__(self, spec: MonitorSpec, *, url: str | None = None) -> None:
         self.spec = spec
         self._lock = threading.Lock()  # the performance and drift stages may read at once
         self._resolved: tuple[object, str] | None = None
+        self._pinned = url  # a URL given outright (the scoreboard's database), never resolved
 
     def _basis(self) -> object:
+        if self._pinned is not None:
+            return ("pinned", self._pinned)
         if self.spec.source.url_env:
             return ("env", os.environ.get(self.spec.source.url_env))
         return ("conn", _resolver)
@@ -90,7 +93,7 @@ class Source:
         basis = self._basis()
         with self._lock:
             if self._resolved is None or self._resolved[0] != basis:
-                self._resolved = (basis, source_url(self.spec))
+                self._resolved = (basis, self._pinned or source_url(self.spec))
             return self._resolved[1]
 
     @property

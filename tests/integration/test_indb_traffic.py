@@ -14,7 +14,7 @@ import pytest
 from gapwatch import pipeline, sources
 from gapwatch.demo import scenarios
 from gapwatch.demo.scenario_world import Population
-from gapwatch.demo.scenarios_db import load, source_env
+from gapwatch.demo.scenarios_db import load
 from gapwatch.demo.seed import DEMO_START as START
 from gapwatch.evaluation.cells import SCORE_BUCKETS
 from gapwatch.evaluation.summaries import FINE_BINS, MAX_CATEGORIES
@@ -34,10 +34,10 @@ def _fetched(rows: int, url: str, home, monkeypatch) -> tuple[int, int, dict]:
         frame["scored_at"] += pd.to_timedelta(np.linspace(0, 6.9 * 86_400, len(frame)), unit="s")
     load(data, url)
     spec = data.spec.model_copy(update={"compute_in": "database"})
-    with source_env(url):
-        FETCHED.reset()
-        result = pipeline.run_window(spec, Window(START + timedelta(days=14), START + timedelta(days=21)))
-        sources.source_engine.cache_clear()
+    monkeypatch.setenv("GAPWATCH_SCENARIO_SOURCE_URL", url)  # the scenario spec's source.url_env
+    FETCHED.reset()
+    result = pipeline.run_window(spec, Window(START + timedelta(days=14), START + timedelta(days=21)))
+    sources.source_engine.cache_clear()
     return FETCHED.rows, FETCHED.queries, result
 
 

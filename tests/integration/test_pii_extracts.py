@@ -14,17 +14,22 @@ from gapwatch.demo.seed import window_bounds
 from gapwatch.pseudonymize import new_key, pseudonymize
 from gapwatch.readiness.stage import stored_validations
 from gapwatch.readiness.suite import ReadinessResult
-from gapwatch.spec import load_specs
+from gapwatch.spec import MonitorSpec, load_specs
 from gapwatch.window import Window
 from gapwatch.window_run import window_run
 
 pytestmark = pytest.mark.integration
 
+def _memory_path(spec: MonitorSpec) -> MonitorSpec:
+    """The spec on the memory path (``compute_in: memory``): the one that writes extracts."""
+    return spec.model_copy(update={"compute_in": "memory"})
+
+
 FIRST_JUDGED = 3
 
 
 def test_extracts_hold_no_plain_pii_and_readiness_still_checks_it(demo_env: Path) -> None:
-    spec = load_specs().by_name("credit_default")
+    spec = _memory_path(load_specs().by_name("credit_default"))
     start, end = window_bounds(FIRST_JUDGED)
     window = Window(start, end)
     raw = sources.read_window(spec, start, end)

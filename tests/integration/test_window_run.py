@@ -28,6 +28,11 @@ from gapwatch.window_run import window_run
 
 pytestmark = pytest.mark.integration
 
+def _memory_path(spec: MonitorSpec) -> MonitorSpec:
+    """The spec on the memory path (``compute_in: memory``): the one that writes extracts."""
+    return spec.model_copy(update={"compute_in": "memory"})
+
+
 FIRST_JUDGED = 3  # the first demo window whose cohort has matured labels (so every stage reads)
 
 
@@ -70,7 +75,7 @@ def conn_id_spec(demo_env: Path, demo_source: str) -> Iterator[tuple[MonitorSpec
             resolved.append(conn_id)
         return demo_source
 
-    spec = load_specs().by_name("credit_default")
+    spec = _memory_path(load_specs().by_name("credit_default"))
     spec = spec.model_copy(update={"source": spec.source.model_copy(update={"url_env": None, "conn_id": "prod_db"})})
     sources.use_connection_resolver(resolver)
     try:
@@ -108,7 +113,7 @@ def test_first_run_summarises_the_baseline_once_with_parallel_stages(demo_env: P
     # Every stage parses its own spec, as separate task processes do: nothing is shared in memory,
     # only the store; performance and drift start at the same moment.
     def parsed() -> MonitorSpec:
-        return load_specs().by_name("credit_default")
+        return _memory_path(load_specs().by_name("credit_default"))
 
     spec = parsed()
     reference_rows = len(sources.read_window(spec, spec.baseline.start, spec.baseline.end))
@@ -169,7 +174,7 @@ def test_each_task_process_reads_only_what_it_needs_once(
 
 
 def test_a_rewritten_extract_is_read_again(demo_env: Path, parquet_reads: Counter[str]) -> None:
-    spec = load_specs().by_name("credit_default")
+    spec = _memory_path(load_specs().by_name("credit_default"))
     window = Window(*window_bounds(FIRST_JUDGED))
     pipeline.extract_window(spec, window)
     run = window_run(spec, window)
@@ -203,7 +208,7 @@ def test_dag_test_reads_each_extract_once_and_asks_airflow_for_the_connection_on
         return real(conn_id)
 
     monkeypatch.setattr(BaseHook, "get_connection", classmethod(counting))
-    spec = load_specs().by_name("credit_default")
+    spec = _memory_path(load_specs().by_name("credit_default"))
     spec = spec.model_copy(update={"source": spec.source.model_copy(update={"url_env": None, "conn_id": "prod_db"})})
     dag = build_dag(spec)
     try:

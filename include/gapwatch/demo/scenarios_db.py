@@ -16,9 +16,6 @@ delays late, sees them all.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -30,8 +27,6 @@ from gapwatch.demo.scenarios import Evaluation, ScenarioData
 from gapwatch.demo.seed import DEMO_START as START
 from gapwatch.window import Window
 from gapwatch.window_run import WindowRun
-
-SOURCE_ENV = "GAPWATCH_SCENARIO_SOURCE_URL"  # the scenario spec's source.url_env
 
 
 def _tables(data: ScenarioData) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -60,19 +55,6 @@ def _tables(data: ScenarioData) -> tuple[pd.DataFrame, pd.DataFrame]:
     return preds, truth
 
 
-@contextmanager
-def source_env(url: str) -> Iterator[None]:
-    before = os.environ.get(SOURCE_ENV)
-    os.environ[SOURCE_ENV] = url
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(SOURCE_ENV, None)
-        else:
-            os.environ[SOURCE_ENV] = before
-
-
 def load(data: ScenarioData, url: str) -> None:
     """Write a scenario's rows into the database at ``url`` (its ``predictions`` and ``outcomes``
     tables replaced)."""
@@ -91,20 +73,20 @@ def database_evaluation(url: str) -> Evaluation:
     def evaluate(data: ScenarioData) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:
         spec = data.spec.model_copy(update={"compute_in": window_stats.DATABASE})
         load(data, url)
-        with source_env(url):
-            source = sources.Source(spec)
-            base = baseline.summarize_in_database(spec, source)
-            out = []
-            period = data.windows[1]["scored_at"].iloc[0] - data.windows[0]["scored_at"].iloc[0]
-            for t in range(len(data.windows)):
-                window = Window(START + t * period, START + (t + 1) * period)
-                run = WindowRun(spec, window)
-                cohort = window.cohort(spec.ground_truth.delay, spec.schedule)
-                performance, _ = window_stats.cohort_performance(run, cohort, base, gate=None, suspect=None)
-                performance["estimate"] = window_stats.window_estimate(run, base, gate=None)
-                drift, _ = window_stats.window_drift(run, base)
-                out.append((performance, drift))
-            sources.source_engine.cache_clear()
+        source = sources.Source(spec, url=url)
+        base = baseline.summarize_in_database(spec, source)
+        out = []
+        period = data.windows[1]["scored_at"].iloc[0] - data.windows[0]["scored_at"].iloc[0]
+        for t in range(len(data.windows)):
+            window = Window(START + t * period, START + (t + 1) * period)
+            run = WindowRun(spec, window)
+            run.source = source  # the scoreboard's database, not the spec's url_env
+            cohort = window.cohort(spec.ground_truth.delay, spec.schedule)
+            performance, _ = window_stats.cohort_performance(run, cohort, base, gate=None, suspect=None)
+            performance["estimate"] = window_stats.window_estimate(run, base, gate=None)
+            drift, _ = window_stats.window_drift(run, base)
+            out.append((performance, drift))
+        source.engine.dispose()
         return base, out
 
     return evaluate
