@@ -202,6 +202,11 @@ def test_rows_fetched_do_not_grow_with_the_rows(dialect, tmp_path, monkeypatch, 
         before = selection.FETCHED.rows
         sample = indb_drift.sample(everything, ["normal", "heavy"], 300)
         assert len(sample) == 300 and selection.FETCHED.rows - before == 300
+        # Knowing the rows, a pre-filter keeps about 300 + 4 sd before the sort: still 300 rows,
+        # from the whole reference (not its first rows).
+        thinned = indb_drift.sample(everything, ["id", "normal"], 300, rows=n)
+        assert len(thinned) == 300 and thinned["id"].is_unique
+        assert thinned["id"].min() < n / 10 and thinned["id"].max() > n * 9 / 10
         fetched[n] = (edges_and_summary, window_rows)
         bound = _bound(statistics)
         numeric = sum(s["kind"] == "numeric" for s in statistics.values())
