@@ -384,3 +384,34 @@ def _uniform_default(element: _uniform, compiler: Any, **kw: Any) -> str:
 @compiles(_uniform, "sqlite")
 def _uniform_sqlite(element: _uniform, compiler: Any, **kw: Any) -> str:
     return "(random() / 18446744073709551616.0 + 0.5)"
+
+
+# ---------------------------------------------------------------- the drift stage's inputs
+
+
+def reference_drift(everything: Selection) -> dict[str, Any]:
+    """The drift half of the baseline summary from the reference selection (with ``gw_slice``),
+    as ``evaluation.drift_stage.reference_drift`` computes it from the rows in memory."""
+    from gapwatch.evaluation import drift_stage
+
+    spec = everything.spec
+    slices = spec.baseline.sub_windows if spec.drift.threshold == "auto" else 0
+    statistics, parts = reference_statistics(everything, drift_stage.drift_columns(spec), spec.drift.bins,
+                                              slices=slices)
+    columns = drift_stage.multivariate_columns(spec)
+    rows = drift_stage.window_rows(statistics)
+    drawn = sample(everything, columns, spec.drift.multivariate_sample, rows=rows) if columns else None
+    return drift_stage.drift_reference(spec, statistics, parts, drawn)
+
+
+def window_drift_inputs(window: Selection, base: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """A window's column summaries and PCA sample for ``evaluation.drift_stage.judge_drift``, as
+    ``drift_stage.window_drift_inputs`` computes them from the rows in memory."""
+    from gapwatch.evaluation import drift_stage
+
+    stats = window_summaries(window, base["statistics"])
+    model = base.get("multivariate")
+    rows = drift_stage.window_rows(stats)
+    drawn = (sample(window, model["columns"], window.spec.drift.multivariate_sample, rows=rows)
+             if model and rows else None)
+    return stats, drawn
