@@ -23,7 +23,9 @@ from gapwatch import config
 from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, Severity, metrics_for
 from gapwatch.spec_fields import (
     BUILTIN_CHECKS,
+    DEFAULT_COMPUTE_IN,
     Baseline,
+    ComputeIn,
     Feature,
     FreshnessCheck,
     GroundTruthTable,
@@ -44,7 +46,7 @@ from gapwatch.spec_fields import (
 from gapwatch.spec_files import SpecFileError, parse_spec_yaml, read_spec_bytes, spec_paths
 
 __all__ = [
-    "BUILTIN_CHECKS", "Baseline", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
+    "BUILTIN_CHECKS", "Baseline", "ComputeIn", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
     "GroundTruthTable", "LabelDelay", "Metric", "MonitorSpec", "Notifications", "Owners", "Person",
     "Policy", "PredictionsTable", "Readiness", "Route", "Source", "SpecError", "SpecSet",
     "ToggleCheck", "VolumeCheck", "load_spec", "load_specs", "monitors_dir", "parse_duration",
@@ -225,6 +227,12 @@ class MonitorSpec(_Strict):
     schedule: str = Field(description="cron expression, e.g. '0 0 * * 1' (Mondays 00:00 UTC)")
     start_date: date
     source: Source
+    compute_in: ComputeIn = Field(
+        default=DEFAULT_COMPUTE_IN,
+        description="database: window statistics as SQL aggregates in the source (rows stay there); "
+        "memory: on the window extracted into the worker. Also where readiness validates unless "
+        "readiness.validate_in is set",
+    )
     predictions: PredictionsTable
     ground_truth: GroundTruthTable
     segments: list[str] = Field(default_factory=list)
@@ -237,6 +245,27 @@ class MonitorSpec(_Strict):
     runbook_url: str = Field(description="http(s) link to the runbook (shown as a link in the UI)")
     fallback: str = Field(min_length=1, description="what users get while the model is unfit")
     tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_in_follows_compute_in(cls, data: Any) -> Any:
+        """``readiness.validate_in`` left unset takes the monitor's ``compute_in``.
+
+        Resolved once, at parse time, so ``spec.readiness.validate_in`` is always where the suite
+        runs. (A ``model_copy`` changing ``compute_in`` does not move an already resolved
+        ``validate_in``.) An invalid ``compute_in`` is left for its own field to report.
+        """
+        if not isinstance(data, dict):
+            return data
+        compute_in = data.get("compute_in", DEFAULT_COMPUTE_IN)
+        readiness = data.get("readiness")
+        if compute_in not in ("database", "memory"):
+            return data
+        if isinstance(readiness, dict) and "validate_in" not in readiness:
+            return {**data, "readiness": {**readiness, "validate_in": compute_in}}
+        if isinstance(readiness, Readiness) and "validate_in" not in readiness.model_fields_set:
+            return {**data, "readiness": readiness.model_copy(update={"validate_in": compute_in})}
+        return data
 
     @field_validator("runbook_url")
     @classmethod

@@ -217,6 +217,13 @@ class ToggleCheck(_Strict):
     enabled: bool = True
 
 
+# Where a monitor's window statistics (and, unless readiness.validate_in says otherwise, its GX
+# suite) are computed: in the source database (SQL aggregates, the rows stay there) or in the
+# worker's memory on the extracted window.
+ComputeIn = Literal["database", "memory"]
+DEFAULT_COMPUTE_IN: ComputeIn = "database"
+
+
 class Readiness(_Strict):
     """The readiness gate: the steward's GX suite plus the built-in checks every feed gets."""
 
@@ -224,9 +231,10 @@ class Readiness(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     suite: str = Field(description="file name (without .json) in include/expectations/")
-    validate_in: Literal["memory", "database"] = Field(
+    validate_in: ComputeIn = Field(
         default="memory",
-        description="memory: GX on the extracted window (pandas); database: GX on the SQL source",
+        description="memory: GX on the extracted window (pandas); database: GX on the SQL source; "
+        "in a monitor spec, unset follows the monitor's compute_in",
     )
     freshness: FreshnessCheck = Field(default_factory=FreshnessCheck)
     volume: VolumeCheck = Field(default_factory=VolumeCheck)

@@ -185,3 +185,30 @@ def test_every_owner_must_be_reachable_and_a_page_must_have_a_route(tmp_path: Pa
 
     with pytest.raises(SpecError, match="pages would reach nobody"):
         load_spec(_write(tmp_path, "no_route", email_without_routes))
+
+
+def test_compute_in_defaults_to_database_and_readiness_follows_it(tmp_path: Path) -> None:
+    # The demo spec sets neither: window statistics and the GX suite both run in the database.
+    spec = load_spec(DEMO_SPEC)
+    assert spec.compute_in == "database" and spec.readiness.validate_in == "database"
+
+    in_memory = load_spec(_write(tmp_path, "in_memory", lambda d: d.update(compute_in="memory")))
+    assert in_memory.compute_in == "memory" and in_memory.readiness.validate_in == "memory"
+
+
+@pytest.mark.parametrize(("compute_in", "validate_in"), [("database", "memory"), ("memory", "database")])
+def test_an_explicit_validate_in_wins_over_compute_in(tmp_path: Path, compute_in: str, validate_in: str) -> None:
+    def mutate(d):
+        d["compute_in"] = compute_in
+        d["readiness"]["validate_in"] = validate_in
+
+    spec = load_spec(_write(tmp_path, "explicit", mutate))
+    assert spec.compute_in == compute_in and spec.readiness.validate_in == validate_in
+
+
+def test_a_bad_compute_in_is_named_with_its_choices(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as err:
+        load_spec(_write(tmp_path, "warehouse", lambda d: d.update(compute_in="warehouse")))
+    assert "compute_in: Input should be 'database' or 'memory'" in str(err.value)
+    with pytest.raises(SpecError, match="compute_in: unknown field"):  # a monitor-level field only
+        load_spec(_write(tmp_path, "nested", lambda d: d["readiness"].update(compute_in="memory")))
