@@ -148,21 +148,18 @@ def test_the_drift_verdict_is_the_same_on_both_paths(db):
     base_frame = frames.numeric_checked(spec, sources.read_window(spec, START, START + WEEK, source=src))
     memory_base = drift_stage.reference_drift(spec, base_frame)
     everything, _ = selection.reference(spec, src)
-    statistics, parts = indb_drift.reference_statistics(
-        everything, drift_stage.drift_columns(spec), spec.drift.bins, slices=4)
-    sample = indb_drift.sample(everything, drift_stage.multivariate_columns(spec), spec.drift.multivariate_sample)
-    db_base = drift_stage.drift_reference(spec, statistics, parts, sample)
+    db_base = indb_drift.reference_drift(everything)
+    assert db_base["statistics"].keys() == memory_base["statistics"].keys()
+    assert db_base["multivariate"]["columns"] == memory_base["multivariate"]["columns"] == NUMERIC
     assert db_base["drift_thresholds"].keys() == memory_base["drift_thresholds"].keys()
     for column, methods in memory_base["drift_thresholds"].items():
         assert db_base["drift_thresholds"][column] == pytest.approx(methods, rel=1e-6), column
 
     window = sources.read_window(spec, START + WEEK, START + 2 * WEEK, source=src)
     memory, _ = drift_stage.assess_drift(spec, window, memory_base)
-    sel = selection.window(spec, src, START + WEEK, START + 2 * WEEK)
-    stats = indb_drift.window_summaries(sel, statistics)
-    in_db, _ = drift_stage.judge_drift(
-        spec, stats, indb_drift.sample(sel, db_base["multivariate"]["columns"], spec.drift.multivariate_sample),
-        db_base)
+    stats, sample = indb_drift.window_drift_inputs(selection.window(spec, src, START + WEEK, START + 2 * WEEK), db_base)
+    assert sample is not None and len(sample) == spec.drift.multivariate_sample
+    in_db, _ = drift_stage.judge_drift(spec, stats, sample, db_base)
     assert in_db["rows"] == memory["rows"] == len(window)
     assert in_db["status"] == memory["status"] == "drift"
     # Every column's verdict is the same; the PCA model reads a different random sample on each path.
@@ -202,6 +199,11 @@ def test_rows_fetched_do_not_grow_with_the_rows(dialect, tmp_path, monkeypatch, 
         before = selection.FETCHED.rows
         sample = indb_drift.sample(everything, ["normal", "heavy"], 300)
         assert len(sample) == 300 and selection.FETCHED.rows - before == 300
+        # Knowing the rows, a pre-filter keeps about 300 + 4 sd before the sort: still 300 rows,
+        # from the whole reference (not its first rows).
+        thinned = indb_drift.sample(everything, ["id", "normal"], 300, rows=n)
+        assert len(thinned) == 300 and thinned["id"].is_unique
+        assert thinned["id"].min() < n / 10 and thinned["id"].max() > n * 9 / 10
         fetched[n] = (edges_and_summary, window_rows)
         bound = _bound(statistics)
         numeric = sum(s["kind"] == "numeric" for s in statistics.values())

@@ -166,7 +166,7 @@ def _raw_numeric(values: np.ndarray, layout: dict[str, Any]) -> dict[str, Any]:
         "fine_min": [float(v) if f else None for v, f in zip(lows, filled, strict=True)],
         "fine_max": [float(v) if f else None for v, f in zip(highs, filled, strict=True)],
         "sum": float(shifted.sum()),
-        "sumsq": float(np.dot(shifted, shifted)),
+        "sumsq": float(np.sum(shifted * shifted)),  # pairwise summation, no BLAS threads
     }
 
 

@@ -23,6 +23,7 @@ non-finite. Categories are compared as text (``CAST(... AS VARCHAR)``; a float c
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -130,39 +131,63 @@ def _numbers(n: int, name: str) -> sa.Subquery:
     )
 
 
+def _unpivot_rows(t: sa.Subquery, layout: dict[str, Any]) -> list[tuple[Any, Any, Any, Any]]:
+    """Per column of ``layout``: (fine bin, category, finite value, value - shift) expressions."""
+    rows = []
+    for name, spec in layout.items():
+        if spec["kind"] == "numeric":
+            bin_, value, shifted = _numeric_parts(t.c[name], spec)
+            rows.append((bin_, sa.null().cast(sa.String), value, shifted))
+        else:
+            none = sa.null().cast(sa.Double)
+            rows.append((sa.null().cast(sa.Integer), sa.cast(t.c[name], sa.String), none, none))
+    return rows
+
+
+def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any) -> sa.Subquery:
+    """One row per (source row, column): (column number, fine bin, category, slice, value, value - shift).
+
+    PostgreSQL: ``unnest`` of one array per field (a set-returning function in FROM, implicitly
+    lateral; three times faster than the portable form there). Elsewhere: a cross join with the
+    constant column numbers, each field a ``CASE`` on the column number.
+    """
+    t = selection.subquery
+    rows = _unpivot_rows(t, layout)
+    if selection.source.engine.dialect.name == "postgresql":
+        # The finite test once per value (in its bin); value and shifted value after the unnest.
+        raw = [_number(t.c[n]) if s["kind"] == "numeric" else sa.null().cast(sa.Double) for n, s in layout.items()]
+        shifts = [S.shift_of(s) if s["kind"] == "numeric" else 0.0 for s in layout.values()]
+        arrays = [postgresql.array([sa.literal_column(str(i), sa.Integer) for i in range(len(rows))]),
+                  postgresql.array([r[0] for r in rows]), postgresql.array([r[1] for r in rows]),
+                  postgresql.array(raw)]
+        u = sa.func.unnest(*arrays).table_valued(_COL, "gw_bin", _CAT, "gw_raw").render_derived(name="gw_cells")
+        finite = u.c.gw_bin >= 0
+        # Written out (repr is exact for a float): a cast needs parentheses before a subscript.
+        constants = sa.literal_column(f"(ARRAY[{', '.join(map(repr, shifts))}]::float8[])", postgresql.ARRAY(sa.Double))
+        shift = constants[u.c[_COL] + 1]
+        columns = [u.c[_COL], u.c.gw_bin.label(_BIN), u.c[_CAT], part.label(_SLICE),
+                   sa.case((finite, u.c.gw_raw)).label("gw_x"),
+                   sa.case((finite, u.c.gw_raw - shift)).label("gw_d")]
+        return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
+    ids = _numbers(len(rows), _COL)
+    col = ids.c[_COL]
+    picked = [sa.case({i: r[k] for i, r in enumerate(rows)}, value=col) for k in range(4)]
+    return (
+        sa.select(col, picked[0].label(_BIN), picked[1].label(_CAT), part.label(_SLICE),
+                  picked[2].label("gw_x"), picked[3].label("gw_d"))
+        .select_from(t.join(ids, sa.true()))
+        .subquery("gw_unpivoted")
+    )
+
+
 def _summary_query(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> sa.Select:
-    """Long: one statement, built in three layers (unpivot, group, rank top-K); splitting it
-    would only pass the layers between functions.
+    """One statement in three layers: unpivot, group, rank the categories (top-K).
 
     Rows: (column number, fine bin, category, slice, rows, sum, sum of squares, min, max).
     """
     t = selection.subquery
-    names = list(layout)
-    ids = _numbers(len(names), _COL)
-    col = ids.c[_COL]
-    bins: dict[int, Any] = {}
-    values: dict[int, Any] = {}
-    shifted: dict[int, Any] = {}
-    cats: dict[int, Any] = {}
-    for i, name in enumerate(names):
-        if layout[name]["kind"] == "numeric":
-            bins[i], values[i], shifted[i] = _numeric_parts(t.c[name], layout[name])
-        else:
-            cats[i] = sa.cast(t.c[name], sa.String)
-
-    def pick(by: dict[int, Any], type_: Any) -> Any:
-        return sa.case(by, value=col) if by else sa.null().cast(type_)
-
     part = t.c[SLICE] if by_slice else sa.literal_column("1", sa.Integer)
-    d = pick(shifted, sa.Double)
-    unpivoted = (
-        sa.select(
-            col.label(_COL), pick(bins, sa.Integer).label(_BIN), pick(cats, sa.String).label(_CAT),
-            part.label(_SLICE), pick(values, sa.Double).label("gw_x"), d.label("gw_d"),
-        )
-        .select_from(t.join(ids, sa.true()))
-        .subquery("gw_unpivoted")
-    )
+    unpivoted = _unpivoted(selection, layout, part)
     u = unpivoted.c
     keys = (u[_COL], u[_BIN], u[_CAT], u[_SLICE])
     grouped = (
@@ -325,12 +350,68 @@ def reference_statistics(
     return statistics, slice_summaries(selection, layout, slices) if slices else []
 
 
-def sample(selection: Selection, columns: list[str], n: int) -> pd.DataFrame:
-    """At most ``n`` rows of ``columns``, drawn at random in the database (``ORDER BY random()
-    LIMIT n``: one scan, a top-n sort), for the multivariate model."""
+def sample(selection: Selection, columns: list[str], n: int, *, rows: int | None = None) -> pd.DataFrame:
+    """At most ``n`` rows of ``columns``, drawn at random in the database, for the multivariate
+    model: ``ORDER BY random() LIMIT n`` (one scan, a top-n sort). With ``rows`` (the selection's
+    size, known from its summaries) each row is first kept with probability a little above
+    ``n / rows``, so only about ``n`` rows are sorted.
+    """
     import pandas as pd
 
     t = selection.subquery
     query = sa.select(*(_number(t.c[c]).label(c) for c in columns)).order_by(sa.func.random()).limit(n)
-    rows = fetch(selection.source, query)
-    return pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=float)
+    if rows is not None and rows > n:
+        # n plus four standard deviations of the kept count, so fewer than n is ~1 in 30,000 runs.
+        keep = min(1.0, (n + 4 * math.sqrt(n) + 10) / rows)
+        query = query.where(_uniform() < keep)
+    found = fetch(selection.source, query)
+    return pd.DataFrame([tuple(r) for r in found], columns=columns, dtype=float)
+
+
+class _uniform(FunctionElement[float]):
+    """A uniform random number in [0, 1): ``random()`` on PostgreSQL; SQLite's ``random()`` is a
+    64-bit integer, scaled."""
+
+    name = "gapwatch_uniform"
+    inherit_cache = True
+
+
+@compiles(_uniform)
+def _uniform_default(element: _uniform, compiler: Any, **kw: Any) -> str:
+    return "random()"
+
+
+@compiles(_uniform, "sqlite")
+def _uniform_sqlite(element: _uniform, compiler: Any, **kw: Any) -> str:
+    return "(random() / 18446744073709551616.0 + 0.5)"
+
+
+# ---------------------------------------------------------------- the drift stage's inputs
+
+
+def reference_drift(everything: Selection) -> dict[str, Any]:
+    """The drift half of the baseline summary from the reference selection (with ``gw_slice``),
+    as ``evaluation.drift_stage.reference_drift`` computes it from the rows in memory."""
+    from gapwatch.evaluation import drift_stage
+
+    spec = everything.spec
+    slices = spec.baseline.sub_windows if spec.drift.threshold == "auto" else 0
+    statistics, parts = reference_statistics(everything, drift_stage.drift_columns(spec), spec.drift.bins,
+                                              slices=slices)
+    columns = drift_stage.multivariate_columns(spec)
+    rows = drift_stage.window_rows(statistics)
+    drawn = sample(everything, columns, spec.drift.multivariate_sample, rows=rows) if columns else None
+    return drift_stage.drift_reference(spec, statistics, parts, drawn)
+
+
+def window_drift_inputs(window: Selection, base: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """A window's column summaries and PCA sample for ``evaluation.drift_stage.judge_drift``, as
+    ``drift_stage.window_drift_inputs`` computes them from the rows in memory."""
+    from gapwatch.evaluation import drift_stage
+
+    stats = window_summaries(window, base["statistics"])
+    model = base.get("multivariate")
+    rows = drift_stage.window_rows(stats)
+    drawn = (sample(window, model["columns"], window.spec.drift.multivariate_sample, rows=rows)
+             if model and rows else None)
+    return stats, drawn
