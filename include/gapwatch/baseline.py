@@ -67,31 +67,21 @@ def _read_reference(spec: MonitorSpec, source: sources.Source) -> tuple[pd.DataF
 
 def summarize_in_database(spec: MonitorSpec, source: sources.Source) -> dict[str, Any]:
     """The baseline summary (``assessment.summarize_reference``'s output) computed in the
-    database: the reference's percentiles, column summaries, slice summaries, the labeled slices'
-    cells and the PCA sample, each one query."""
+    database: the reference's percentiles, column summaries, slice summaries, the PCA sample
+    (``indb.drift.reference_drift``) and the labeled slices' cells, each one query."""
     from gapwatch.evaluation.assessment import reference_performance
-    from gapwatch.evaluation.drift_stage import (
-        drift_columns,
-        drift_reference,
-        multivariate_columns,
-        window_rows,
-    )
+    from gapwatch.evaluation.drift_stage import window_rows
     from gapwatch.indb import drift, selection
     from gapwatch.indb.performance import reference_performance_cells
 
     everything, labeled = selection.reference(spec, source)
-    auto = spec.drift.threshold == "auto"
-    statistics, parts = drift.reference_statistics(
-        everything, drift_columns(spec), spec.drift.bins, slices=spec.baseline.sub_windows if auto else 0
-    )
-    rows = window_rows(statistics)
+    summary = drift.reference_drift(everything)
+    rows = window_rows(summary["statistics"])
     rows = everything.count() if rows is None else rows
     if rows == 0:
         raise ValueError(f"monitor {spec.name}: the baseline ({spec.baseline.describe()}) has no rows")
-    columns = multivariate_columns(spec)
-    sample = drift.sample(everything, columns, spec.drift.multivariate_sample) if columns else None
     performance = reference_performance(spec, reference_performance_cells(labeled, spec))
-    return {**drift_reference(spec, statistics, parts, sample), "rows": rows, **performance}
+    return {**summary, "rows": rows, **performance}
 
 
 def stored(spec: MonitorSpec) -> dict[str, Any] | None:

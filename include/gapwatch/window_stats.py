@@ -136,7 +136,5 @@ def window_drift(run: WindowRun, base: dict[str, Any]) -> tuple[dict[str, Any], 
     from gapwatch.indb import drift
 
     selection = _window(run)
-    stats = drift.window_summaries(selection, base["statistics"])
-    model = base.get("multivariate")
-    sample = drift.sample(selection, model["columns"], run.spec.drift.multivariate_sample) if model else None
+    stats, sample = drift.window_drift_inputs(selection, base)
     return judge_drift(run.spec, stats, sample, base, rows=None if stats else selection.count())
