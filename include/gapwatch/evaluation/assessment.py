@@ -235,6 +235,7 @@ def _row(
         "stderr": value.stderr,
         "interval": [value.value - margin, value.value + margin] if margin is not None else None,
         "uncertainty": value.uncertainty,
+        "bound": value.bound,  # ROC / PR AUC from score buckets: the largest difference to exact
         "baseline": base.get(metric.name, {}).get("value"),
         "threshold": deciding.threshold if deciding else None,
         # How the threshold was set and judged: spread_k (the value decides) or floor / max_drop /

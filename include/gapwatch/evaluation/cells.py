@@ -43,10 +43,11 @@ if TYPE_CHECKING:
     from gapwatch.spec import MonitorSpec
 
 # Equal-width score buckets on [0, 1]. ROC AUC from buckets treats a bucket as tied scores; its
-# error is at most 1/2 x sum_b P(pos in b) x P(neg in b) (``derive.auc_bound``), below 0.0003 on
-# the demo and every scenario with 2,000 buckets. A multiple of ECE_BINS, so every ECE bin is a
-# whole number of buckets.
-SCORE_BUCKETS = 2000
+# error is at most 1/2 x sum_b P(pos in b) x P(neg in b) (``derive.auc_bound``). Measured against
+# scikit-learn on every window, segment and slice of the scenarios: ROC AUC within 0.0003 and PR
+# AUC within 0.0013 on groups of 100+ rows (0.00003 / 0.00015 on 1,000+), at most 0.011 standard
+# errors anywhere. A multiple of ECE_BINS, so every ECE bin is a whole number of buckets.
+SCORE_BUCKETS = 10_000
 ECE_BINS = 10
 NO_SCORE = -1
 DROPPED = -1
