@@ -28,7 +28,7 @@ from gapwatch.catalog import ESTIMABLE, METRICS
 from gapwatch.evaluation.cells import DROPPED, ECE_BINS, NO_SCORE, SCORE_BUCKETS, Cells
 
 N_BOOTSTRAP = 200
-BOOTSTRAP_BUCKETS = 1000  # a divisor of SCORE_BUCKETS and a multiple of ECE_BINS
+BOOTSTRAP_BUCKETS = 200  # a divisor of SCORE_BUCKETS and a multiple of ECE_BINS
 
 
 @dataclass(frozen=True)
