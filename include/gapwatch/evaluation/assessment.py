@@ -259,7 +259,7 @@ def not_computable_reason(
                 + (" and score" if METRICS[metric.name].needs_score else ""))
         if value.value is None or value.n < metric.min_labels:
             return f"{metric.name} not computable: {used} (NULL, NaN or infinite values)"
-    labels = set() if cells is None else {v for v in cells.keys["y"] if v is not None and v != -1}
+    labels = set() if cells is None else {v for v in cells.keys.get("y", ()) if v is not None and v != -1}
     if len(labels) == 1:
         label = labels.pop()
         label = float(label) if cells is not None and cells.kind == "binary" else label  # 1.0, as stored
