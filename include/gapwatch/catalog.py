@@ -54,7 +54,7 @@ METRICS: dict[str, MetricDef] = {
         _def("mae", {REGRESSION}, False, False, "analytic", "mean absolute error"),
         _def("rmse", {REGRESSION}, False, False, "analytic", "root mean squared error"),
         _def("mape", {REGRESSION}, False, False, "analytic", "mean absolute percentage error"),
-        _def("r2", {REGRESSION}, True, False, "bootstrap", "coefficient of determination"),
+        _def("r2", {REGRESSION}, True, False, "analytic", "coefficient of determination"),
     ]
 }
 

@@ -153,6 +153,7 @@ def _row(
         "stderr": value.stderr,
         "interval": [value.value - margin, value.value + margin] if margin is not None else None,
         "uncertainty": value.uncertainty,
+        "bound": value.bound,  # ROC / PR AUC from score buckets: the largest difference to exact
         "baseline": base.get(metric.name, {}).get("value"),
         "threshold": deciding.threshold if deciding else None,
         # How the threshold was set and judged: spread_k (the value decides) or floor / max_drop /
@@ -176,7 +177,7 @@ def not_computable_reason(
                 + (" and score" if METRICS[metric.name].needs_score else ""))
         if value.value is None or value.n < metric.min_labels:
             return f"{metric.name} not computable: {used} (NULL, NaN or infinite values)"
-    labels = set() if cells is None else {v for v in cells.keys["y"] if v is not None and v != -1}
+    labels = set() if cells is None else {v for v in cells.keys.get("y", ()) if v is not None and v != -1}
     if len(labels) == 1:
         label = labels.pop()
         label = float(label) if cells is not None and cells.kind == "binary" else label  # 1.0, as stored

@@ -43,14 +43,16 @@ if TYPE_CHECKING:
     from gapwatch.spec import MonitorSpec
 
 # Equal-width score buckets on [0, 1]. ROC AUC from buckets treats a bucket as tied scores; its
-# error is at most 1/2 x sum_b P(pos in b) x P(neg in b) (``derive.auc_bound``), below 0.0003 on
-# the demo and every scenario with 2,000 buckets. A multiple of ECE_BINS, so every ECE bin is a
-# whole number of buckets.
-SCORE_BUCKETS = 2000
+# error is at most 1/2 x sum_b P(pos in b) x P(neg in b) (``derive.auc_bound``). Measured against
+# scikit-learn on every window, segment and slice of the scenarios: ROC AUC within 0.0003 and PR
+# AUC within 0.0013 on groups of 100+ rows (0.00003 / 0.00015 on 1,000+), at most 0.011 standard
+# errors anywhere. A multiple of ECE_BINS, so every ECE bin is a whole number of buckets.
+SCORE_BUCKETS = 10_000
 ECE_BINS = 10
 NO_SCORE = -1
 DROPPED = -1
 EPS = float(np.finfo(np.float64).eps)
+NONE_KEY = "\x00<none>"  # a missing class while keys are sorted as text (first; numpy keeps it)
 
 KEYS: dict[str, tuple[str, ...]] = {
     "binary": ("bucket", "y", "pred"),
@@ -94,7 +96,7 @@ class Cells:
 
 
 def _sort_key(value: Any) -> str:
-    return "\x00" if value is None else str(value)
+    return NONE_KEY if value is None else str(value)
 
 
 def empty(kind: str) -> Cells:
@@ -195,29 +197,54 @@ def _regression_rows(y: np.ndarray, pred: np.ndarray) -> tuple[dict, dict]:
     }
 
 
+def _digits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code 0..r-1 per row, the value of each code): integers by offset, text by sorting."""
+    if values.dtype != object:
+        low = int(values.min()) if values.size else 0
+        high = int(values.max()) if values.size else 0
+        return values - low, np.arange(low, high + 1, dtype=np.int64)
+    uniq, inverse = np.unique(np.array([_sort_key(v) for v in values]), return_inverse=True)
+    decoded = np.empty(uniq.size, dtype=object)
+    decoded[:] = [None if u == NONE_KEY else u for u in uniq]
+    return inverse, decoded
+
+
 def _group(kind: str, keys: dict[str, np.ndarray], sums: dict[str, np.ndarray],
            groups: np.ndarray | None = None, n_groups: int = 1) -> list[Cells]:
-    """The cells of each group (``groups``: a code 0..n_groups-1 per row, -1 = in no group)."""
+    """The cells of each group (``groups``: a code 0..n_groups-1 per row, -1 = in no group).
+
+    Each row's cell is one mixed-radix code (group, then every key); counts and sums are
+    ``bincount``s over it (no sort), or over ``np.unique``'s codes when the code space is large.
+    """
     n = next(iter(keys.values())).size
     groups = np.zeros(n, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     keep = groups >= 0
     code = groups[keep]
     decoders = []
     for name in KEYS[kind]:
-        values = keys[name][keep]
-        uniq, inverse = np.unique(np.array([_sort_key(v) for v in values]) if values.dtype == object
-                                  else values, return_inverse=True)
-        decoders.append((name, values, uniq.size))
-        code = code * uniq.size + inverse
-    cell, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    width = int(np.prod([d[2] for d in decoders])) if decoders else 1
-    group_of = cell // max(width, 1)
-    counts = np.bincount(inverse, minlength=cell.size)
-    totals = {k: np.bincount(inverse, weights=v[keep], minlength=cell.size) for k, v in sums.items()}
+        digit, values = _digits(keys[name][keep])
+        decoders.append((name, values))
+        code = code * values.size + digit
+    size = n_groups * int(np.prod([v.size for _, v in decoders]))
+    if size <= 8 * max(code.size, 1_000_000):
+        counts = np.bincount(code, minlength=size)
+        cell = np.flatnonzero(counts)
+        counts = counts[cell]
+        totals = {k: np.bincount(code, weights=v[keep], minlength=size)[cell] for k, v in sums.items()}
+    else:
+        cell, inverse = np.unique(code, return_inverse=True)
+        counts = np.bincount(inverse, minlength=cell.size)
+        totals = {k: np.bincount(inverse, weights=v[keep], minlength=cell.size) for k, v in sums.items()}
+    decoded: dict[str, np.ndarray] = {}
+    rest = cell
+    for name, values in reversed(decoders):
+        rest, digit = np.divmod(rest, values.size)
+        decoded[name] = values[digit]
+    group_of = rest
     out = []
     for g in range(n_groups):
         mine = group_of == g
-        out.append(Cells(kind, {name: values[first[mine]] for name, values, _ in decoders},
+        out.append(Cells(kind, {name: decoded[name][mine] for name, _ in decoders},
                          {"n": counts[mine].astype(np.int64), **{k: v[mine] for k, v in totals.items()}}))
     return out
 

@@ -28,6 +28,7 @@ from gapwatch.catalog import ESTIMABLE, METRICS
 from gapwatch.evaluation.cells import DROPPED, ECE_BINS, NO_SCORE, SCORE_BUCKETS, Cells
 
 N_BOOTSTRAP = 200
+BOOTSTRAP_BUCKETS = 200  # a divisor of SCORE_BUCKETS and a multiple of ECE_BINS
 
 
 @dataclass(frozen=True)
@@ -155,19 +156,26 @@ class _Binary:
 
 def _ece(pos: np.ndarray, s_pos: np.ndarray, neg: np.ndarray, s_neg: np.ndarray) -> np.ndarray:
     """ECE over ECE_BINS bins of whole buckets: sum of |positives - score sum| / rows."""
-    shape = (*pos.shape[:-1], ECE_BINS, SCORE_BUCKETS // ECE_BINS)
+    shape = (*pos.shape[:-1], ECE_BINS, -1)
     gap = np.abs(pos.reshape(shape).sum(-1) - (s_pos + s_neg).reshape(shape).sum(-1)).sum(-1)
     return safe_div(gap, (pos + neg).sum(-1))
 
 
+def coarse(values: np.ndarray) -> np.ndarray:
+    """Bucket totals (last axis) added up into BOOTSTRAP_BUCKETS groups of neighbours: the
+    bootstrap's resolution (its draw costs one binomial per cell; an error needs no finer)."""
+    return values.reshape(*values.shape[:-1], BOOTSTRAP_BUCKETS, -1).sum(-1)
+
+
 def _score_bootstrap(b: _Binary, rng: np.random.Generator) -> dict[str, float | None]:
-    """PR AUC and ECE errors from one multinomial draw over the (bucket, label) cells."""
-    counts = np.concatenate([b.pos, b.neg])
+    """PR AUC and ECE errors from one multinomial draw over the (coarse bucket, label) cells."""
+    pos, neg = coarse(b.pos), coarse(b.neg)
+    counts = np.concatenate([pos, neg])
     used = np.nonzero(counts)[0]
     w = np.zeros((N_BOOTSTRAP, counts.size))
     w[:, used] = draw(rng, counts[used])
-    pos_w, neg_w = w[:, :SCORE_BUCKETS], w[:, SCORE_BUCKETS:]
-    mean_pos, mean_neg = safe_div(b.s_pos, b.pos), safe_div(b.s_neg, b.neg)
+    pos_w, neg_w = w[:, :BOOTSTRAP_BUCKETS], w[:, BOOTSTRAP_BUCKETS:]
+    mean_pos, mean_neg = safe_div(coarse(b.s_pos), pos), safe_div(coarse(b.s_neg), neg)
     return {"pr_auc": spread(bucket_average_precision(pos_w, neg_w)),
             "ece": spread(_ece(pos_w, pos_w * mean_pos, neg_w, neg_w * mean_neg))}
 
@@ -366,11 +374,14 @@ def estimate(cells: Cells, calibration: dict[str, list[float]], names: list[str]
 
 def _estimate_auc_stderr(rng: np.random.Generator, counts: np.ndarray, prob: np.ndarray,
                          bucket: np.ndarray) -> float | None:
-    w = draw(rng, counts)
-    order = np.argsort(bucket, kind="stable")
-    starts = np.r_[0, np.nonzero(np.diff(bucket[order]))[0] + 1]
-    pos = np.add.reduceat((w * prob)[:, order], starts, axis=1)
-    neg = np.add.reduceat((w * (1 - prob))[:, order], starts, axis=1)
+    """The estimate's bootstrap: a multinomial draw over coarse buckets, each with its rows' mean
+    probability."""
+    group = bucket // (SCORE_BUCKETS // BOOTSTRAP_BUCKETS)
+    rows = np.bincount(group, weights=counts, minlength=BOOTSTRAP_BUCKETS)
+    share = safe_div(np.bincount(group, weights=counts * prob, minlength=BOOTSTRAP_BUCKETS), rows)
+    used = np.nonzero(rows)[0]
+    w = draw(rng, rows[used])
+    pos, neg = w * share[used], w * (1 - share[used])
     return spread(np.where((pos.sum(1) > 0) & (neg.sum(1) > 0), bucket_auc(pos, neg), np.nan))
 
 
