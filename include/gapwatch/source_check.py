@@ -11,6 +11,7 @@ finding, so the window is not ready and evaluation is inconclusive, never a cras
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -130,9 +131,18 @@ def _kind(value: Any) -> str:
 # ---------------------------------------------------------------- the same checks in the database
 
 
-def _declared_types(spec: MonitorSpec, engine: sa.Engine) -> dict[str, Any]:
+def _declared_numeric(spec: MonitorSpec, engine: sa.Engine) -> set[str]:
+    """Columns of the predictions table the database types as numbers (by the Python type their
+    values come back as: PostgreSQL's DOUBLE PRECISION is no ``sa.Numeric``)."""
     schema, name = split_table(spec.predictions.table)
-    return {c["name"]: c["type"] for c in sa.inspect(engine).get_columns(name, schema=schema)}
+    numeric = set()
+    for column in sa.inspect(engine).get_columns(name, schema=schema):
+        try:
+            if column["type"].python_type in (int, float, Decimal):
+                numeric.add(column["name"])
+        except NotImplementedError:  # a type SQLAlchemy does not know: not known to be numeric
+            pass
+    return numeric
 
 
 def _text_in_numeric(run: WindowRun, selection: Any, column: str) -> int:
@@ -176,11 +186,11 @@ def database_problems(
     if problems:  # a column the spec names is missing: the queries below would name it
         return problems, blocked
     p = spec.predictions
-    types = _declared_types(spec, run.source.engine)
+    typed = _declared_numeric(spec, run.source.engine)
     win = selection.window(spec, run.source, window.start, window.end)
     numeric = [f.name for f in p.features if f.kind == "numeric"] + ([p.score] if p.score else [])
     for column in numeric:
-        if not isinstance(types.get(column), sa.Numeric | sa.Integer):
+        if column not in typed:
             bad = _text_in_numeric(run, win, column)
             if bad:
                 problems.append(f"column {column}: {bad} value(s) are not numbers (declared numeric)")
@@ -188,7 +198,7 @@ def database_problems(
         cohort = selection.cohort(spec, run.source, cohort_window.start, cohort_window.end, as_of=window.end)
         for sel, column, name, prefix in ((win, p.prediction, "prediction", ""),
                                           (cohort, "label", spec.ground_truth.label, "labeled cohort: ")):
-            if column == "label" or isinstance(types.get(column), sa.Numeric | sa.Integer):
+            if column == "label" or column in typed:
                 outside = _outside_binary_in_database(sel, column)
                 if outside:
                     problems.append(f"{prefix}column {name}: values {outside} outside {{0, 1}} of a binary model")

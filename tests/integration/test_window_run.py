@@ -29,8 +29,10 @@ from gapwatch.window_run import window_run
 pytestmark = pytest.mark.integration
 
 def _memory_path(spec: MonitorSpec) -> MonitorSpec:
-    """The spec on the memory path (``compute_in: memory``): the one that writes extracts."""
-    return spec.model_copy(update={"compute_in": "memory"})
+    """The spec on the memory path (``compute_in: memory``, the suite validated in memory too):
+    the one that writes extracts and reads them."""
+    readiness = spec.readiness.model_copy(update={"validate_in": "memory"})
+    return spec.model_copy(update={"compute_in": "memory", "readiness": readiness})
 
 
 FIRST_JUDGED = 3  # the first demo window whose cohort has matured labels (so every stage reads)
