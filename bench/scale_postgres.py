@@ -46,6 +46,15 @@ Targets of issue 14 (database path): ``peak_rss_mb`` at 4M within 10% of its val
 ``run_s`` <= 3 x ``scan_s`` at 4M; ``rows_fetched`` independent of N.
 
 The database is dropped at the end (also on failure). Develop with ``--rows 20000 80000``.
+
+Before issue 14 (``--compute-in memory``: the window and the cohort read into pandas), on the
+2-core dev machine, PostgreSQL 15, load average 2-8 (other work running), 2026-12-07:
+
+    rows  window_rows  run_s  peak_rss_mb  scan_s  run/scan  source_rows  baseline_s  baseline_rss_mb
+    200k       66,666   10.5          565   0.043      246x      ~135k          6.7              449
+    800k      266,666   15.7          891   0.138      114x      ~539k         13.6              886
+      1M      333,333   35.0        1,052   0.174      201x       673,081       25.9            1,061
+      4M    1,333,333  184.4        3,690   1.830      101x     2,692,326      140.4            3,698
 """
 
 from __future__ import annotations
