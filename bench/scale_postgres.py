@@ -37,6 +37,9 @@ first run does once), the second runs ONE real window (week 3; its cohort is wee
   ``after_cursor_execute`` event on every engine: gapwatch's, GX's, pandas' reads). On the memory
   path it is the window plus the cohort; on the database path it exceeds ``rows_fetched`` by the
   readiness suite's queries (GX's aggregates and failing-row examples) and any bypass of ``fetch``;
+* with ``--top-queries K``: ``top_queries`` / ``baseline_top_queries``, the K queries on the
+  source that returned the most rows, as ``[rows, SQL]`` (what to look at when ``rows_fetched``
+  grows with N);
 * ``run_over_scan``: ``run_s / scan_s``; ``verdicts``: the stored run's status and stage
   verdicts (a run that stopped at readiness would not be a benchmark of the evaluation);
 * ``baseline_s``, ``baseline_peak_rss_mb``: the same for the baseline summary (not part of a
@@ -292,7 +295,7 @@ def _fetched(compute_in: str) -> dict[str, int | None]:
     return {"rows_fetched": selection.FETCHED.rows, "fetch_queries": selection.FETCHED.queries}
 
 
-def _count_source_rows() -> dict[str, int]:
+def _count_source_rows() -> dict[str, Any]:
     """Rows every SELECT on the gw_scale database returned in this process, whoever ran it.
 
     A cross-check of ``FETCHED`` that needs no cooperation from the code measured: a SQLAlchemy
@@ -301,18 +304,20 @@ def _count_source_rows() -> dict[str, int]:
     """
     import sqlalchemy as sa
 
-    counted = {"rows": 0, "queries": 0}
+    counted: dict[str, Any] = {"rows": 0, "queries": 0, "each": []}
 
     @sa.event.listens_for(sa.Engine, "after_cursor_execute")
     def _count(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: Any) -> None:
         if conn.engine.url.database == DATABASE and cursor.description is not None:
-            counted["rows"] += max(cursor.rowcount, 0)
+            rows = max(cursor.rowcount, 0)
+            counted["rows"] += rows
             counted["queries"] += 1
+            counted["each"].append((rows, " ".join(str(statement).split())))
 
     return counted
 
 
-def child(stage: str, spec_dir: str) -> None:
+def child(stage: str, spec_dir: str, top: int = 0) -> None:
     """Run one stage of the monitor in this process and print its figures as one JSON line."""
     from gapwatch.spec import load_specs
 
@@ -338,6 +343,7 @@ def child(stage: str, spec_dir: str) -> None:
         **_fetched(spec.compute_in),
         "source_rows": source_rows["rows"],
         "source_queries": source_rows["queries"],
+        "top_queries": [[rows, sql[:300]] for rows, sql in sorted(source_rows["each"], key=lambda q: -q[0])[:top]],
         **(_verdicts(spec.name) if stage == "run" else {}),
     }, default=str))
 
@@ -356,9 +362,9 @@ def _verdicts(monitor: str) -> dict[str, str]:
     return {k: str(v) for k, v in row._mapping.items()}
 
 
-def _run_child(stage: str, spec_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+def _run_child(stage: str, spec_dir: Path, env: dict[str, str], top: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", stage, "--spec-dir", str(spec_dir)],
+        [sys.executable, __file__, "--child", stage, "--spec-dir", str(spec_dir), "--top-queries", str(top)],
         env=env, capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
@@ -370,7 +376,7 @@ def _run_child(stage: str, spec_dir: Path, env: dict[str, str]) -> dict[str, Any
 # ---------------------------------------------------------------- one N
 
 
-def measure(rows: int, compute_in: str) -> dict[str, Any]:
+def measure(rows: int, compute_in: str, top: int = 0) -> dict[str, Any]:
     """Load N rows into a fresh gw_scale, run the baseline and one window, return the figures."""
     import sqlalchemy as sa
 
@@ -397,9 +403,9 @@ def measure(rows: int, compute_in: str) -> dict[str, Any]:
                 "GAPWATCH_EXPECTATIONS_DIR": str(home / "expectations"),
                 SOURCE_ENV: url,
             }
-            base = _run_child("baseline", home / "monitors", env)
+            base = _run_child("baseline", home / "monitors", env, top)
             scan_before, window_rows = scan(url)
-            run = _run_child("run", home / "monitors", env)
+            run = _run_child("run", home / "monitors", env, top)
             scan_after, _ = scan(url)
     finally:
         with admin.connect() as conn:
@@ -422,6 +428,7 @@ def measure(rows: int, compute_in: str) -> dict[str, Any]:
         "baseline_s": base["seconds"],
         "baseline_peak_rss_mb": base["peak_rss_mb"],
         "load_s": round(load_s, 1),
+        **({"top_queries": run["top_queries"], "baseline_top_queries": base["top_queries"]} if top else {}),
     }
 
 
@@ -430,15 +437,17 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000])
     parser.add_argument("--json", type=Path, help="also write the objects to this file (a JSON list)")
     parser.add_argument("--compute-in", choices=["database", "memory"], default="database")
+    parser.add_argument("--top-queries", type=int, default=0, metavar="K",
+                        help="also print the K queries on the source that returned the most rows (run and baseline)")
     parser.add_argument("--child", choices=["baseline", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--spec-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.spec_dir)
+        child(args.child, args.spec_dir, args.top_queries)
         return 0
     results = []
     for rows in args.rows:
-        result = measure(rows, args.compute_in)
+        result = measure(rows, args.compute_in, args.top_queries)
         print(json.dumps(result), flush=True)
         results.append(result)
     if args.json:
