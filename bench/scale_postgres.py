@@ -37,9 +37,11 @@ first run does once), the second runs ONE real window (week 3; its cohort is wee
   ``after_cursor_execute`` event on every engine: gapwatch's, GX's, pandas' reads). On the memory
   path it is the window plus the cohort; on the database path it exceeds ``rows_fetched`` by the
   readiness suite's queries (GX's aggregates and failing-row examples) and any bypass of ``fetch``;
-* with ``--top-queries K``: ``top_queries`` / ``baseline_top_queries``, the K queries on the
-  source that returned the most rows, as ``[rows, SQL]`` (what to look at when ``rows_fetched``
-  grows with N);
+* ``source_query_s``: the run's seconds inside those queries (execute and fetch; the rest of
+  ``run_s`` is Python, the store and GX's own work);
+* with ``--top-queries K``: ``top_queries`` / ``slowest_queries`` (and ``baseline_...``): the K
+  queries on the source that returned the most rows / took longest, as ``[rows, seconds, SQL]``
+  (what to look at when ``rows_fetched`` grows with N or ``run_s`` is far above ``scan_s``);
 * ``run_over_scan``: ``run_s / scan_s``; ``verdicts``: the stored run's status and stage
   verdicts (a run that stopped at readiness would not be a benchmark of the evaluation);
 * ``baseline_s``, ``baseline_peak_rss_mb``: the same for the baseline summary (not part of a
@@ -306,13 +308,18 @@ def _count_source_rows() -> dict[str, Any]:
 
     counted: dict[str, Any] = {"rows": 0, "queries": 0, "each": []}
 
+    @sa.event.listens_for(sa.Engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: Any) -> None:
+        conn.info.setdefault("gw_bench_started", []).append(time.perf_counter())
+
     @sa.event.listens_for(sa.Engine, "after_cursor_execute")
     def _count(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: Any) -> None:
+        seconds = time.perf_counter() - conn.info["gw_bench_started"].pop()
         if conn.engine.url.database == DATABASE and cursor.description is not None:
             rows = max(cursor.rowcount, 0)
             counted["rows"] += rows
             counted["queries"] += 1
-            counted["each"].append((rows, " ".join(str(statement).split())))
+            counted["each"].append((rows, round(seconds, 3), " ".join(str(statement).split())))
 
     return counted
 
@@ -343,7 +350,9 @@ def child(stage: str, spec_dir: str, top: int = 0) -> None:
         **_fetched(spec.compute_in),
         "source_rows": source_rows["rows"],
         "source_queries": source_rows["queries"],
-        "top_queries": [[rows, sql[:300]] for rows, sql in sorted(source_rows["each"], key=lambda q: -q[0])[:top]],
+        "top_queries": [list(q) for q in sorted(source_rows["each"], key=lambda q: -q[0])[:top]],
+        "slowest_queries": [list(q) for q in sorted(source_rows["each"], key=lambda q: -q[1])[:top]],
+        "source_query_s": round(sum(q[1] for q in source_rows["each"]), 2),
         **(_verdicts(spec.name) if stage == "run" else {}),
     }, default=str))
 
@@ -428,7 +437,9 @@ def measure(rows: int, compute_in: str, top: int = 0) -> dict[str, Any]:
         "baseline_s": base["seconds"],
         "baseline_peak_rss_mb": base["peak_rss_mb"],
         "load_s": round(load_s, 1),
-        **({"top_queries": run["top_queries"], "baseline_top_queries": base["top_queries"]} if top else {}),
+        "source_query_s": run["source_query_s"],
+        **({key: run[key] for key in ("top_queries", "slowest_queries")} if top else {}),
+        **({f"baseline_{key}": base[key] for key in ("top_queries", "slowest_queries")} if top else {}),
     }
 
 
