@@ -62,6 +62,18 @@ Before issue 14 (``--compute-in memory``: the window and the cohort read into pa
       4M    1,333,333  184.4        3,690   1.830      101x     2,692,326      140.4            3,698
 
 (``source_rows`` was added after the 200k/800k run.) Every verdict: healthy, ready, ok, ok.
+
+A preview of the database path (the lead's branch i-int at 8e016aa, not yet merged; same day,
+load average 6-10):
+
+    rows  run_s  peak_rss_mb  scan_s  run/scan  rows_fetched (queries)  baseline_s  baseline_rss_mb
+      1M   72.9          324   0.458      159x        32,781 (7)            101.2              266
+      4M  277.4          325   1.140      243x        33,892 (7)            285.0              266
+
+Peak memory is flat and the rows fetched are bounded (score-bucket cells per segment and the
+10,000-row PCA sample); the time is not yet near the 3x target: with ``--top-queries 6`` at 1M,
+48 of the run's 59 s were spent in source queries, 30 s of them in the drift column-summary
+GROUP BY, 6.4 s in the performance cells, 6 s in two counts over the cohort's label join.
 """
 
 from __future__ import annotations
