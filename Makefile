@@ -52,9 +52,9 @@ test-unit: venv
 test-ui: venv chromium
 	$(BIN)/pytest -q -m ui
 
-# Refresh the screenshots the README shows (the browser test, saving into docs/).
+# Refresh the screenshots the README shows (the browser tests, Data Docs offline too, saving into docs/).
 screenshots: venv chromium
-	GAPWATCH_SCREENSHOT_DIR=$(ROOT)/docs $(BIN)/pytest -q -m ui -k browser
+	GAPWATCH_SCREENSHOT_DIR=$(ROOT)/docs $(BIN)/pytest -q -m ui -k "browser or offline"
 
 # Debian's Chromium and its driver for the browser test; installed with apt when missing, never
 # downloaded by a test tool.

@@ -1,7 +1,8 @@
 """Model Health: the gapwatch fleet inside the Airflow UI (an Airflow 3 plugin).
 
 A FastAPI app mounted by the api-server at ``/gapwatch/health`` (pages, a JSON API and the locally
-served Vega scripts), *Model Health* in the Plugins menu, a link on each monitor DAG's docs, and a
+served Vega scripts), *Health* in the navigation, a *Model Health* tab on each monitor DAG's page
+(hidden on other DAGs by ``static/tab-scope.js``), a link in each monitor DAG's docs, and a
 listener that writes each monitor DAG run's verdict into its note. What is shown comes from ``gapwatch.health.model`` (store reading) and
 ``gapwatch.health.charts`` (altair); this file only wires them to Airflow.
 
@@ -228,7 +229,8 @@ def api_model_charts(model: str, user: UserDep) -> dict[str, Any]:
 
 
 @app.get("/", response_class=HTMLResponse)
-def fleet_page(request: Request, user: UserDep) -> Response:
+def fleet_page(request: Request, user: UserDep, not_a_monitor: str | None = None) -> Response:
+    """The fleet; ``not_a_monitor`` names a DAG whose Model Health tab was opened (a notice)."""
     from gapwatch.health import charts as hc
     from gapwatch.health.palette import STATUS_LABELS
 
@@ -240,7 +242,7 @@ def fleet_page(request: Request, user: UserDep) -> Response:
         request,
         "fleet.html",
         {"models": models, "sparklines": sparklines, "ui_root": _ui_root(request), "user": user,
-         "counts": [c for c in counts if c["n"]]},
+         "counts": [c for c in counts if c["n"]], "not_a_monitor": not_a_monitor},
     )
 
 
@@ -292,11 +294,15 @@ def model_page(request: Request, model: str, user: UserDep, since: str | None = 
 
 @app.get("/dags/{dag_id}", response_class=HTMLResponse)
 def dag_tab(request: Request, dag_id: str, user: UserDep) -> Response:
-    """The *Model Health* tab on a DAG page: the model page for a monitor DAG."""
+    """The *Model Health* tab on a monitor DAG's page: that model's page.
+
+    The tab is hidden on other DAGs (``static/tab-scope.js``); opened there anyway, it does not
+    pretend the DAG is a monitor: the fleet page, with a notice saying why.
+    """
     if not dag_id.startswith("gapwatch__"):
-        return HTMLResponse(
-            f"<p style='font-family:sans-serif'>{html.escape(dag_id)} is not a gapwatch monitor.</p>"
-        )
+        root = request.scope.get("root_path", "")
+        return RedirectResponse(f"{root}/?not_a_monitor={quote(dag_id, safe='')}",
+                                status_code=status.HTTP_303_SEE_OTHER)
     return model_page(request, dag_id.removeprefix("gapwatch__"), user)
 
 
@@ -520,15 +526,13 @@ def _save_note(dag_run: Any, note: str) -> None:
 
 
 class GapwatchHealthPlugin(AirflowPlugin):
-    """Registers the app, its menu entry and the run-note listener."""
+    """Registers the app, its menu entry, the monitor DAGs' tab and the run-note listener."""
 
     name = "gapwatch_health"
     listeners = [RunNotes()]
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "gapwatch Model Health"}]
-    # Airflow 3.3 shows a plugin's "dag" tab on every DAG (the plugin API has no per-DAG filter),
-    # so there is no DAG tab: each monitor DAG's docs link its Model Health page instead, and
-    # /dags/<dag_id> still answers old links. The sidebar's 64 px cut "Model Health" to
-    # "Model He...": the entry is "Health" there (the page's title says Model Health).
+    # The sidebar's 64 px cut "Model Health" to "Model He...": the entry is "Health" there (the
+    # page's title says Model Health). The DAG tab has room for the whole name.
     external_views = [
         {
             "name": "Health",
@@ -536,5 +540,21 @@ class GapwatchHealthPlugin(AirflowPlugin):
             "url_route": "model-health",
             "destination": "nav",
             "nav_top_level": True,
+        },
+        {
+            "name": "Model Health",
+            "href": URL_PREFIX.lstrip("/") + "/dags/{DAG_ID}",
+            "url_route": "model-health-tab",
+            "destination": "dag",
+        },
+    ]
+    # Airflow 3.3 shows a "dag" view on every DAG and has no per-DAG filter (its UI keeps every
+    # view whose destination is "dag"); this app, in the layout of every page, hides the tab on
+    # DAGs that are not monitors. No url_route: it is no page of its own.
+    react_apps = [
+        {
+            "name": "gapwatch_model_health_tab_scope",
+            "bundle_url": URL_PREFIX.lstrip("/") + "/static/tab-scope.js",
+            "destination": "base",
         },
     ]

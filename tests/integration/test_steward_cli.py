@@ -123,3 +123,32 @@ def test_validate_reads_the_tables_columns_from_a_reachable_source(
         "not in the table credit_predictions"
     ]
     assert check_suite(spec, SUITE).errors == []
+
+
+def test_suggest_json_writes_the_suite_and_reports_it(
+    demo_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("GAPWATCH_EXPECTATIONS_DIR", str(tmp_path))
+    start, _ = window_bounds(1)
+    _, end = window_bounds(2)
+    args = ["suite", "suggest", "credit_default", "--start", start.isoformat(), "--end", end.isoformat(), "--json"]
+    path = tmp_path / SUITE.name
+    capsys.readouterr()
+    assert main(args) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["written"] is True and written["suite_file"] == str(path)
+    assert written["suite"] == json.loads(path.read_text())  # what it reports is what it wrote
+    assert written["expectations"] == len(written["suite"]["expectations"]) > 5
+    # a second run refuses to overwrite: exit 1, nothing on stdout that a script would parse as success
+    assert main(args) == 1
+    refused = capsys.readouterr()
+    assert refused.out == "" and "pass --force to overwrite it" in refused.err
+    # --diff --json: the changes as a list, nothing written
+    edited = json.loads(path.read_text())
+    edited["expectations"] = edited["expectations"][1:]
+    path.write_text(json.dumps(edited))
+    assert main([*args, "--diff"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert diff["written"] is False and diff["exists"] is True
+    assert len(diff["changes"]) == 1 and diff["changes"][0].startswith("+ ")
+    assert json.loads(path.read_text()) == edited

@@ -72,15 +72,35 @@ def test_json_api_serves_the_fleet_and_a_model(airflow_server) -> None:
     assert missing.status_code == 404
 
 
+def test_the_demo_runs_keep_their_task_logs(airflow_server) -> None:
+    """The run a message links to has its task logs in Airflow (dag.test() writes none itself)."""
+    headers = {"Authorization": f"Bearer {_token(airflow_server)}", "Accept": "application/json"}
+    model = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default", headers=headers).json()
+    run_id, status = model["runs"][-1]["airflow_run_id"], model["runs"][-1]["status"]
+    response = httpx.get(f"{airflow_server.url}/api/v2/dags/gapwatch__credit_default/dagRuns/{run_id}"
+                         "/taskInstances/publish/logs/1", headers=headers)
+    assert response.status_code == 200, response.text
+    events = [line.get("event", "") for line in response.json()["content"]]
+    returned = f"Done. Returned value was: {{'status': <RunStatus.{status.upper()}: '{status}'>"
+    assert any(e.startswith(returned) for e in events), events
+
+
 def test_pages_with_the_ui_cookie_dag_tab_and_data_docs(airflow_server) -> None:
     cookies = {"_token": _token(airflow_server)}
     get = lambda path: httpx.get(f"{airflow_server.url}{APP}{path}", cookies=cookies)  # noqa: E731
     tab = get("/dags/gapwatch__credit_default")  # the Model Health tab on the DAG's page
     assert tab.status_code == 200 and 'id="model-status">degraded<' in tab.text
     assert "dags/gapwatch__credit_default/runs/" in tab.text
-    assert "not a gapwatch monitor" in get("/dags/some_other_dag").text
-    hostile = get("/dags/<img src=x onerror=alert(1)>").text  # reflected, but escaped
-    assert "<img" not in hostile and "&lt;img" in hostile
+    # Opened on another DAG, the tab does not pretend it is a monitor: the fleet, with a notice.
+    other = get("/dags/gapwatch_operations")
+    assert other.status_code == 303 and other.headers["location"] == f"{APP}/?not_a_monitor=gapwatch_operations"
+    fleet = httpx.get(f"{airflow_server.url}{other.headers['location']}", cookies=cookies).text
+    assert "gapwatch_operations is not a gapwatch monitor" in fleet and 'data-model="credit_default"' in fleet
+    assert 'id="model-status"' not in fleet
+    hostile = httpx.get(f"{airflow_server.url}{APP}/dags/<img src=x onerror=alert(1)>", cookies=cookies,
+                        follow_redirects=True)
+    assert hostile.status_code == 200 and "not a gapwatch monitor" in hostile.text  # reflected, but escaped
+    assert "<img" not in hostile.text and "&lt;img" in hostile.text
     docs = airflow_server.home / "gapwatch" / "data_docs" / "index.html"
     docs.parent.mkdir(parents=True, exist_ok=True)
     docs.write_text("<h1>suite results</h1>")
@@ -94,13 +114,19 @@ def test_pages_with_the_ui_cookie_dag_tab_and_data_docs(airflow_server) -> None:
     assert get("/data-docs/..%2Fgapwatch.db").status_code == 404  # nor the rest of GAPWATCH_HOME
 
 
-def test_no_model_health_tab_on_dags_and_a_menu_entry_that_fits(airflow_server) -> None:
-    """Airflow 3.3 would show a plugin's DAG tab on every DAG (gapwatch_operations too): none."""
+def test_a_menu_entry_that_fits_and_a_tab_scoped_to_monitor_dags(airflow_server) -> None:
+    """The nav entry is short enough for the 64 px sidebar; the DAG tab comes with the app that
+    hides it on DAGs that are not monitors (Airflow 3.3 would show it on gapwatch_operations)."""
     headers = {"Authorization": f"Bearer {_token(airflow_server)}"}
     plugins = httpx.get(f"{airflow_server.url}/api/v2/plugins", headers=headers).json()["plugins"]
-    views = next(p for p in plugins if p["name"] == "gapwatch_health")["external_views"]
-    assert [(v["name"], v["destination"], v["nav_top_level"]) for v in views] == [("Health", "nav", True)]
-    assert all(v["destination"] != "dag" for p in plugins for v in p["external_views"])
+    plugin = next(p for p in plugins if p["name"] == "gapwatch_health")
+    views = [(v["name"], v["destination"], v["url_route"]) for v in plugin["external_views"]]
+    assert views == [("Health", "nav", "model-health"), ("Model Health", "dag", "model-health-tab")]
+    assert [(a["destination"], a["bundle_url"]) for a in plugin["react_apps"]] == [
+        ("base", "gapwatch/health/static/tab-scope.js")]
+    script = httpx.get(f"{airflow_server.url}{APP}/static/tab-scope.js", headers=headers)
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "/plugin/model-health-tab" in script.text and "gapwatch__" in script.text
     dag = httpx.get(f"{airflow_server.url}/api/v2/dags/gapwatch__credit_default/details", headers=headers).json()
     assert "/gapwatch/health/models/credit_default" in dag["doc_md"]  # the monitor's docs link its page
 
@@ -241,3 +267,67 @@ def _acknowledge_in_the_browser(airflow_server, driver, wait) -> None:
     assert forged.status_code == 403
     assert next(i for i in httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default", headers=headers)
                 .json()["incidents"] if str(i["id"]) == incident)["status"] == "acknowledged"
+
+
+TAB = "a[href$='/plugin/model-health-tab']"
+
+
+def test_browser_shows_the_model_health_tab_only_on_monitor_dags(airflow_server, chromium_paths) -> None:
+    """In Airflow's own DAG pages: the tab on gapwatch__credit_default (one click to the model's
+    page), absent on gapwatch_operations; typed in there anyway, the fleet page with a notice."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser, driver_path = chromium_paths
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update", "--window-size=1400,1000",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+                 f"--user-data-dir={tempfile.mkdtemp(prefix='gw-chromium-')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    wait = WebDriverWait(driver, 60)
+    scoped = lambda d: d.execute_script(  # noqa: E731 - the tab and the app's style rule both in place
+        "return !!document.getElementById('gapwatch-model-health-tab-scope')"
+        f" && document.querySelectorAll(\"{TAB}\").length > 0")
+    try:
+        driver.get(f"{airflow_server.url}/dags/gapwatch_operations")
+        wait.until(ec.presence_of_element_located((By.NAME, "username"))).send_keys(airflow_server.username)
+        driver.find_element(By.NAME, "password").send_keys(airflow_server.password)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+        # gapwatch_operations: Airflow renders the tab (it has no per-DAG option), the rule hides it
+        wait.until(scoped)
+        assert [t.is_displayed() for t in driver.find_elements(By.CSS_SELECTOR, TAB)] == [False]
+        runs_tab = driver.find_element(By.CSS_SELECTOR, "a[href$='/dags/gapwatch_operations/runs']")
+        assert runs_tab.is_displayed()  # Airflow's own tabs are untouched
+        DOCS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(DOCS / "model-health-no-tab-on-operations.png"))
+
+        # a monitor DAG: the tab, with its whole name, one click to the model's page
+        driver.get(f"{airflow_server.url}/dags/gapwatch__credit_default")
+        wait.until(scoped)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, TAB).is_displayed())
+        tab = driver.find_element(By.CSS_SELECTOR, TAB)
+        assert tab.text == "Model Health"
+        tab.click()
+        wait.until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
+        status = wait.until(ec.presence_of_element_located((By.ID, "model-status")))
+        assert status.text == "degraded"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trend-roc_auc[data-rendered=true] svg"))
+        driver.switch_to.default_content()
+        driver.save_screenshot(str(DOCS / "model-health-tab.png"))
+
+        # the tab's address typed in on gapwatch_operations: the fleet, saying why, no model page
+        driver.get(f"{airflow_server.url}/dags/gapwatch_operations/plugin/model-health-tab")
+        wait.until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
+        notice = wait.until(ec.presence_of_element_located((By.ID, "not-a-monitor")))
+        assert notice.text.startswith("gapwatch_operations is not a gapwatch monitor")
+        assert driver.find_elements(By.CSS_SELECTOR, "tr[data-model=credit_default]")
+        assert not driver.find_elements(By.ID, "model-status")
+    finally:
+        driver.quit()

@@ -68,8 +68,14 @@ def run_dag_for_window(dag: DAG, logical_date: datetime) -> Any:
     (the one messages linked to) was deleted: a 404. With ``run_after`` = the logical date (the
     window's end) the id is ``manual__<window end>``, the same on every rerun of the window, and
     ``dag.test()`` replaces the earlier run of that logical date under the same id.
+
+    Each task's log is written where the UI reads it (:mod:`gapwatch.airflow.task_logs`:
+    ``dag.test()`` itself writes none), so the run a message links to has its logs.
     """
-    return dag.test(logical_date=logical_date, run_after=logical_date)
+    from gapwatch.airflow import task_logs
+
+    with task_logs.written():
+        return dag.test(logical_date=logical_date, run_after=logical_date)
 
 
 def _succeeded(dag_run: Any) -> bool:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gapwatch import config
+from gapwatch.cli.common import CheckFailed, print_json
 from gapwatch.spec import MonitorSpec, load_specs
 from gapwatch.window import Window, as_utc
 
@@ -26,13 +26,16 @@ def _suite_path(spec: MonitorSpec, given: str | None) -> Path:
     return Path(given) if given else config.settings().expectations_dir / f"{spec.readiness.suite}.json"
 
 
-def _diff_suggestion(spec: MonitorSpec, path: Path, start: datetime, end: datetime) -> int:
+def _diff_suggestion(spec: MonitorSpec, path: Path, start: datetime, end: datetime, *, as_json: bool) -> int:
     """Print what a suggestion would change in the suite file; write nothing."""
     from gapwatch.readiness.suggest import diff_suites, profile_window
     from gapwatch.readiness.suite import load_suite_json
 
     current = load_suite_json(path) if path.is_file() else {"expectations": []}
     lines = diff_suites(current, profile_window(spec, start, end, path.stem))
+    if as_json:
+        print_json({"suite_file": str(path), "exists": path.is_file(), "written": False, "changes": lines})
+        return 0
     print(f"suggested vs {path}" + ("" if path.is_file() else " (no such file yet)"))
     print("\n".join(lines) if lines else "(no differences)")
     return 0
@@ -45,13 +48,16 @@ def cmd_suite_suggest(args: argparse.Namespace) -> int:
     spec = load_specs(args.directory).by_name(args.monitor)
     path = _suite_path(spec, args.output)
     if args.diff:
-        return _diff_suggestion(spec, path, _utc(args.start), _utc(args.end))
+        return _diff_suggestion(spec, path, _utc(args.start), _utc(args.end), as_json=args.json)
     try:
         suite = write_suggested_suite(spec, _utc(args.start), _utc(args.end), path, force=args.force)
     except SuiteExistsError as exc:
-        print(f"gapwatch: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {len(suite['expectations'])} expectations to {path}")
+        raise CheckFailed(str(exc)) from exc  # exit 1, the reason on stderr (--json or not)
+    if args.json:
+        print_json({"suite_file": str(path), "written": True, "expectations": len(suite["expectations"]),
+                    "suite": suite})
+    else:
+        print(f"wrote {len(suite['expectations'])} expectations to {path}")
     return 0
 
 
@@ -154,6 +160,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing suite file")
     p.add_argument("--output", help="suite file (default: the monitor's readiness.suite in the expectations dir)")
     p.add_argument("--diff", action="store_true", help="print what would change in the current suite; write nothing")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--directory", help="specs folder")
     p.set_defaults(func=cmd_suite_suggest)
 
