@@ -37,6 +37,11 @@ first run does once), the second runs ONE real window (week 3; its cohort is wee
   ``after_cursor_execute`` event on every engine: gapwatch's, GX's, pandas' reads). On the memory
   path it is the window plus the cohort; on the database path it exceeds ``rows_fetched`` by the
   readiness suite's queries (GX's aggregates and failing-row examples) and any bypass of ``fetch``;
+* ``source_query_s``: the run's seconds inside those queries (execute and fetch; the rest of
+  ``run_s`` is Python, the store and GX's own work);
+* with ``--top-queries K``: ``top_queries`` / ``slowest_queries`` (and ``baseline_...``): the K
+  queries on the source that returned the most rows / took longest, as ``[rows, seconds, SQL]``
+  (what to look at when ``rows_fetched`` grows with N or ``run_s`` is far above ``scan_s``);
 * ``run_over_scan``: ``run_s / scan_s``; ``verdicts``: the stored run's status and stage
   verdicts (a run that stopped at readiness would not be a benchmark of the evaluation);
 * ``baseline_s``, ``baseline_peak_rss_mb``: the same for the baseline summary (not part of a
@@ -46,6 +51,29 @@ Targets of issue 14 (database path): ``peak_rss_mb`` at 4M within 10% of its val
 ``run_s`` <= 3 x ``scan_s`` at 4M; ``rows_fetched`` independent of N.
 
 The database is dropped at the end (also on failure). Develop with ``--rows 20000 80000``.
+
+Before issue 14 (``--compute-in memory``: the window and the cohort read into pandas), on the
+2-core dev machine, PostgreSQL 15, load average 2-8 (other work running), 2026-12-07:
+
+    rows  window_rows  run_s  peak_rss_mb  scan_s  run/scan  source_rows  baseline_s  baseline_rss_mb
+    200k       66,666   10.5          565   0.043      246x          -          6.7              449
+    800k      266,666   15.7          891   0.138      114x          -         13.6              886
+      1M      333,333   35.0        1,052   0.174      201x       673,081       25.9            1,061
+      4M    1,333,333  184.4        3,690   1.830      101x     2,692,326      140.4            3,698
+
+(``source_rows`` was added after the 200k/800k run.) Every verdict: healthy, ready, ok, ok.
+
+A preview of the database path (the lead's branch i-int at 8e016aa, not yet merged; same day,
+load average 6-10):
+
+    rows  run_s  peak_rss_mb  scan_s  run/scan  rows_fetched (queries)  baseline_s  baseline_rss_mb
+      1M   72.9          324   0.458      159x        32,781 (7)            101.2              266
+      4M  277.4          325   1.140      243x        33,892 (7)            285.0              266
+
+Peak memory is flat and the rows fetched are bounded (score-bucket cells per segment and the
+10,000-row PCA sample); the time is not yet near the 3x target: with ``--top-queries 6`` at 1M,
+48 of the run's 59 s were spent in source queries, 30 s of them in the drift column-summary
+GROUP BY, 6.4 s in the performance cells, 6 s in two counts over the cohort's label join.
 """
 
 from __future__ import annotations
@@ -281,7 +309,7 @@ def _fetched(compute_in: str) -> dict[str, int | None]:
     return {"rows_fetched": selection.FETCHED.rows, "fetch_queries": selection.FETCHED.queries}
 
 
-def _count_source_rows() -> dict[str, int]:
+def _count_source_rows() -> dict[str, Any]:
     """Rows every SELECT on the gw_scale database returned in this process, whoever ran it.
 
     A cross-check of ``FETCHED`` that needs no cooperation from the code measured: a SQLAlchemy
@@ -290,18 +318,25 @@ def _count_source_rows() -> dict[str, int]:
     """
     import sqlalchemy as sa
 
-    counted = {"rows": 0, "queries": 0}
+    counted: dict[str, Any] = {"rows": 0, "queries": 0, "each": []}
+
+    @sa.event.listens_for(sa.Engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: Any) -> None:
+        conn.info.setdefault("gw_bench_started", []).append(time.perf_counter())
 
     @sa.event.listens_for(sa.Engine, "after_cursor_execute")
     def _count(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: Any) -> None:
+        seconds = time.perf_counter() - conn.info["gw_bench_started"].pop()
         if conn.engine.url.database == DATABASE and cursor.description is not None:
-            counted["rows"] += max(cursor.rowcount, 0)
+            rows = max(cursor.rowcount, 0)
+            counted["rows"] += rows
             counted["queries"] += 1
+            counted["each"].append((rows, round(seconds, 3), " ".join(str(statement).split())))
 
     return counted
 
 
-def child(stage: str, spec_dir: str) -> None:
+def child(stage: str, spec_dir: str, top: int = 0) -> None:
     """Run one stage of the monitor in this process and print its figures as one JSON line."""
     from gapwatch.spec import load_specs
 
@@ -327,6 +362,9 @@ def child(stage: str, spec_dir: str) -> None:
         **_fetched(spec.compute_in),
         "source_rows": source_rows["rows"],
         "source_queries": source_rows["queries"],
+        "top_queries": [list(q) for q in sorted(source_rows["each"], key=lambda q: -q[0])[:top]],
+        "slowest_queries": [list(q) for q in sorted(source_rows["each"], key=lambda q: -q[1])[:top]],
+        "source_query_s": round(sum(q[1] for q in source_rows["each"]), 2),
         **(_verdicts(spec.name) if stage == "run" else {}),
     }, default=str))
 
@@ -345,9 +383,9 @@ def _verdicts(monitor: str) -> dict[str, str]:
     return {k: str(v) for k, v in row._mapping.items()}
 
 
-def _run_child(stage: str, spec_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+def _run_child(stage: str, spec_dir: Path, env: dict[str, str], top: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", stage, "--spec-dir", str(spec_dir)],
+        [sys.executable, __file__, "--child", stage, "--spec-dir", str(spec_dir), "--top-queries", str(top)],
         env=env, capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
@@ -359,7 +397,7 @@ def _run_child(stage: str, spec_dir: Path, env: dict[str, str]) -> dict[str, Any
 # ---------------------------------------------------------------- one N
 
 
-def measure(rows: int, compute_in: str) -> dict[str, Any]:
+def measure(rows: int, compute_in: str, top: int = 0) -> dict[str, Any]:
     """Load N rows into a fresh gw_scale, run the baseline and one window, return the figures."""
     import sqlalchemy as sa
 
@@ -386,9 +424,9 @@ def measure(rows: int, compute_in: str) -> dict[str, Any]:
                 "GAPWATCH_EXPECTATIONS_DIR": str(home / "expectations"),
                 SOURCE_ENV: url,
             }
-            base = _run_child("baseline", home / "monitors", env)
+            base = _run_child("baseline", home / "monitors", env, top)
             scan_before, window_rows = scan(url)
-            run = _run_child("run", home / "monitors", env)
+            run = _run_child("run", home / "monitors", env, top)
             scan_after, _ = scan(url)
     finally:
         with admin.connect() as conn:
@@ -411,6 +449,9 @@ def measure(rows: int, compute_in: str) -> dict[str, Any]:
         "baseline_s": base["seconds"],
         "baseline_peak_rss_mb": base["peak_rss_mb"],
         "load_s": round(load_s, 1),
+        "source_query_s": run["source_query_s"],
+        **({key: run[key] for key in ("top_queries", "slowest_queries")} if top else {}),
+        **({f"baseline_{key}": base[key] for key in ("top_queries", "slowest_queries")} if top else {}),
     }
 
 
@@ -419,15 +460,17 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000])
     parser.add_argument("--json", type=Path, help="also write the objects to this file (a JSON list)")
     parser.add_argument("--compute-in", choices=["database", "memory"], default="database")
+    parser.add_argument("--top-queries", type=int, default=0, metavar="K",
+                        help="also print the K queries on the source that returned the most rows (run and baseline)")
     parser.add_argument("--child", choices=["baseline", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--spec-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.spec_dir)
+        child(args.child, args.spec_dir, args.top_queries)
         return 0
     results = []
     for rows in args.rows:
-        result = measure(rows, args.compute_in)
+        result = measure(rows, args.compute_in, args.top_queries)
         print(json.dumps(result), flush=True)
         results.append(result)
     if args.json:
