@@ -22,6 +22,7 @@ from gapwatch import sources, store
 from gapwatch.spec import MonitorSpec
 from gapwatch.spec_adoption import measured_checks
 from gapwatch.window import Window
+from gapwatch.window_run import window_run
 
 BASELINE_FORMAT = 1  # bump when the stored reference changes shape, so old ones are rebuilt
 FEED = "decisions"
@@ -56,8 +57,9 @@ def compute_baseline(spec: MonitorSpec, conn: sa.Connection) -> dict[str, Any]:
     return summarize_baseline(spec.adoption, measured_checks(spec), whole, slices, per_second)
 
 
-def baseline(spec: MonitorSpec) -> dict[str, Any]:
-    """The decisions' reference statistics, computed once per spec and stored."""
+def baseline(spec: MonitorSpec, source: sources.Source | None = None) -> dict[str, Any]:
+    """The decisions' reference statistics, computed once per spec and stored (``source``: the
+    run's resolved source, so a run asks for its connection once)."""
     assert spec.adoption is not None
     key, table = _baseline_key(spec), store.adoption_baselines
     with store.engine().connect() as conn:
@@ -66,7 +68,7 @@ def baseline(spec: MonitorSpec) -> dict[str, Any]:
         ).scalar()
     if stored is not None:
         return dict(stored)
-    with sources.source_engine(sources.source_url(spec)).connect() as conn:
+    with (source or sources.Source(spec)).engine.connect() as conn:
         summary = compute_baseline(spec, conn)
     with store.engine().begin() as conn:
         store.insert_ignore(
@@ -165,9 +167,10 @@ def evaluate_adoption(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     ``adoption_values``; returns the summary without the per-segment rows (it goes to XCom)."""
     if spec.adoption is None:
         return {"status": "not_applicable", "checks": {}, "feed": []}
-    base = baseline(spec)
+    source = window_run(spec, window).source  # the run's source: resolved once for all stages
+    base = baseline(spec, source)
     broken = _broken_feed_windows(spec, window)
-    with sources.source_engine(sources.source_url(spec)).connect() as conn:
+    with source.engine.connect() as conn:
         summary = judge_window(spec, conn, window, base, broken)
     _store_values(spec, window, summary.pop("rows"))
     return summary

@@ -157,4 +157,8 @@ def test_a_spec_without_adoption_runs_exactly_as_before(demo_env: Path, monkeypa
     assert plain["adoption_values"] == [] and with_adoption["adoption_values"]
     for table in ("runs", "metric_values", "drift_values", "findings", "incidents"):
         assert plain[table] == with_adoption[table], table
-    assert len(plain["incidents"]) == 4  # the model's own story: data, estimate, drift, performance
+    # The model's own story: data, estimate, drift, and every metric a check (roc_auc critical, f1
+    # and accuracy warnings).
+    assert sorted(i["check"] for i in plain["incidents"]) == [
+        "drift", "estimate:roc_auc", "metric:accuracy", "metric:f1", "metric:roc_auc",
+        "readiness:credit_default_inputs"]

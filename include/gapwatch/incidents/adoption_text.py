@@ -116,6 +116,13 @@ def what_broke(ev: dict[str, Any]) -> list[str]:
     return lines
 
 
+def affected(ev: dict[str, Any]) -> str:
+    """What the finding rests on, for the message's "Predictions affected" line."""
+    cohort = ev.get("cohort") or ["", ""]
+    made = f" (predictions made {str(cohort[0])[:10]} to {str(cohort[1])[:10]})" if cohort[0] else ""
+    return f"{ev.get('n')} {NOUN.get(ev.get('check', ''), 'decisions')}{made}" if ev.get("n") is not None else "n/a"
+
+
 def overrides_in_words(quality: dict[str, Any]) -> str:
     """Whether the people who overrode the model were right: healthy scepticism or a trust problem."""
     verdict, n = quality.get("verdict"), quality.get("overrides", 0)

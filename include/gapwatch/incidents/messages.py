@@ -211,6 +211,8 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
 
 def predictions_affected(kind: str, ev: dict[str, Any]) -> str:
     """How many predictions the finding is about, in words (what the business should weigh)."""
+    if kind in ADOPTION_KINDS:
+        return adoption_text.affected(ev)
     if kind == Kind.ESTIMATE and ev.get("n") is not None:
         return f"{ev['n']} predictions in the window (estimated without labels)"
     if kind == Kind.PERFORMANCE and ev.get("labeled") is not None:
