@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from gapwatch import operations, store
 from gapwatch.airflow.channels import default_senders
+from gapwatch.demo import runner
 from gapwatch.demo.decisions import EAST_LATE_FROM_WINDOW
 from gapwatch.demo.seed import SHIFT_FROM_WINDOW, window_bounds
 from gapwatch.evaluation.adoption import Measure, override_verdict
@@ -41,7 +42,7 @@ def _counts() -> dict[str, int]:
         return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in tables}
 
 
-def test_demo_adoption_over_twelve_windows(demo_env: Path, store_url: str) -> None:
+def test_demo_adoption_over_twelve_windows(demo_env: Path, store_url: str, capsys) -> None:
     specs = load_specs()
     credit, eta = specs.by_name("credit_default"), specs.by_name("delivery_eta")
     for k in range(1, 13):
@@ -83,6 +84,12 @@ def test_demo_adoption_over_twelve_windows(demo_env: Path, store_url: str) -> No
     assert all(verdicts[START[k]] != "humans_right" for k in range(2, SHIFT_FROM_WINDOW))
     assert follow["evidence"]["override_quality"]["verdict"] == "humans_right"  # the latest evidence
     assert cells[("credit_default", START[12])].endswith("people right")
+    runner.print_summary()  # what `make demo` prints: an adoption column beside the model's verdicts
+    printed = capsys.readouterr().out.splitlines()
+    headers = [line.split() for line in printed if line.strip().startswith("window ")]
+    assert len(headers) == 2 and all(h[-2:] == ["adoption", "status"] for h in headers)
+    east_week = next(line for line in printed if line.strip().startswith(str(START[EAST_LATE_FROM_WINDOW].date())))
+    assert "cov " in east_week and "%!" in east_week and f"opened #{coverage['id']}" in east_week
 
     # A sustained coverage drop raises an adoption ticket for the business owner; the overrides,
     # being right, raise none (the model needs the work: its retrain ticket).
