@@ -109,3 +109,29 @@ def test_adoption_incidents_can_page() -> None:
     raw = _raw()
     raw["notifications"]["page_for"] = ["performance", "adoption"]
     assert MonitorSpec.model_validate(raw).notifications.page_for == ["performance", "adoption"]
+
+
+def test_validate_prints_the_adoption_checks_and_their_limits(tmp_path: Path, capsys, monkeypatch) -> None:
+    from gapwatch.cli.main import main
+
+    monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", "sqlite://")  # validate checks url_env is set
+    raw = _raw()
+    raw["adoption"]["checks"]["time_to_action_p90"] = {"max_relative_drop": 2.0, "severity": "critical"}
+    _write(tmp_path, raw)
+    assert main(["validate", str(tmp_path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "adoption (business owner)" in x)
+    assert "decisions in credit_decisions within 2.0 days, at least 200 a window" in line
+    assert "coverage (floor 0.8, max_drop 0.1; critical)" in line
+    assert "time_to_action_p90 (max_relative_drop 2; critical)" in line
+    assert "outcome_sum (shown, not judged)" in line
+
+
+def test_validate_says_nothing_of_adoption_without_the_section(tmp_path: Path, capsys, monkeypatch) -> None:
+    from gapwatch.cli.main import main
+
+    monkeypatch.setenv("GAPWATCH_DEMO_SOURCE_URL", "sqlite://")
+    raw = _raw()
+    del raw["adoption"]
+    _write(tmp_path, raw)
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "adoption" not in capsys.readouterr().out

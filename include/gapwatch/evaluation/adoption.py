@@ -85,6 +85,10 @@ def _finite(x: float) -> float | None:
 
 
 # ---------------------------------------------------------------- estimators (vectorised over groups)
+# Hand-written on purpose: the stage only has per-group counts and bucket histograms (the SQL
+# aggregates, never decision rows), and the estimators run over every team and segment at once.
+# np.quantile and scipy.stats need the raw values; statsmodels' proportion helpers are not a
+# dependency and would add nothing to k/n and sqrt(p(1-p)/n).
 
 
 def proportion(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
