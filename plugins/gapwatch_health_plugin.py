@@ -142,19 +142,25 @@ def _paused_dags() -> set[str]:
 
 def _fleet(user: BaseUser) -> list[dict[str, Any]]:
     from gapwatch import store
+    from gapwatch.health import adoption as health_adoption
     from gapwatch.health import model as health
 
     with store.engine().connect() as conn:
-        rows = health.fleet(conn, dag_runs=_latest_dag_runs(), paused=_paused_dags())
+        rows = health_adoption.add_to_fleet(conn, health.fleet(conn, dag_runs=_latest_dag_runs(), paused=_paused_dags()))
     return [r for r in rows if _can_read(user, r["dag_id"])]
 
 
 def _detail(user: BaseUser, model: str) -> dict[str, Any]:
     from gapwatch import store
+    from gapwatch.health import adoption as health_adoption
     from gapwatch.health import model as health
+    from gapwatch.spec import load_specs
 
+    specs = load_specs()
     with store.engine().connect() as conn:
         detail = health.model_detail(conn, model, dag_runs=_latest_dag_runs(), paused=_paused_dags())
+        spec = next((s for s in specs.specs if s.name == model), None)
+        detail = health_adoption.add_to_detail(conn, detail, spec)
     if detail is None or not _can_read(user, detail["summary"]["dag_id"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no monitored model {model!r}")
     return detail
@@ -162,6 +168,7 @@ def _detail(user: BaseUser, model: str) -> dict[str, Any]:
 
 def _charts(detail: dict[str, Any]) -> dict[str, Any]:
     from gapwatch.health import charts as hc
+    from gapwatch.health.adoption_charts import adoption_charts
 
     spec = detail["spec"] or {"metrics": []}
     last = detail["runs"][-1]["window_start"] if detail["runs"] else None
@@ -174,6 +181,7 @@ def _charts(detail: dict[str, Any]) -> dict[str, Any]:
         "drift": hc.drift_heatmap(detail["drift"]) if detail["drift"] else None,
         "readiness": hc.readiness_history(detail["readiness"]) if detail["readiness"] else None,
         "incidents": hc.incident_timeline(detail["incidents"], last) if detail["incidents"] else None,
+        "adoption": adoption_charts(detail.get("adoption")),
     }
 
 

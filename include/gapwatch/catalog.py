@@ -144,6 +144,8 @@ class Kind(StrEnum):
     PERFORMANCE = "performance"  # a realized metric on matured labels (one finding per metric)
     ESTIMATE = "estimate"  # the label-free estimate (CBPE) before labels arrive
     DRIFT = "drift"  # inputs or score moved away from the baseline
+    ADOPTION = "adoption"  # people do not use the model's decisions (the business owner's)
+    OUTCOME = "outcome"  # the decisions' business value fell (the business owner's)
 
 
 class Severity(StrEnum):
@@ -200,6 +202,7 @@ class TicketKind(StrEnum):
 
     RETRAIN = "retrain"
     FIX_FEED = "fix_feed"
+    ADOPTION = "adoption"  # training, workflow integration
 
 
 class TicketState(StrEnum):

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gapwatch.catalog import Kind, Role, Severity, TicketKind, Verdict
+from gapwatch.evaluation.adoption_findings import adoption_checks
 
 if TYPE_CHECKING:
     from gapwatch.spec import MonitorSpec
@@ -36,16 +37,22 @@ SEVERITY: dict[Kind, Severity] = {
     Kind.PERFORMANCE: Severity.CRITICAL,
     Kind.ESTIMATE: Severity.WARNING,
     Kind.DRIFT: Severity.WARNING,
+    Kind.ADOPTION: Severity.WARNING,  # per check: spec_adoption.CHECKS and the spec's limits
+    Kind.OUTCOME: Severity.WARNING,
 }
 OWNER_ROLE: dict[Kind, Role] = {
     Kind.DATA: Role.DATA_STEWARD,
     Kind.PERFORMANCE: Role.TECHNICAL_OWNER,
     Kind.ESTIMATE: Role.TECHNICAL_OWNER,
     Kind.DRIFT: Role.TECHNICAL_OWNER,
+    Kind.ADOPTION: Role.BUSINESS_OWNER,
+    Kind.OUTCOME: Role.BUSINESS_OWNER,
 }
 # An estimate never opens a ticket (labels have not confirmed it); drift alone is no reason to
-# retrain; a warning-level metric announces but asks for no planned work.
-TICKET_KIND: dict[Kind, TicketKind] = {Kind.PERFORMANCE: TicketKind.RETRAIN, Kind.DATA: TicketKind.FIX_FEED}
+# retrain; a warning-level metric announces but asks for no planned work; a sustained adoption
+# problem asks for training or workflow integration, not a retrain.
+TICKET_KIND: dict[Kind, TicketKind] = {Kind.PERFORMANCE: TicketKind.RETRAIN, Kind.DATA: TicketKind.FIX_FEED,
+                                        Kind.ADOPTION: TicketKind.ADOPTION}
 TICKET_SOURCE: dict[TicketKind, Kind] = {ticket: kind for kind, ticket in TICKET_KIND.items()}
 
 
@@ -150,6 +157,7 @@ def decide(
     readiness: Mapping[str, Any],
     performance: Mapping[str, Any],
     drift: Mapping[str, Any],
+    adoption: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Turn the stage summaries into findings: one per check, each breach / ok / not judged.
 
@@ -157,7 +165,8 @@ def decide(
     (kind performance, the realized value on matured labels, severity per metric: the first
     critical, the others warning unless the spec says), ``estimate:<metric>`` (kind estimate,
     binary classifiers: the label-free CBPE estimate, severity warning; never opens a ticket),
-    ``drift`` (kind drift).
+    ``drift`` (kind drift); with an ``adoption`` summary also ``readiness:decisions:*`` and
+    ``adoption:<check>`` (see :func:`adoption_findings`).
 
     Evidence of the performance and estimate findings (stable field names; messages are rendered
     from them):
@@ -190,7 +199,16 @@ def decide(
                       "not_computable": drift.get("not_computable", []), "reason": drift.get("reason"),
                       "rows": drift.get("rows")},
         ),
+        *adoption_findings(spec, adoption),
     ]
+
+
+def adoption_findings(spec: MonitorSpec, summary: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Findings of one window's adoption summary (``gapwatch.adoption``); none without one.
+
+    Kinds ``adoption``/``outcome`` go to the business owner; the feed's readiness to the steward.
+    """
+    return [make_finding(spec, **check) for check in adoption_checks(spec, summary)]
 
 
 def metric_verdict(performance: Mapping[str, Any], name: str) -> Verdict:

@@ -30,6 +30,7 @@ from gapwatch.catalog import (
     Severity,
     TicketState,
 )
+from gapwatch.health.adoption import adoption_lead
 from gapwatch.incidents import lifecycle as incidents
 from gapwatch.incidents import routing
 from gapwatch.incidents.messages import Message, fmt
@@ -186,6 +187,7 @@ def digest_message(
     facts = facts or digest_facts(conn, [s.name for s in specs], now)
     sections: list[str] = []
     summary: list[dict[str, Any]] = []
+    lead = adoption_lead(conn, specs)  # the business owner's question first: is it used, does it pay?
     for spec in sorted(specs, key=lambda s: s.name):
         section, model = _digest_section(spec, facts)
         sections.append(section)
@@ -196,7 +198,7 @@ def digest_message(
                 else f"all {len(specs)} of your model(s) are fine")
     body = "\n\n".join(
         [f"Hello {first},", f"Here is how the models you own did in the week to {now.date()}: {headline}.",
-         *sections, "Questions? Reply to the technical owner named under each model."]
+         *lead, *sections, "Questions? Reply to the technical owner named under each model."]
     )
     subject = f"[gapwatch] Weekly digest for {owner.name}: {headline}"
     payload = {"event": "weekly_digest", "owner": {"name": owner.name, "email": str(owner.email),

@@ -336,6 +336,11 @@ def run_window(
     readiness = check_readiness(spec, window)
     performance = evaluate_performance(spec, window, readiness["ready"])
     drift = evaluate_drift(spec, window, readiness["ready"])
-    findings = policy.decide(spec, readiness, performance, drift)
+    adoption = None
+    if spec.adoption is not None:
+        from gapwatch.adoption import evaluate_adoption
+
+        adoption = evaluate_adoption(spec, window)
+    findings = policy.decide(spec, readiness, performance, drift, adoption)
     return publish(spec, window, extract, readiness, performance, drift, findings, airflow_run_id,
                    senders=senders)

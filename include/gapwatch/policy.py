@@ -28,6 +28,7 @@ from gapwatch.findings import (
     TICKET_KIND,
     TICKET_SOURCE,
     WORST_SEGMENTS,
+    adoption_findings,
     decide,
     fingerprint,
     make_finding,
@@ -44,8 +45,8 @@ if TYPE_CHECKING:
 # re-exported here so the stages keep asking ``policy`` for every decision.
 __all__ = [
     "DRIFTED_IN_EVIDENCE", "OVERALL", "OWNER_ROLE", "SEVERITY", "TICKET_KIND", "TICKET_SOURCE",
-    "WORST_SEGMENTS", "decide", "fingerprint", "make_finding", "metric_verdict", "readiness_findings",
-    "ticket_fingerprint",
+    "WORST_SEGMENTS", "adoption_findings", "decide", "fingerprint", "make_finding", "metric_verdict",
+    "readiness_findings", "ticket_fingerprint",
 ]
 
 
@@ -241,6 +242,8 @@ def _ticket(finding: Mapping[str, Any], streak: Streaks, rules: Rules) -> tuple[
     if finding["kind"] == Kind.PERFORMANCE and finding.get("severity") == Severity.WARNING:
         kind = None  # a warning-level metric announces; it asks for no planned work
     if kind is None or streak.breaches < rules.windows_before_ticket:
+        return None, ""
+    if (finding.get("evidence") or {}).get("raise_ticket") is False:  # overrides that are right: fix the model
         return None, ""
     return kind, f"{streak.breaches} failing windows (policy: ticket after {rules.windows_before_ticket})"
 

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from gapwatch import config
 from gapwatch.catalog import DRIFT_THRESHOLDS, METRICS, Severity, metrics_for
+from gapwatch.spec_adoption import Adoption, adoption_problems
 from gapwatch.spec_fields import (
     BUILTIN_CHECKS,
     DEFAULT_COMPUTE_IN,
@@ -46,13 +47,12 @@ from gapwatch.spec_fields import (
 from gapwatch.spec_files import SpecFileError, parse_spec_yaml, read_spec_bytes, spec_paths
 
 __all__ = [
-    "BUILTIN_CHECKS", "Baseline", "ComputeIn", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
+    "Adoption", "BUILTIN_CHECKS", "Baseline", "ComputeIn", "Drift", "Feature", "FeatureDrift", "FreshnessCheck",
     "GroundTruthTable", "LabelDelay", "Metric", "MonitorSpec", "Notifications", "Owners", "Person",
     "Policy", "PredictionsTable", "Readiness", "Route", "Source", "SpecError", "SpecSet",
     "ToggleCheck", "VolumeCheck", "load_spec", "load_specs", "monitors_dir", "parse_duration",
 ]
 
-# More labels than any window holds would make every run inconclusive.
 MAX_MIN_LABELS = 100_000_000
 
 ColumnMethod = Literal["psi", "ks", "ks_pvalue", "wasserstein", "jensenshannon", "chisquare"]
@@ -242,6 +242,7 @@ class MonitorSpec(_Strict):
     baseline: Baseline
     policy: Policy = Field(default_factory=Policy)
     notifications: Notifications = Field(default_factory=Notifications)
+    adoption: Adoption | None = Field(default=None, description="is the model used, and does it pay?")
     runbook_url: str = Field(description="http(s) link to the runbook (shown as a link in the UI)")
     fallback: str = Field(min_length=1, description="what users get while the model is unfit")
     tags: list[str] = Field(default_factory=list)
@@ -270,7 +271,6 @@ class MonitorSpec(_Strict):
     @field_validator("runbook_url")
     @classmethod
     def _http(cls, value: str) -> str:
-        # The UI renders it as a link: javascript:/data: would run on click.
         if urlsplit(value).scheme.lower() not in {"http", "https"} or not urlsplit(value).netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value
@@ -322,13 +322,14 @@ class MonitorSpec(_Strict):
                     f"owners.{role} cannot be reached on any channel in notifications.channels "
                     f"{channels}: give them a slack_conn_id or enable email/file/webhook"
                 )
-        # Without routes the embedded default records pages in the file sink; otherwise a page
-        # needs a defined route, or it would be dropped.
+        # Without routes the file sink records pages; otherwise a page needs a defined route.
         if oncall and oncall not in routes and (routes or "file" not in channels):
             raise ValueError(
                 f"owners.technical_owner.oncall_route {oncall!r} is not a route in notifications.routes "
                 f"(defined: {sorted(routes) or 'none'}); pages would reach nobody"
             )
+        if problems := adoption_problems(self):
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -417,8 +418,7 @@ def load_spec(path: Path, folder: Path | None = None) -> MonitorSpec:
     return cached[1]
 
 
-# Parsed specs by file, with the (size, mtime, content hash) they were parsed from: the DAG
-# processor and the CLI load the same files again and again, and only a changed file is parsed.
+# Parsed specs by (size, mtime, content hash): only a changed file is parsed again.
 _PARSED: dict[Path, tuple[tuple[int, int, str], MonitorSpec | SpecError]] = {}
 
 

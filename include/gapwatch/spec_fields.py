@@ -292,7 +292,7 @@ class Notifications(_Strict):
         default="gapwatch_webhook", description="Airflow connection of the generic signed webhook"
     )
     routes: dict[str, Route] = Field(default_factory=dict, description="named routes (on-call, escalation)")
-    page_for: list[Literal["performance", "estimate", "data", "drift"]] = Field(
+    page_for: list[Literal["performance", "estimate", "data", "drift", "adoption", "outcome"]] = Field(
         default=["performance"],
         description="incident kinds that page the technical owner's oncall_route when critical",
     )

@@ -155,9 +155,10 @@ def _check_depth(text: str) -> None:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as exc:
-        # libyaml 0.2.5 as PyYAML 6.0.4 bundles it stops at its own depth limit first.
+        # libyaml 0.2.5 as bundled by PyYAML 6.0.4 has a nesting limit of its own; its scanner
+        # reads a flow collection's brackets ahead of the events, so it can refuse first.
         if "maximum nesting depth" in str(exc):
-            raise SpecFileError(f"nested deeper than {MAX_SPEC_DEPTH} levels ({getattr(exc, 'problem', exc)})") from exc
+            raise SpecFileError(f"nested deeper than {MAX_SPEC_DEPTH} levels") from exc
         raise SpecFileError(f"not valid YAML: {exc}") from exc
 
 

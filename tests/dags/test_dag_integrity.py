@@ -31,9 +31,10 @@ def test_every_dag_parses_with_owner_tags_retries_and_docs() -> None:
         spec = yaml.safe_load((ROOT / "include" / "monitors" / f"{dag_id.split('__')[1]}.yml").read_text())
         assert "gapwatch" in dag.tags
         assert dag.catchup is True and dag.max_active_runs == 1  # missed windows, in order
+        adoption = ["evaluate_adoption"] if spec.get("adoption") else []  # issue 11: only with the section
         assert [t.task_id for t in dag.tasks] == [
             "extract_window", "check_readiness", "evaluate_performance",
-            "evaluate_drift", "decide", "publish",
+            "evaluate_drift", *adoption, "decide", "publish",
         ]
         for t in dag.tasks:
             assert t.owner == spec["owners"]["technical_owner"]["name"]

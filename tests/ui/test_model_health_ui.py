@@ -58,8 +58,9 @@ def test_json_api_serves_the_fleet_and_a_model(airflow_server) -> None:
     status = {m["model"]: m["status"] for m in fleet}
     assert status == {"credit_default": "degraded", "delivery_eta": "healthy"}
     model = httpx.get(f"{airflow_server.url}{APP}/api/models/credit_default", headers=headers).json()
-    assert sorted(i["kind"] for i in model["incidents"]) == ["data", "drift", "estimate", "performance", "performance", "performance"]  # f1, accuracy: warnings
-    assert [t["kind"] for t in model["tickets"]] == ["retrain"]
+    assert sorted(i["kind"] for i in model["incidents"]) == [
+        "adoption", "adoption", "data", "drift", "estimate", "performance", "performance", "performance"]
+    assert [t["kind"] for t in model["tickets"]] == ["adoption", "retrain"]
     assert len(model["runs"]) == 12 and all(r["airflow_run_id"] for r in model["runs"])
     # The links on the page point at DAG runs Airflow really has.
     run = model["runs"][-1]

@@ -31,6 +31,7 @@ CORE = (
     "gapwatch.spec",
     "gapwatch.spec_fields",
     "gapwatch.spec_files",
+    "gapwatch.spec_adoption",
     "gapwatch.text",
     "gapwatch.window",
     "gapwatch.policy",

@@ -197,7 +197,8 @@ def test_every_kind_has_a_severity_and_an_owner_and_tickets_go_to_their_owner() 
     assert set(policy.SEVERITY) == set(Kind) and set(policy.OWNER_ROLE) == set(Kind)
     assert policy.SEVERITY[Kind.ESTIMATE] is Severity.WARNING and policy.SEVERITY[Kind.PERFORMANCE] is Severity.CRITICAL
     assert policy.OWNER_ROLE[Kind.DATA] is Role.DATA_STEWARD
-    assert {policy.OWNER_ROLE[policy.TICKET_SOURCE[t]] for t in TicketKind} == {Role.TECHNICAL_OWNER, Role.DATA_STEWARD}
+    assert {policy.OWNER_ROLE[policy.TICKET_SOURCE[t]] for t in TicketKind} == {
+        Role.TECHNICAL_OWNER, Role.DATA_STEWARD, Role.BUSINESS_OWNER}
     assert policy.ticket_fingerprint("credit_default", TicketKind.RETRAIN) == "credit_default|ticket:retrain|*"
 
 

@@ -63,10 +63,21 @@ readiness, incidents you can acknowledge here)
 {spec.ground_truth.delay.describe()}; drift ({spec.drift.describe()}) against the baseline
 {spec.baseline.describe()}; segments {", ".join(spec.segments) or "none"}.
 
-**Policy:** incident after {spec.policy.breaches_before_incident} breach(es) in a row, auto-resolve
+{_adoption_doc(spec)}**Policy:** incident after {spec.policy.breaches_before_incident} breach(es) in a row, auto-resolve
 after {spec.policy.healthy_runs_to_resolve} healthy runs, maintenance ticket after
 {spec.policy.windows_before_ticket} failing windows.
 """
+
+
+def _adoption_doc(spec: MonitorSpec) -> str:
+    from gapwatch.incidents.adoption_text import duration  # words only: cheap at parse time
+
+    a = spec.adoption
+    if a is None:
+        return ""
+    return (f"**Adoption:** decisions in `{a.table}` within {duration(a.decision_sla.total_seconds())} "
+            f"(coverage, follow rate, time "
+            f"to action{', outcome ' + a.value if a.value else ''}), owned by the business owner.\n\n")
 
 
 def build_dag(spec: MonitorSpec) -> DAG:
@@ -89,6 +100,11 @@ def build_dag(spec: MonitorSpec) -> DAG:
 
     @dag(schedule=CronDataIntervalTimetable(spec.schedule, timezone="UTC"), **_monitor_dag_arguments(spec))
     def monitor() -> None:
+        """The monitor's tasks, one per stage, and their wiring.
+
+        Long: each task is a few lines that must close over ``spec``; splitting them apart hides the flow.
+        """
+
         @task
         def extract_window() -> dict[str, Any]:
             from gapwatch import pipeline
@@ -114,10 +130,19 @@ def build_dag(spec: MonitorSpec) -> DAG:
             return pipeline.evaluate_drift(spec, _window(), readiness["ready"])
 
         @task
-        def decide(readiness: dict[str, Any], performance: dict[str, Any], drift: dict[str, Any]) -> list:
+        def evaluate_adoption() -> dict[str, Any]:
+            from gapwatch import adoption
+
+            return adoption.evaluate_adoption(spec, _window())
+
+        @task
+        def decide(
+            readiness: dict[str, Any], performance: dict[str, Any], drift: dict[str, Any],
+            adoption: dict[str, Any] | None = None,
+        ) -> list:
             from gapwatch import policy
 
-            return policy.decide(spec, readiness, performance, drift)
+            return policy.decide(spec, readiness, performance, drift, adoption)
 
         @task
         def publish(
@@ -142,7 +167,9 @@ def build_dag(spec: MonitorSpec) -> DAG:
         readiness: Any = check_readiness(extracted)
         performance: Any = evaluate_performance(readiness)
         drift: Any = evaluate_drift(readiness)
-        findings: Any = decide(readiness, performance, drift)
+        # Only a monitor with an adoption section gets the task; the others keep their shape.
+        adoption: Any = evaluate_adoption() if spec.adoption is not None else None
+        findings: Any = decide(readiness, performance, drift, adoption)
         publish(extracted, readiness, performance, drift, findings)
 
     return monitor()

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from gapwatch import config
+from gapwatch.incidents.adoption_text import duration
 from gapwatch.spec import MonitorSpec, load_specs, monitors_dir
+from gapwatch.spec_adoption import measured_checks
 
 
 def suite_problem(spec: MonitorSpec) -> str | None:
@@ -91,7 +93,21 @@ def describe(spec: MonitorSpec) -> list[str]:
     lines = [f"metric {m.describe_limits(sub_windows)}" for m in spec.metrics]
     lines.append(f"labels judged {spec.ground_truth.delay.describe()} late")
     lines.append(f"drift: {spec.drift.describe()}")
+    lines += _describe_adoption(spec)
     return lines
+
+
+def _describe_adoption(spec: MonitorSpec) -> list[str]:
+    """The adoption checks and their limits (business owner's), when the spec has the section."""
+    a = spec.adoption
+    if a is None:
+        return []
+    checks = []
+    for check in measured_checks(spec):
+        limits = ", ".join(f"{k} {v:g}" for k, v in a.limits(check).limits().items())
+        checks.append(f"{check} ({limits}; {a.severity(check)})" if limits else f"{check} (shown, not judged)")
+    return [f"adoption (business owner): decisions in {a.table} within {duration(a.decision_sla.total_seconds())}, "
+            f"at least {a.min_decisions} a window: " + "; ".join(checks)]
 
 
 def _spec_file(folder: Path, name: str) -> Path:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from gapwatch import config, store
 from gapwatch.catalog import IncidentEvent
 from gapwatch.demo.timeline import DEMO_START, N_WINDOWS, WINDOW
+from gapwatch.health.adoption import summary_cells
 
 # The audit events the summary marks on their window, and the word it uses for each.
 _SUMMARY_EVENTS = {
@@ -57,12 +58,11 @@ def print_summary() -> None:
         tickets = store.rows(conn, sa.select(store.tickets).order_by(store.tickets.c.id))
         messages = store.rows(conn, sa.select(store.outbox).order_by(store.outbox.c.id))
         events = store.rows(
-            conn,
-            sa.select(store.incident_events, store.incidents.c.monitor)
-            .join(store.incidents)
+            conn, sa.select(store.incident_events, store.incidents.c.monitor).join(store.incidents)
             .where(store.incident_events.c.action.in_(list(_SUMMARY_EVENTS)))
             .order_by(store.incident_events.c.id),
         )
+        adoption = summary_cells(conn)
     # What happened in each window comes from the audit trail, so a rerun shows it too.
     changes: dict[tuple[str, Any], list[str]] = {}
     for e in events:
@@ -76,7 +76,7 @@ def print_summary() -> None:
         if r["monitor"] != monitor:
             monitor = r["monitor"]
             print(f"\n{monitor}  (statistics computed {_WHERE.get(r['summary'].get('compute_in'), '?')})")
-            print(f"  {'window':10}  {'readiness':9}  {'performance':30}  {'drift':34}  status")
+            print(f"  {'window':10}  {'readiness':9}  {'performance':30}  {'drift':34}  {'adoption':30}  status")
         perf = r["performance"]
         if r["main_value"] is not None:
             perf = f"{r['main_metric']} {r['main_value']:.3f} ({perf})"
@@ -84,6 +84,7 @@ def print_summary() -> None:
         drifted = ",".join(d["column"] for d in drift.get("drifted", [])[:3])
         drift_text = f"{r['drift']}" + (f" [{drifted}]" if drifted else "")
         print(f"  {r['window_start'].date()!s:10}  {r['readiness']:9}  {perf:30}  {drift_text:34}  "
+              f"{adoption.get((r['monitor'], r['window_start']), '-'):30}  "
               f"{r['status']}{_changes(changes.get((r['monitor'], r['window_start']), []))}")
 
     print(f"\nIncidents ({len(incidents)}):")

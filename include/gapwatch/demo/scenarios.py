@@ -426,8 +426,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the scenario scoreboard.")
     parser.add_argument("--write", type=Path, help="write the Markdown scoreboard to this file")
     args = parser.parse_args(argv)
+    from gapwatch.demo import adoption_scenarios
+
     scores = run_all()
-    text = document(scores)
+    text = document(scores) + adoption_scenarios.document(adoption_scenarios.run_all())
     print(text)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)

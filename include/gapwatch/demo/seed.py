@@ -62,6 +62,7 @@ import sqlalchemy as sa
 from threadpoolctl import threadpool_limits
 
 from gapwatch.demo import credit, eta
+from gapwatch.demo.decisions import write_decisions
 from gapwatch.demo.timeline import (
     DEMO_START,
     FEED_BREAK_WINDOW,
@@ -91,7 +92,8 @@ def seed_demo(url: str, *, seed: int = 7, rows_per_window: int = 3000) -> dict[s
 
     Drops and recreates ``credit_predictions``, ``credit_outcomes``,
     ``eta_predictions`` and ``eta_outcomes`` (and nothing else), trains the two
-    demo models and writes twelve weekly windows of predictions and outcomes.
+    demo models and writes twelve weekly windows of predictions and outcomes,
+    plus the people's decisions on them (``gapwatch.demo.decisions``).
     See the module docstring for the injected faults.
 
     Args:
@@ -123,6 +125,13 @@ def seed_demo(url: str, *, seed: int = 7, rows_per_window: int = 3000) -> dict[s
             eta.OUTCOMES: eta_out,
         },
     )
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            decisions = write_decisions(conn, seed, credit_preds, credit_out, eta_preds,
+                                        start=DEMO_START, week=WINDOW, shift_from=SHIFT_FROM_WINDOW)
+    finally:
+        engine.dispose()
     return {
         "seed": seed,
         "rows": {
@@ -133,7 +142,8 @@ def seed_demo(url: str, *, seed: int = 7, rows_per_window: int = 3000) -> dict[s
         },
         "credit_auc_by_window": auc,
         "eta_mae_by_window": mae,
-        "faults": _faults(credit_preds),
+        "faults": [*_faults(credit_preds), *decisions["faults"]],
+        "decisions": decisions["rows"],
     }
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gapwatch.catalog import FleetStatus, Kind, Readiness, RunStatus, Severity, Verdict
+from gapwatch.catalog import FleetStatus, Kind, Readiness, RunStatus, Severity, TicketKind, Verdict
 
 _GREEN, _RED, _ORANGE, _AMBER, _PURPLE, _GREY = "#2f855a", "#c53030", "#dd6b20", "#b7791f", "#6b46c1", "#a0aec0"
-_SLATE = "#4a5568"
+_SLATE, _TEAL = "#4a5568", "#2c7a7b"
 
 _STATUS_LABELS = {
     FleetStatus.MONITOR_BROKEN: "monitor broken",
@@ -80,9 +80,12 @@ _KIND_LABELS = {
     Kind.PERFORMANCE: "performance",
     Kind.ESTIMATE: "estimated performance",
     Kind.DRIFT: "drift",
+    Kind.ADOPTION: "adoption",
+    Kind.OUTCOME: "business outcome",
 }
 KIND_LABELS: dict[Kind, str] = {kind: _KIND_LABELS[kind] for kind in Kind}
-_KIND_COLOURS = {Kind.DATA: _AMBER, Kind.PERFORMANCE: _RED, Kind.ESTIMATE: _ORANGE, Kind.DRIFT: _PURPLE}
+_KIND_COLOURS = {Kind.DATA: _AMBER, Kind.PERFORMANCE: _RED, Kind.ESTIMATE: _ORANGE, Kind.DRIFT: _PURPLE,
+                 Kind.ADOPTION: _TEAL, Kind.OUTCOME: _SLATE}
 KIND_COLOURS: dict[Kind, str] = {kind: _KIND_COLOURS[kind] for kind in Kind}
 
 # The main metric's two lines on one chart: realized on matured labels, estimated without labels.
@@ -108,3 +111,8 @@ READINESS_COLOURS: dict[Readiness, str] = {r: _READINESS[r][1] for r in Readines
 def template_globals() -> dict[str, Any]:
     """What the Model Health templates draw their status and severity styles from."""
     return {"badges": BADGES, "severity_colours": SEVERITY_COLOURS, "status_labels": STATUS_LABELS}
+
+_TICKETS = {TicketKind.RETRAIN: ("retrain", _RED), TicketKind.FIX_FEED: ("fix the feed", _AMBER),
+            TicketKind.ADOPTION: ("improve adoption", _TEAL)}
+TICKET_LABELS: dict[TicketKind, str] = {t: _TICKETS[t][0] for t in TicketKind}
+TICKET_COLOURS: dict[TicketKind, str] = {t: _TICKETS[t][1] for t in TicketKind}

@@ -23,6 +23,8 @@ from gapwatch.catalog import (
     TicketKind,
     Verdict,
 )
+from gapwatch.incidents import adoption_text
+from gapwatch.policy import TICKET_SOURCE
 from gapwatch.readiness.docs import HEALTH_MOUNT, data_docs_link
 from gapwatch.spec import MonitorSpec
 
@@ -67,6 +69,8 @@ MODEL_KINDS = (Kind.PERFORMANCE, Kind.ESTIMATE)  # findings about the model's ow
 def incident_title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
     """An incident's one-line title: the monitor, what failed and by how much."""
     ev = finding["evidence"]
+    if finding["kind"] in ADOPTION_KINDS:
+        return adoption_text.title(spec.name, ev)
     if finding["kind"] == Kind.DATA:
         check = finding["check"].split(":", 1)[1].removesuffix(":warning")
         if finding["severity"] == Severity.WARNING:  # it did not block anything: not "not ready"
@@ -91,7 +95,9 @@ def incident_title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
     return f"{spec.name}: input/output drift in {columns}"
 
 
-TICKET_ACTIONS = {TicketKind.RETRAIN: "Retrain or recalibrate", TicketKind.FIX_FEED: "Fix the data feed of"}
+TICKET_ACTIONS = {TicketKind.RETRAIN: "Retrain or recalibrate", TicketKind.FIX_FEED: "Fix the data feed of",
+                  TicketKind.ADOPTION: "Improve adoption (training, workflow integration) of"}
+ADOPTION_KINDS = (Kind.ADOPTION, Kind.OUTCOME)
 
 
 def ticket_title(spec: MonitorSpec, kind: TicketKind, breaches: int, check: str) -> str:
@@ -101,6 +107,8 @@ def ticket_title(spec: MonitorSpec, kind: TicketKind, breaches: int, check: str)
 
 def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> list[str]:
     """The measured value against its limit, with its one-sided 95% bounds, in words."""
+    if kind in ADOPTION_KINDS:
+        return adoption_text.what_broke(ev)
     if kind in MODEL_KINDS:
         value, threshold = ev.get("value"), ev.get("threshold")
         if value is None or threshold is None:
@@ -132,11 +140,17 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
     if kind == Kind.DATA:
         failing = ev.get("failing_expectations") or []
         blocking = ev.get("blocks_evaluation", True)
+        usable = (
+            "How badly: the decisions feed is not usable; the adoption checks are inconclusive, not blamed "
+            "on the people or the model."
+            if ev.get("feed") == "decisions"
+            else "How badly: the window is not usable; its drift and estimate are inconclusive, and a metric "
+            "judged on its predictions later is attributed to the data, not blamed on the model."
+        )
         return [
             f"What broke: the input data failed {len(failing)} {'critical' if blocking else 'warning-level'} "
             f"readiness check(s) ({ev.get('rows')} rows checked).",
-            "How badly: the window is not usable; its drift and estimate are inconclusive, and a metric "
-            "judged on its predictions later is attributed to the data, not blamed on the model."
+            usable
             if blocking
             else "How badly: not blocking. Warning only: model evaluation went ahead.",
         ]
@@ -169,6 +183,8 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
     start (the most moved feature and the statistic that moved most) instead of repeating them. An
     estimate's segments would be realized values on other rows, so they are left out.
     """
+    if kind in ADOPTION_KINDS:
+        return adoption_text.likely_cause(ev)
     lines: list[str] = []
     if ev.get("likely_cause") == Kind.DATA:
         see = f" (incident #{ev['data_incident']})" if ev.get("data_incident") else ""
@@ -195,6 +211,8 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
 
 def predictions_affected(kind: str, ev: dict[str, Any]) -> str:
     """How many predictions the finding is about, in words (what the business should weigh)."""
+    if kind in ADOPTION_KINDS:
+        return adoption_text.affected(ev)
     if kind == Kind.ESTIMATE and ev.get("n") is not None:
         return f"{ev['n']} predictions in the window (estimated without labels)"
     if kind == Kind.PERFORMANCE and ev.get("labeled") is not None:
@@ -327,6 +345,8 @@ _FACT_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
+    if kind in ADOPTION_KINDS:
+        return adoption_text.facts(ev)
     keys = _FACT_KEYS.get(kind, ())
     facts = {k: ev.get(k) for k in keys if ev.get(k) is not None}
     if ev.get("failing_expectations"):
@@ -351,7 +371,7 @@ def ticket_message(
 ) -> Message:
     """A maintenance ticket: what to do, why now (the trend), and the evidence behind it."""
     owner = getattr(spec.owners, owner_role)
-    incident_kind = Kind.PERFORMANCE if kind == TicketKind.RETRAIN else Kind.DATA
+    incident_kind = TICKET_SOURCE[TicketKind(kind)]
     lines = [
         title,
         "",

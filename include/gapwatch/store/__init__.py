@@ -6,6 +6,7 @@ SQLAlchemy 2 Core tables (``tables``) whose schema Alembic creates and evolves
 ``store.engine()``, ``store.upsert(...)``.
 """
 
+from gapwatch.store.adoption_tables import adoption_baselines, adoption_values
 from gapwatch.store.engine import dispose, engine, insert_ignore, migrate, rows, upsert
 from gapwatch.store.tables import (
     baselines,
@@ -24,6 +25,7 @@ from gapwatch.store.tables import (
 from gapwatch.window import as_utc, utcnow
 
 __all__ = [
+    "adoption_baselines", "adoption_values",
     "as_utc", "baselines", "dispose", "drift_values", "engine", "findings", "incident_events",
     "incidents", "insert_ignore", "metadata", "metric_values", "migrate", "outbox",
     "readiness_profiles", "rows", "runs", "tickets", "upsert", "utcnow", "validations",
