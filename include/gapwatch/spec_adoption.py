@@ -15,14 +15,14 @@ right minus the share the model got right), ``outcome_mean``/``outcome_sum`` (th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from gapwatch.catalog import Kind, TicketKind
 from gapwatch.spec_fields import _Strict as Strict
-from gapwatch.spec_fields import parse_duration
+from gapwatch.spec_fields import parse_duration, utc_datetime
 
 # Incident kinds of this section (catalog.Kind).
 ADOPTION = Kind.ADOPTION
@@ -122,11 +122,7 @@ class AdoptionBaseline(Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _utc(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            value = datetime(value.year, value.month, value.day)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        return utc_datetime(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> AdoptionBaseline:

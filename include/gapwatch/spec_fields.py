@@ -332,6 +332,15 @@ class Notifications(_Strict):
         return self
 
 
+def utc_datetime(value: Any) -> Any:
+    """A date or naive datetime from a spec as an aware UTC datetime (midnight for a date)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 class Baseline(_Strict):
     """The reference: a window of production predictions (``start``/``end``) or a reference table
     (``table``, e.g. the test set: the prediction columns plus a label column)."""
@@ -347,11 +356,7 @@ class Baseline(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _utc(cls, value: Any) -> Any:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            value = datetime(value.year, value.month, value.day)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        return utc_datetime(value)
 
     @field_validator("start", "end", mode="after")
     @classmethod
