@@ -95,31 +95,27 @@ def window(spec: MonitorSpec, source: sources.Source, start: datetime, end: date
     return Selection(spec, source, query.subquery("gw_window"))
 
 
-def _latest_labels(spec: MonitorSpec, as_of: datetime) -> sa.Subquery:
-    """Per prediction id, the newest label that had arrived before ``as_of`` (``rn = 1``)."""
+def _cohort_query(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> sa.Select:
+    """The window's predictions, each with its newest label arrived before ``as_of`` (or none).
+
+    The window's predictions are joined to their labels first and ranked per prediction after
+    (``ROW_NUMBER``), so the ranking touches the cohort's labels only, not the whole truth table.
+    """
     g = spec.ground_truth
     schema, name = sources.split_table(g.table)
     truth = sa.table(name, sa.column(g.id), sa.column(g.label), sa.column(g.arrived_at, sa.DateTime()),
                      schema=schema)
-    rank = sa.func.row_number().over(partition_by=truth.c[g.id], order_by=truth.c[g.arrived_at].desc())
-    return (
-        sa.select(truth.c[g.id].label("gw_id"), truth.c[g.label].label(LABEL), rank.label("gw_rank"))
-        .where(sources._before(truth.c[g.arrived_at], as_of))
-        .subquery("gw_labels")
-    )
-
-
-def _cohort_query(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> sa.Select:
     preds = _predictions(spec)
-    labels = _latest_labels(spec, as_of)
-    joined = preds.outerjoin(
-        labels, sa.and_(labels.c.gw_id == preds.c[spec.predictions.id], labels.c.gw_rank == 1)
-    )
-    return (
-        sa.select(*(preds.c[n] for n in spec_columns(spec)), labels.c[LABEL])
+    pid = preds.c[spec.predictions.id]
+    joined = preds.outerjoin(truth, sa.and_(truth.c[g.id] == pid, sources._before(truth.c[g.arrived_at], as_of)))
+    rank = sa.func.row_number().over(partition_by=pid, order_by=truth.c[g.arrived_at].desc())
+    ranked = (
+        sa.select(*(preds.c[n] for n in spec_columns(spec)), truth.c[g.label].label(LABEL), rank.label("gw_rank"))
         .select_from(joined)
         .where(sources.in_window(preds, spec, start, end))
+        .subquery("gw_ranked")
     )
+    return sa.select(*(ranked.c[n] for n in [*spec_columns(spec), LABEL])).where(ranked.c.gw_rank == 1)
 
 
 def cohort(
