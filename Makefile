@@ -20,12 +20,14 @@ export GX_ANALYTICS_ENABLED := false
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "installing gapwatch and its dependencies into $(VENV) (pip, quiet: a few minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
+	@echo "migrating Airflow's metadata database in $(AIRFLOW_HOME) (about a minute; log: db-migrate.log)"
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	touch $@
@@ -82,6 +84,7 @@ airflow: venv airflow-db
 	@echo "  Model Health: http://localhost:$(AIRFLOW_PORT)/plugin/model-health   (JSON: /gapwatch/health/api/fleet)"
 	@echo "  login:        admin / $$($(BIN)/python -c "import json; print(json.load(open('$(AIRFLOW_PASSWORDS)'))['admin'])")"
 	@echo "  (stop with Ctrl-C; the demo's DAGs stay paused so the scheduler does not run them again)"
+	@echo "  starting Airflow standalone: the UI answers once its log shows the api-server listening (~30-60 s)"
 	@echo ""
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin \
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=$(AIRFLOW_PASSWORDS) \
@@ -95,6 +98,7 @@ airflow: venv airflow-db
 
 # The detection scoreboard: generated scenarios with known truth through the real evaluation.
 scenarios: venv
+	@echo "running the scenario scoreboards (model and adoption; about a minute) into docs/scoreboard.md"
 	$(BIN)/python -m gapwatch.demo.scenarios --write docs/scoreboard.md
 
 lint: venv
