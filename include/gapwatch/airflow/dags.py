@@ -169,6 +169,9 @@ def build_dag(spec: MonitorSpec) -> DAG:
         drift: Any = evaluate_drift(readiness)
         # Only a monitor with an adoption section gets the task; the others keep their shape.
         adoption: Any = evaluate_adoption() if spec.adoption is not None else None
+        if adoption is not None:
+            # After the extract, which starts the run: the stages then share its one resolved source.
+            extracted >> adoption
         findings: Any = decide(readiness, performance, drift, adoption)
         publish(extracted, readiness, performance, drift, findings)
 
