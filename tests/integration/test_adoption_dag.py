@@ -25,7 +25,9 @@ def test_the_adoption_task_only_with_an_adoption_section() -> None:
     dag = build_dag(spec)
     assert [t.task_id for t in dag.tasks] == [*BEFORE[:4], "evaluate_adoption", *BEFORE[4:]]
     assert "evaluate_adoption" in dag.get_task("decide").upstream_task_ids
-    assert not dag.get_task("evaluate_adoption").upstream_task_ids  # reads the source, not the extract
+    # It reads the source, not the extract; it runs after the extract, which starts the run, so
+    # in one process the stages share one resolved source (one connection lookup per run).
+    assert dag.get_task("evaluate_adoption").upstream_task_ids == {"extract_window"}
     assert "**Adoption:** decisions in `credit_decisions` within 2.0 days" in dag.doc_md
 
     plain = build_dag(spec.model_copy(update={"adoption": None}))
