@@ -67,7 +67,6 @@ class Selection:
     spec: MonitorSpec
     source: sources.Source
     subquery: sa.Subquery
-    labeled: bool = False
 
     def count(self) -> int:
         """How many rows (one aggregate query)."""
@@ -124,7 +123,7 @@ def cohort(
     """Predictions made in ``[start, end)`` with the labels arrived before ``as_of`` (``label``,
     null = pending); of several labels for one prediction the newest counts, as
     ``sources.read_matured`` does on the memory path."""
-    return Selection(spec, source, _cohort_query(spec, start, end, as_of).subquery("gw_cohort"), labeled=True)
+    return Selection(spec, source, _cohort_query(spec, start, end, as_of).subquery("gw_cohort"))
 
 
 def _sliced(rows: sa.Select, order: str, k: int, name: str, *, labeled_only: bool,
@@ -133,7 +132,7 @@ def _sliced(rows: sa.Select, order: str, k: int, name: str, *, labeled_only: boo
     keep = [inner.c[LABEL].is_not(None)] if labeled_only else []
     ntile = sa.func.ntile(k).over(order_by=inner.c[order])
     outer = sa.select(*inner.c, ntile.label(SLICE)).where(*keep).subquery(name)
-    return Selection(spec, source, outer, labeled=True)
+    return Selection(spec, source, outer)
 
 
 def reference(spec: MonitorSpec, source: sources.Source) -> tuple[Selection, Selection]:
