@@ -48,9 +48,9 @@ def extract_window(spec: MonitorSpec, window: Window) -> dict[str, Any]:
     if window_stats.in_database(spec):
         # Statistics are computed in the source database by the stages that need them: nothing
         # is extracted, the extract only checks the source's shape and counts.
-        problems, blocked = source_check.database_problems(spec, run, window, cohort_window)
+        problems, _blocked, counts = source_check.database_problems(spec, run, window, cohort_window)
         source_check.save_problems(run, problems)
-        counts = window_stats.extract_counts(run, cohort_window, blocked)
+        window_stats.save_counts(run, counts)
         return {"source_problems": problems, "cohort_start": cohort_window.start.isoformat(),
                 "compute_in": spec.compute_in, **counts}
     return _extract_to_files(spec, window, run, cohort_window)

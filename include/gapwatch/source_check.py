@@ -165,6 +165,21 @@ def _text_in_numeric(run: WindowRun, selection: Any, column: str) -> int:
     return bad
 
 
+def _screen(selection: Any, column: str | None, *, label: str | None = None) -> dict[str, int]:
+    """One aggregate over a selection: its rows, the non-null values of ``label`` (the labeled
+    rows of a cohort) and the values of ``column`` outside {0, 1} (None: not screened)."""
+    from gapwatch.indb.selection import fetch
+
+    q = selection.subquery
+    aggregates = [sa.func.count(), sa.func.count(q.c[label]) if label else sa.literal(0)]
+    if column is not None:
+        c = q.c[column]
+        aggregates.append(sa.func.count(sa.case((c.not_in(sorted(BINARY_LABELS)), 1))))
+    record = tuple(fetch(selection.source, sa.select(*aggregates).select_from(q))[0])
+    return {"rows": int(record[0] or 0), "nonnull": int(record[1] or 0),
+            "outside": int(record[2] or 0) if column is not None else 0}
+
+
 def _outside_binary_in_database(selection: Any, column: str) -> list[Any]:
     from gapwatch.indb.selection import fetch
 
@@ -176,15 +191,23 @@ def _outside_binary_in_database(selection: Any, column: str) -> list[Any]:
 
 def database_problems(
     spec: MonitorSpec, run: WindowRun, window: Window, cohort_window: Window
-) -> tuple[list[str], set[str]]:
+) -> tuple[list[str], set[str], dict[str, int]]:
     """``read_checked``'s problems for the database path, found by queries instead of reads:
     missing tables and columns, text in a numeric column (only where the database does not
-    type the column as numbers), labels and predictions outside {0, 1} of a binary model."""
+    type the column as numbers), labels and predictions outside {0, 1} of a binary model.
+
+    Also the extract's counts, from the same queries (one aggregate over the window, one over
+    the cohort): ``rows``, ``cohort_rows``, ``labeled``, ``pending`` (0 for a read the source's
+    shape blocks). Offending values are looked up only when the counts found some.
+    """
     from gapwatch.indb import selection
 
+    counts = {"rows": 0, "cohort_rows": 0, "labeled": 0, "pending": 0}
     problems, blocked = table_problems(spec, run.source.engine)
     if problems:  # a column the spec names is missing: the queries below would name it
-        return problems, blocked
+        if "window" not in blocked:
+            counts["rows"] = _count_window(spec, run, window)
+        return problems, blocked, counts
     p = spec.predictions
     typed = _declared_numeric(spec, run.source.engine)
     win = selection.window(spec, run.source, window.start, window.end)
@@ -194,15 +217,34 @@ def database_problems(
             bad = _text_in_numeric(run, win, column)
             if bad:
                 problems.append(f"column {column}: {bad} value(s) are not numbers (declared numeric)")
-    if spec.task == "binary_classification":
-        cohort = selection.cohort(spec, run.source, cohort_window.start, cohort_window.end, as_of=window.end)
-        for sel, column, name, prefix in ((win, p.prediction, "prediction", ""),
-                                          (cohort, "label", spec.ground_truth.label, "labeled cohort: ")):
-            if column == "label" or column in typed:
-                outside = _outside_binary_in_database(sel, column)
-                if outside:
-                    problems.append(f"{prefix}column {name}: values {outside} outside {{0, 1}} of a binary model")
-    return problems, blocked
+    binary = spec.task == "binary_classification"
+    cohort = selection.cohort(spec, run.source, cohort_window.start, cohort_window.end, as_of=window.end)
+    screens = (
+        (win, p.prediction if binary and p.prediction in typed else None, None, p.prediction, ""),
+        (cohort, "label" if binary else None, "label", spec.ground_truth.label, "labeled cohort: "),
+    )
+    found = []
+    for sel, column, label, name, prefix in screens:
+        screen = _screen(sel, column, label=label)
+        found.append(screen)
+        if column is not None and screen["outside"]:
+            outside = _outside_binary_in_database(sel, column)
+            problems.append(f"{prefix}column {name}: values {outside} outside {{0, 1}} of a binary model")
+    counts["rows"] = found[0]["rows"]
+    counts["cohort_rows"], counts["labeled"] = found[1]["rows"], found[1]["nonnull"]
+    counts["pending"] = counts["cohort_rows"] - counts["labeled"]
+    return problems, blocked, counts
+
+
+def _count_window(spec: MonitorSpec, run: WindowRun, window: Window) -> int:
+    """The window's rows, naming no column but the timestamp (the others may be missing)."""
+    from gapwatch import sources
+    from gapwatch.indb.selection import fetch
+
+    table = sources.predictions_table(spec)
+    query = sa.select(sa.func.count()).select_from(table).where(
+        sources.in_window(table, spec, window.start, window.end))
+    return int(fetch(run.source, query)[0][0])
 
 
 # ---------------------------------------------------------------- the extract and readiness hooks

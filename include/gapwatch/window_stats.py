@@ -46,37 +46,22 @@ def _cohort(run: WindowRun, cohort: Window) -> Any:
     return selection.cohort(run.spec, run.source, cohort.start, cohort.end, as_of=run.window.end)
 
 
-def extract_counts(run: WindowRun, cohort: Window, blocked: set[str]) -> dict[str, int]:
-    """The database path's extract: the window's rows and the cohort's labeled and pending rows,
-    counted in the database (nothing is written). ``blocked``: reads the source's shape makes
-    impossible (``source_check.table_problems``), counted as 0."""
-    from gapwatch.indb.performance import label_counts
-
-    rows = 0 if "window" in blocked else _count_window(run)
-    labeled, pending = (0, 0) if blocked else label_counts(_cohort(run, cohort))
-    counts = {"rows": rows, "cohort_rows": labeled + pending, "labeled": labeled, "pending": pending}
+def save_counts(run: WindowRun, counts: dict[str, int]) -> dict[str, int]:
+    """Keep the database path's extract: the window's rows and the cohort's labeled and pending
+    rows (``source_check.database_problems`` counts them; nothing else is written)."""
     (run.folder / COUNTS_FILE).write_text(json.dumps(counts))
     return counts
 
 
-def _count_window(run: WindowRun) -> int:
-    """The window's rows, naming no column but the timestamp (the others may be missing)."""
-    import sqlalchemy as sa
-
-    from gapwatch import sources
-    from gapwatch.indb.selection import fetch
-
-    table = sources.predictions_table(run.spec)
-    query = sa.select(sa.func.count()).select_from(table).where(
-        sources.in_window(table, run.spec, run.window.start, run.window.end))
-    return int(fetch(run.source, query)[0][0])
+def _counts(run: WindowRun) -> dict[str, int]:
+    path = run.folder / COUNTS_FILE
+    return {k: int(v) for k, v in json.loads(path.read_text()).items()} if path.is_file() else {}
 
 
 def window_rows(run: WindowRun) -> int:
     """The window's rows as the extract counted them (its file, or the count it kept)."""
     if in_database(run.spec):
-        path = run.folder / COUNTS_FILE
-        return int(json.loads(path.read_text())["rows"]) if path.is_file() else 0
+        return _counts(run).get("rows", 0)
     return len(run.frame("window"))
 
 
@@ -101,7 +86,11 @@ def cohort_performance(
     from gapwatch.indb.performance import cohort_cells, label_counts
 
     selection = _cohort(run, cohort)
-    labeled, pending = (0, 0) if gate is not None else label_counts(selection)
+    labeled, pending = 0, 0
+    if gate is None:  # the extract counted them; a run folder without its counts counts again
+        known = _counts(run)
+        labeled, pending = ((known["labeled"], known["pending"]) if "labeled" in known
+                            else label_counts(selection))
     return performance_from_cells(run.spec, lambda: cohort_cells(selection, run.spec), base,
                                   labeled=labeled, pending=pending, gate=gate, suspect=suspect)
 
