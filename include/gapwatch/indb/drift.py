@@ -124,81 +124,98 @@ def _numeric_parts(column: sa.ColumnElement[Any], layout: dict[str, Any]) -> tup
     return bin_, value, shifted
 
 
-def _numbers(n: int, name: str) -> sa.Subquery:
-    """A constant table of ``0..n-1`` (UNION ALL of one-row SELECTs: portable)."""
-    return sa.union_all(*(sa.select(sa.literal_column(str(i), sa.Integer).label(name)) for i in range(n))).subquery(
+def _numbers(ids: list[int], name: str) -> sa.Subquery:
+    """A constant table of the column numbers ``ids`` (UNION ALL of one-row SELECTs: portable)."""
+    return sa.union_all(*(sa.select(sa.literal_column(str(i), sa.Integer).label(name)) for i in ids)).subquery(
         "gw_columns"
     )
 
 
-def _unpivot_rows(t: sa.Subquery, layout: dict[str, Any]) -> list[tuple[Any, Any, Any, Any]]:
-    """Per column of ``layout``: (fine bin, category, finite value, value - shift) expressions."""
-    rows = []
-    for name, spec in layout.items():
-        if spec["kind"] == "numeric":
-            bin_, value, shifted = _numeric_parts(t.c[name], spec)
-            rows.append((bin_, sa.null().cast(sa.String), value, shifted))
-        else:
-            none = sa.null().cast(sa.Double)
-            rows.append((sa.null().cast(sa.Integer), sa.cast(t.c[name], sa.String), none, none))
-    return rows
-
-
-def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any) -> sa.Subquery:
-    """One row per (source row, column): (column number, fine bin, category, slice, value, value - shift).
+def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numeric: bool) -> sa.Subquery:
+    """One row per (source row, column) for the numeric columns of ``layout`` (``numeric``) or
+    its categorical ones: (column number in ``layout``, fine bin, category, slice, value,
+    value - shift); a numeric row's category is NULL, a categorical row's bin and values are.
 
     PostgreSQL: ``unnest`` of one array per field (a set-returning function in FROM, implicitly
     lateral; three times faster than the portable form there). Elsewhere: a cross join with the
     constant column numbers, each field a ``CASE`` on the column number.
     """
     t = selection.subquery
-    rows = _unpivot_rows(t, layout)
+    names = list(layout)
+    ids = [i for i, name in enumerate(names) if (layout[name]["kind"] == "numeric") == numeric]
+    no_number = sa.null().cast(sa.Double)
     if selection.source.engine.dialect.name == "postgresql":
+        number = postgresql.array([sa.literal_column(str(i), sa.Integer) for i in ids])
+        if not numeric:
+            cats = postgresql.array([sa.cast(t.c[names[i]], sa.String) for i in ids])
+            u = sa.func.unnest(number, cats).table_valued(_COL, _CAT).render_derived(name="gw_cells")
+            columns = [u.c[_COL], sa.null().cast(sa.Integer).label(_BIN), u.c[_CAT], part.label(_SLICE),
+                       no_number.label("gw_x"), no_number.label("gw_d")]
+            return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
         # The finite test once per value (in its bin); value and shifted value after the unnest.
-        raw = [_number(t.c[n]) if s["kind"] == "numeric" else sa.null().cast(sa.Double) for n, s in layout.items()]
+        bins = postgresql.array([_numeric_parts(t.c[names[i]], layout[names[i]])[0] for i in ids])
+        raw = postgresql.array([_number(t.c[names[i]]) for i in ids])
+        u = sa.func.unnest(number, bins, raw).table_valued(_COL, _BIN, "gw_raw").render_derived(name="gw_cells")
+        finite = u.c[_BIN] >= 0
+        # Each column's shift by its column number (written out: repr is exact for a float; a
+        # cast needs parentheses before a subscript).
         shifts = [S.shift_of(s) if s["kind"] == "numeric" else 0.0 for s in layout.values()]
-        arrays = [postgresql.array([sa.literal_column(str(i), sa.Integer) for i in range(len(rows))]),
-                  postgresql.array([r[0] for r in rows]), postgresql.array([r[1] for r in rows]),
-                  postgresql.array(raw)]
-        u = sa.func.unnest(*arrays).table_valued(_COL, "gw_bin", _CAT, "gw_raw").render_derived(name="gw_cells")
-        finite = u.c.gw_bin >= 0
-        # Written out (repr is exact for a float): a cast needs parentheses before a subscript.
         constants = sa.literal_column(f"(ARRAY[{', '.join(map(repr, shifts))}]::float8[])", postgresql.ARRAY(sa.Double))
-        shift = constants[u.c[_COL] + 1]
-        columns = [u.c[_COL], u.c.gw_bin.label(_BIN), u.c[_CAT], part.label(_SLICE),
+        columns = [u.c[_COL], u.c[_BIN], sa.null().cast(sa.String).label(_CAT), part.label(_SLICE),
                    sa.case((finite, u.c.gw_raw)).label("gw_x"),
-                   sa.case((finite, u.c.gw_raw - shift)).label("gw_d")]
+                   sa.case((finite, u.c.gw_raw - constants[u.c[_COL] + 1])).label("gw_d")]
         return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
-    ids = _numbers(len(rows), _COL)
-    col = ids.c[_COL]
-    picked = [sa.case({i: r[k] for i, r in enumerate(rows)}, value=col) for k in range(4)]
+    numbers = _numbers(ids, _COL)
+    col = numbers.c[_COL]
+    bin_: sa.ColumnElement[Any]
+    cat: sa.ColumnElement[Any]
+    x: sa.ColumnElement[Any]
+    d: sa.ColumnElement[Any]
+    if numeric:
+        parts = {i: _numeric_parts(t.c[names[i]], layout[names[i]]) for i in ids}
+        bin_, x, d = (sa.case({i: p[k] for i, p in parts.items()}, value=col) for k in range(3))
+        cat = sa.null().cast(sa.String)
+    else:
+        bin_, x, d = sa.null().cast(sa.Integer), no_number, no_number
+        cat = sa.case({i: sa.cast(t.c[names[i]], sa.String) for i in ids}, value=col)
     return (
-        sa.select(col, picked[0].label(_BIN), picked[1].label(_CAT), part.label(_SLICE),
-                  picked[2].label("gw_x"), picked[3].label("gw_d"))
-        .select_from(t.join(ids, sa.true()))
+        sa.select(col, bin_.label(_BIN), cat.label(_CAT), part.label(_SLICE), x.label("gw_x"), d.label("gw_d"))
+        .select_from(t.join(numbers, sa.true()))
         .subquery("gw_unpivoted")
     )
 
 
-def _summary_query(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> sa.Select:
-    """One statement in three layers: unpivot, group, rank the categories (top-K).
+def _summary_queries(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> list[sa.Select]:
+    """The statements summarising ``layout``'s columns, one scan each: rows (column number, fine
+    bin, category, slice, rows, sum, sum of squares, min, max).
 
-    Rows: (column number, fine bin, category, slice, rows, sum, sum of squares, min, max).
+    Numeric columns: unpivot, group by (column, fine bin). Categorical columns: unpivot, group by
+    (column, category), rank the categories per column (``ROW_NUMBER``), keep the top
+    ``MAX_CATEGORIES`` and sum the rest into ``OTHER``. Two statements rather than one: the
+    numeric unpivot then carries no text and the categorical one no numbers (on PostgreSQL, 1.3M
+    rows x 26 columns: 11.0 s as one statement, 7.7 s as two).
     """
     t = selection.subquery
     part = t.c[SLICE] if by_slice else sa.literal_column("1", sa.Integer)
-    unpivoted = _unpivoted(selection, layout, part)
+    kinds = {spec["kind"] == "numeric" for spec in layout.values()}
+    out = []
+    if True in kinds:
+        u = _unpivoted(selection, layout, part, numeric=True).c
+        keys = (u[_COL], u[_BIN], u[_CAT], u[_SLICE])
+        out.append(sa.select(
+            *keys, sa.func.count(), sa.func.sum(u.gw_d), sa.func.sum(u.gw_d * u.gw_d), sa.func.min(u.gw_x),
+            sa.func.max(u.gw_x),
+        ).group_by(*keys))
+    if False in kinds:
+        out.append(_categorical_query(selection, _unpivoted(selection, layout, part, numeric=False)))
+    return out
+
+
+def _categorical_query(selection: Selection, unpivoted: sa.Subquery) -> sa.Select:
+    """Category counts per (slice, column), the top ``MAX_CATEGORIES`` by name, the rest as ``OTHER``."""
     u = unpivoted.c
     keys = (u[_COL], u[_BIN], u[_CAT], u[_SLICE])
-    grouped = (
-        sa.select(
-            *keys, sa.func.count().label("gw_n"), sa.func.sum(u.gw_d).label("gw_sum"),
-            sa.func.sum(u.gw_d * u.gw_d).label("gw_sumsq"), sa.func.min(u.gw_x).label("gw_min"),
-            sa.func.max(u.gw_x).label("gw_max"),
-        )
-        .group_by(*keys)
-        .subquery("gw_grouped")
-    )
+    grouped = sa.select(*keys, sa.func.count().label("gw_n")).group_by(*keys).subquery("gw_grouped")
     g = grouped.c
     order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
     rank = sa.func.row_number().over(
@@ -211,10 +228,14 @@ def _summary_query(selection: Selection, layout: dict[str, Any], *, by_slice: bo
         (r.gw_rank <= S.MAX_CATEGORIES, r[_CAT]),
         else_=sa.literal(S.OTHER, sa.String),
     ).label(_CAT)
-    return sa.select(
-        r[_COL], r[_BIN], key, r[_SLICE], sa.func.sum(r.gw_n), sa.func.sum(r.gw_sum),
-        sa.func.sum(r.gw_sumsq), sa.func.min(r.gw_min), sa.func.max(r.gw_max),
-    ).group_by(r[_COL], r[_BIN], key, r[_SLICE])
+    none = sa.null().cast(sa.Double)
+    return sa.select(r[_COL], r[_BIN], key, r[_SLICE], sa.func.sum(r.gw_n), none, none, none, none).group_by(
+        r[_COL], r[_BIN], key, r[_SLICE])
+
+
+def _summary_rows(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> list[Any]:
+    return [row for query in _summary_queries(selection, layout, by_slice=by_slice)
+            for row in fetch(selection.source, query)]
 
 
 def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
@@ -262,12 +283,12 @@ def window_summaries(selection: Selection, layout: dict[str, Any]) -> dict[str, 
     ``evaluation.summaries.summarize_window`` summarises the same rows: one query, one scan."""
     if not layout:
         return {}
-    return _assemble(layout, fetch(selection.source, _summary_query(selection, layout, by_slice=False)))
+    return _assemble(layout, _summary_rows(selection, layout, by_slice=False))
 
 
 def slice_summaries(selection: Selection, layout: dict[str, Any], k: int) -> list[dict[str, Any]]:
     """The summaries of ``gw_slice`` 1..k of a reference selection (one query, one scan)."""
-    rows: list[Any] = fetch(selection.source, _summary_query(selection, layout, by_slice=True)) if layout else []
+    rows: list[Any] = _summary_rows(selection, layout, by_slice=True) if layout else []
     return [_assemble(layout, [r for r in rows if r[3] == i]) for i in range(1, k + 1)]
 
 
