@@ -184,9 +184,11 @@ def _chunk(rng: Any, offset: int, n: int, total: int) -> tuple[Any, Any]:
     import pyarrow as pa
 
     ids = np.arange(offset, offset + n, dtype=np.int64)
-    # Rows in id order fill the 3 weeks evenly; seconds inside a week are random.
-    week = ids * WINDOWS // total
-    seconds = week * 7 * 86400 + rng.integers(0, 7 * 86400, n)
+    # Rows in id order fill the 3 weeks evenly, stored in time order as an append-only
+    # predictions table is (ids and timestamps rising together, a few seconds of jitter).
+    span = WINDOWS * 7 * 86400
+    seconds = np.minimum(ids * span // total + rng.integers(0, 3, n), span - 1)
+    week = seconds // (7 * 86400)
     scored_at = np.datetime64(WEEK1, "s") + seconds.astype("timedelta64[s]")
     x = rng.standard_normal((n, len(NUMERIC)))
     x[:, 0] += 0.15 * (week == WINDOWS - 1)  # a mild shift of f1 in the last week
