@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gapwatch.readiness.gx_results import scrub_pii, to_outcome
+from gapwatch.readiness.gx_sql import add_sql_datasource
 from gapwatch.readiness.outcomes import (
     MAX_EXAMPLES,
     SEVERITIES,
@@ -238,7 +239,7 @@ def _run_gx(
             )
         else:
             batch = (
-                _add_sql_datasource(context, str(sql_url), str(sql_query))
+                add_sql_datasource(context, _DATASOURCE, str(sql_url), str(sql_query))
                 .add_query_asset(name, query=str(sql_query))
                 .add_batch_definition_whole_table("window")
                 .get_batch()
@@ -306,50 +307,6 @@ def _in_file_order(results: list[Any], count: int, source: str) -> list[Any]:
     if missing:  # pragma: no cover - GX always returns one result per expectation
         raise RuntimeError(f"{source}: GX returned no result for expectation #{missing[0]}")
     return [by_index[index] for index in range(count)]
-
-
-def _add_sql_datasource(context: Any, url: str, query: str) -> Any:
-    """Add the GX SQL data source that fits the URL's dialect to an ephemeral context, its engine
-    made to read the column names of ``query`` without its rows (:func:`_columns_without_rows`)."""
-    from gapwatch.store.engine import timeout_connect_args
-
-    dialect = url.split(":", 1)[0].split("+", 1)[0]
-    sources = context.data_sources
-    options: dict[str, Any] = {"connection_string": url, "create_temp_table": False}
-    if connect_args := timeout_connect_args(url):  # GX's own engine times out like ours
-        options["kwargs"] = {"connect_args": connect_args}
-    if dialect in ("postgresql", "postgres"):
-        datasource = sources.add_postgres(_DATASOURCE, **options)
-    elif dialect == "sqlite":
-        datasource = sources.add_sqlite(_DATASOURCE, **options)
-    else:
-        datasource = sources.add_sql(_DATASOURCE, **options)
-    _columns_without_rows(datasource.get_execution_engine().engine, query)
-    return datasource
-
-
-def _columns_without_rows(engine: Any, query: str) -> None:
-    """Make GX's column-name lookup of the query asset read no rows.
-
-    To learn a query asset's column names, GX 1.24 executes the bare query
-    (``column_reflection_fallback``: no ``LIMIT``) and the DB-API driver buffers every row of the
-    window in this process (~290 MB per million rows). GX's own remedy, ``create_temp_table``,
-    copies the window server-side instead, once per validation: 4-5 s per 1.3M rows on
-    PostgreSQL, more than all the checks together. GX has no option to read the names alone, so
-    this hook (written by hand for that reason) rewrites exactly that statement, on GX's engine
-    only, to ``SELECT * FROM (query) LIMIT 0``: the same column names, no rows. Every metric query
-    wraps the query in a larger statement and is left alone.
-    """
-    import sqlalchemy as sa
-
-    bare = " ".join(query.split())
-
-    def rewrite(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> Any:
-        if " ".join(statement.split()) == bare:
-            return f"SELECT * FROM ({query}) AS gw_columns LIMIT 0", parameters
-        return statement, parameters
-
-    sa.event.listen(engine, "before_cursor_execute", rewrite, retval=True)
 
 
 def _row_count(gx_result: Any, batch: Any) -> int:
