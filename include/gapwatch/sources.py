@@ -116,6 +116,20 @@ def predictions_table(spec: MonitorSpec, *names: str) -> sa.TableClause:
     return sa.table(table, *columns, schema=schema)
 
 
+def boolean_columns(source: Source, table: str) -> frozenset[str]:
+    """The columns of ``table`` the database types as booleans (one reflection query).
+
+    The database path reads such a column as 0/1 (``indb.selection``): PostgreSQL refuses to
+    CAST a boolean to a float or to compare it with 0 and 1, which every binary statistic does.
+    """
+    schema, name = split_table(table)
+    inspector = sa.inspect(source.engine)
+    if not inspector.has_table(name, schema=schema):
+        return frozenset()
+    return frozenset(c["name"] for c in inspector.get_columns(name, schema=schema)
+                     if isinstance(c["type"], sa.Boolean))
+
+
 # ---------------------------------------------------------------- exact window edges
 # ``[start, end)`` must hold on every backend, for rows exactly on either edge:
 # * SQLite has no timestamp type: values are text such as '2026-01-05 00:00:00', with or without

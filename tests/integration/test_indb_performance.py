@@ -94,8 +94,11 @@ def backend(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Any:
     url = f"sqlite:///{tmp_path / 'source.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     monkeypatch.setenv("GW_PERF_URL", url)
 
-    def load(task: str) -> tuple[MonitorSpec, sources.Source]:
+    def load(task: str, *, booleans: bool = False) -> tuple[MonitorSpec, sources.Source]:
         preds, labels = _rows(task)
+        if booleans:  # label and prediction stored as (nullable) BOOLEAN columns
+            preds["pred"] = preds["pred"].astype("boolean")
+            labels["y"] = labels["y"].astype("boolean")
         engine = sa.create_engine(url)
         with engine.begin() as conn:
             preds.to_sql("preds", conn, index=False, if_exists="replace")
@@ -193,3 +196,25 @@ def test_estimate_cells_equal_the_memory_path(backend) -> None:
     mem_est = assessment.estimate_performance(spec, window, base)
     assert db_est["row"]["value"] == pytest.approx(mem_est["row"]["value"], rel=1e-9)
     assert db_est["unsupported_share"] == mem_est["unsupported_share"] and db_est["rows"] == N
+
+
+def test_boolean_labels_and_predictions_are_read_as_0_and_1(backend) -> None:
+    """A warehouse's binary label is often a BOOLEAN column: PostgreSQL refuses to CAST it to a
+    float or compare it with 0 and 1, so the database path reads it as 0/1, as pandas does."""
+    from gapwatch import source_check
+
+    spec, src = backend("binary_classification", booleans=True)
+    assert sources.boolean_columns(src, "truth") == {"y"} and "pred" in sources.boolean_columns(src, "preds")
+    sel = selection.cohort(spec, src, START, END, AS_OF)
+    in_db = performance.cohort_cells(sel, spec)
+    labeled = _memory_labeled(spec, src)
+    memory = cl.from_frame(spec, labeled)
+    assert list(in_db) == list(memory)
+    for segment in memory:
+        _assert_same(in_db[segment], memory[segment])
+    assert performance.label_counts(sel) == (len(labeled), N - len(labeled))
+    # The extract's screen counts the labels outside {0, 1}: none (True and False are 1 and 0).
+    assert source_check._screen(sel, "label", label="label") == {"rows": N, "nonnull": len(labeled), "outside": 0}
+    window = selection.window(spec, src, START, END)
+    estimate = performance.estimate_cells(window, spec, assessment.summarize_reference(spec, labeled, labeled))
+    assert int(estimate.sums["n"].sum()) == N

@@ -87,14 +87,27 @@ def _predictions(spec: MonitorSpec) -> sa.TableClause:
     return sources.predictions_table(spec, *spec_columns(spec))
 
 
+def _read(table: sa.TableClause, name: str, booleans: frozenset[str]) -> sa.ColumnElement[Any]:
+    """A column as the statistics read it: a boolean as 0/1 (``sources.boolean_columns``)."""
+    column = table.c[name]
+    return sa.cast(column, sa.Integer).label(name) if name in booleans else column
+
+
+def _spec_columns_of(preds: sa.TableClause, spec: MonitorSpec, source: sources.Source) -> list[sa.ColumnElement[Any]]:
+    booleans = sources.boolean_columns(source, spec.predictions.table)
+    return [_read(preds, n, booleans) for n in spec_columns(spec)]
+
+
 def window(spec: MonitorSpec, source: sources.Source, start: datetime, end: datetime) -> Selection:
     """The predictions made in ``[start, end)`` (exact edges, as ``sources.in_window``)."""
     preds = _predictions(spec)
-    query = sa.select(*(preds.c[n] for n in spec_columns(spec))).where(sources.in_window(preds, spec, start, end))
+    query = sa.select(*_spec_columns_of(preds, spec, source)).where(sources.in_window(preds, spec, start, end))
     return Selection(spec, source, query.subquery("gw_window"))
 
 
-def _cohort_query(spec: MonitorSpec, start: datetime, end: datetime, as_of: datetime) -> sa.Select:
+def _cohort_query(
+    spec: MonitorSpec, source: sources.Source, start: datetime, end: datetime, as_of: datetime
+) -> sa.Select:
     """The window's predictions, each with its newest label arrived before ``as_of`` (or none).
 
     The window's predictions are joined to their labels first and ranked per prediction after
@@ -108,8 +121,9 @@ def _cohort_query(spec: MonitorSpec, start: datetime, end: datetime, as_of: date
     pid = preds.c[spec.predictions.id]
     joined = preds.outerjoin(truth, sa.and_(truth.c[g.id] == pid, sources._before(truth.c[g.arrived_at], as_of)))
     rank = sa.func.row_number().over(partition_by=pid, order_by=truth.c[g.arrived_at].desc())
+    label = _read(truth, g.label, sources.boolean_columns(source, g.table))
     ranked = (
-        sa.select(*(preds.c[n] for n in spec_columns(spec)), truth.c[g.label].label(LABEL), rank.label("gw_rank"))
+        sa.select(*_spec_columns_of(preds, spec, source), label.label(LABEL), rank.label("gw_rank"))
         .select_from(joined)
         .where(sources.in_window(preds, spec, start, end))
         .subquery("gw_ranked")
@@ -123,7 +137,7 @@ def cohort(
     """Predictions made in ``[start, end)`` with the labels arrived before ``as_of`` (``label``,
     null = pending); of several labels for one prediction the newest counts, as
     ``sources.read_matured`` does on the memory path."""
-    return Selection(spec, source, _cohort_query(spec, start, end, as_of).subquery("gw_cohort"))
+    return Selection(spec, source, _cohort_query(spec, source, start, end, as_of).subquery("gw_cohort"))
 
 
 def _sliced(rows: sa.Select, order: str, k: int, name: str, *, labeled_only: bool,
@@ -150,11 +164,12 @@ def reference(spec: MonitorSpec, source: sources.Source) -> tuple[Selection, Sel
         label = b.label or spec.ground_truth.label
         columns = [c for c in spec_columns(spec) if c != label]
         table = sa.table(name, *(sa.column(c) for c in [*columns, label]), schema=schema)
-        rows = sa.select(*(table.c[c] for c in columns), table.c[label].label(LABEL))
+        booleans = sources.boolean_columns(source, b.table)
+        rows = sa.select(*(_read(table, c, booleans) for c in columns), _read(table, label, booleans).label(LABEL))
     else:
         assert b.start is not None and b.end is not None
         as_of = shift(b.end, spec.ground_truth.delay, spec.schedule, SETTLED_AFTER_DELAYS)
-        rows = _cohort_query(spec, b.start, b.end, as_of)
+        rows = _cohort_query(spec, source, b.start, b.end, as_of)
     order = p.timestamp if b.table is None or p.timestamp in spec_columns(spec) else p.id
     return (
         _sliced(rows, order, b.sub_windows, "gw_reference", labeled_only=False, spec=spec, source=source),
