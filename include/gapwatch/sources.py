@@ -204,14 +204,14 @@ def _at_or_after(column: sa.ColumnElement[Any], bound: datetime) -> sa.ColumnEle
     return _comparable(column) >= _comparable(sa.literal(as_utc(bound), _WindowBound()))
 
 
-def _before(column: sa.ColumnElement[Any], bound: datetime) -> sa.ColumnElement[bool]:
+def before(column: sa.ColumnElement[Any], bound: datetime) -> sa.ColumnElement[bool]:
     return _comparable(column) < _comparable(sa.literal(as_utc(bound), _WindowBound()))
 
 
 def in_window(table: sa.TableClause, spec: MonitorSpec, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
     """Rows of ``table`` whose timestamp lies in ``[start, end)``, exactly, on every backend."""
     ts = table.c[spec.predictions.timestamp]
-    return sa.and_(_at_or_after(ts, start), _before(ts, end))
+    return sa.and_(_at_or_after(ts, start), before(ts, end))
 
 
 def window_select(spec: MonitorSpec, start: datetime, end: datetime) -> sa.Select:
@@ -267,7 +267,7 @@ def read_matured(
                 truth,
                 sa.and_(
                     truth.c[g.id] == preds.c[spec.predictions.id],
-                    _before(truth.c[g.arrived_at], as_of),
+                    before(truth.c[g.arrived_at], as_of),
                 ),
             )
         )

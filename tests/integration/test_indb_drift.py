@@ -85,15 +85,10 @@ def _load(url: str, n: int) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'source.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    monkeypatch.setenv("GW_DRIFT_URL", url)
-    yield url
-    sources.source_engine.cache_clear()
+@pytest.fixture
+def db(source_url, monkeypatch):
+    monkeypatch.setenv("GW_DRIFT_URL", source_url)
+    return source_url
 
 
 def _same(memory: dict, database: dict) -> None:

@@ -89,9 +89,9 @@ def _rows(task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return preds, labels
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Any:
-    url = f"sqlite:///{tmp_path / 'source.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+@pytest.fixture
+def backend(source_url: str, monkeypatch) -> Any:
+    url = source_url
     monkeypatch.setenv("GW_PERF_URL", url)
 
     def load(task: str, *, booleans: bool = False) -> tuple[MonitorSpec, sources.Source]:
@@ -107,8 +107,7 @@ def backend(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Any:
         spec = _spec(task)
         return spec, sources.Source(spec)
 
-    yield load
-    sources.source_engine.cache_clear()
+    return load
 
 
 def _assert_same(db: cl.Cells, memory: cl.Cells) -> None:

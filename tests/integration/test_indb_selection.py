@@ -57,17 +57,12 @@ def _load(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def source(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'source.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    _load(url)
-    monkeypatch.setenv("GW_SEL_URL", url)
+@pytest.fixture
+def source(source_url, monkeypatch):
+    _load(source_url)
+    monkeypatch.setenv("GW_SEL_URL", source_url)
     spec = _spec("GW_SEL_URL")
-    yield spec, sources.Source(spec)
-    sources.source_engine.cache_clear()
+    return spec, sources.Source(spec)
 
 
 def test_the_cohort_has_the_labels_the_memory_path_reads(source):

@@ -210,6 +210,7 @@ class ScenarioData:
     windows: list[pd.DataFrame]
     cohorts: list[pd.DataFrame]
     cohort_of: list[int]  # the window index each run's cohort comes from (< 0: none yet)
+    period: timedelta  # the windows' length (window t starts at DEMO_START + t * period)
 
 
 # (baseline summary, [(performance with its "estimate", drift) per window]) from a scenario's data
@@ -236,7 +237,7 @@ def scenario_data(s: Scenario) -> ScenarioData:
             cohort = frame.iloc[:0].copy()
         cohorts.append(cohort)
         cohort_of.append(c)
-    return ScenarioData(scenario_spec(s), reference, base_pops, windows, cohorts, cohort_of)
+    return ScenarioData(scenario_spec(s), reference, base_pops, windows, cohorts, cohort_of, s.period)
 
 
 def evaluate_in_memory(data: ScenarioData) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:

@@ -31,7 +31,7 @@ from gapwatch.window_run import WindowRun
 
 def _tables(data: ScenarioData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(predictions, outcomes) rows of a scenario, with ids and label arrival times."""
-    period = data.windows[1]["scored_at"].iloc[0] - data.windows[0]["scored_at"].iloc[0]
+    period = data.period
     delay = period * -data.cohort_of[0]  # the first window's cohort lies one label delay back
     frames = [data.reference, *data.windows]
     preds = pd.concat(frames, ignore_index=True)
@@ -76,9 +76,8 @@ def database_evaluation(url: str) -> Evaluation:
         source = sources.Source(spec, url=url)
         base = baseline.summarize_in_database(spec, source)
         out = []
-        period = data.windows[1]["scored_at"].iloc[0] - data.windows[0]["scored_at"].iloc[0]
         for t in range(len(data.windows)):
-            window = Window(START + t * period, START + (t + 1) * period)
+            window = Window(START + t * data.period, START + (t + 1) * data.period)
             run = WindowRun(spec, window)
             run.source = source  # the scoreboard's database, not the spec's url_env
             cohort = window.cohort(spec.ground_truth.delay, spec.schedule)

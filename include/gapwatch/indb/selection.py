@@ -119,7 +119,7 @@ def _cohort_query(
                      schema=schema)
     preds = _predictions(spec)
     pid = preds.c[spec.predictions.id]
-    joined = preds.outerjoin(truth, sa.and_(truth.c[g.id] == pid, sources._before(truth.c[g.arrived_at], as_of)))
+    joined = preds.outerjoin(truth, sa.and_(truth.c[g.id] == pid, sources.before(truth.c[g.arrived_at], as_of)))
     rank = sa.func.row_number().over(partition_by=pid, order_by=truth.c[g.arrived_at].desc())
     label = _read(truth, g.label, sources.boolean_columns(source, g.table))
     ranked = (
