@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import store
-from gapwatch.catalog import BREACH_Z
 from gapwatch.evaluation.adoption import Measure, override_verdict
+from gapwatch.health.series import banded
 from gapwatch.spec import MonitorSpec
 from gapwatch.spec_adoption import CHECKS, TEAM
 
@@ -33,20 +33,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:
-    band = BREACH_Z * r["stderr"] if r["value"] is not None and r["stderr"] is not None else None
     return {
-        "window": _iso(r["window_start"]),
+        **banded(r),
         "check": r["check"],
         "segment": r["segment"],
         "unit": CHECKS[r["check"]].unit if r["check"] in CHECKS else "value",
-        "value": r["value"],
-        "stderr": r["stderr"],
-        "lower": r["value"] - band if band is not None else None,
-        "upper": r["value"] + band if band is not None else None,
-        "baseline": r["baseline"],
-        "threshold": r["threshold"],
-        "n": r["n"],
-        "status": r["status"],
         "detail": r["detail"] or {},
     }
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import store
-from gapwatch.catalog import BREACH_Z, OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
+from gapwatch.catalog import OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
 from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
-from gapwatch.health.series import performance_series
+from gapwatch.health.series import banded, performance_series
 from gapwatch.health.staleness import stale_reason
 from gapwatch.readiness.docs import data_docs_link
 from gapwatch.spec import MonitorSpec, SpecError, SpecSet, load_specs
@@ -340,24 +340,7 @@ def _metric_rows(conn: Connection, name: str, segment: str = "*") -> list[dict[s
         .where(mv.c.monitor == name, mv.c.segment == segment)
         .order_by(mv.c.metric, mv.c.window_start),
     )
-    out = []
-    for r in found:
-        band = BREACH_Z * r["stderr"] if r["value"] is not None and r["stderr"] is not None else None
-        out.append(
-            {
-                "window": _iso(r["window_start"]),
-                "metric": r["metric"],
-                "value": r["value"],
-                "stderr": r["stderr"],
-                "lower": r["value"] - band if band is not None else None,
-                "upper": r["value"] + band if band is not None else None,
-                "baseline": r["baseline"],
-                "threshold": r["threshold"],
-                "n": r["n"],
-                "status": r["status"],
-            }
-        )
-    return out
+    return [{**banded(r), "metric": r["metric"]} for r in found]
 
 
 def _drift_rows(conn: Connection, name: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import store
-from gapwatch.catalog import Kind, Verdict
+from gapwatch.catalog import BREACH_Z, Kind, Verdict
 
 
 def _iso(value: Any) -> str | None:
@@ -25,6 +25,24 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         return store.as_utc(value).isoformat()
     return datetime.fromisoformat(str(value)).isoformat()
+
+
+def banded(r: dict[str, Any]) -> dict[str, Any]:
+    """A stored value (metric or adoption check) as a chart point: its window, value and standard
+    error, the breach band ``value +- BREACH_Z x stderr`` (None without an error), the baseline,
+    threshold, rows and status."""
+    band = BREACH_Z * r["stderr"] if r["value"] is not None and r["stderr"] is not None else None
+    return {
+        "window": r["window_start"].isoformat() if r["window_start"] is not None else None,
+        "value": r["value"],
+        "stderr": r["stderr"],
+        "lower": r["value"] - band if band is not None else None,
+        "upper": r["value"] + band if band is not None else None,
+        "baseline": r["baseline"],
+        "threshold": r["threshold"],
+        "n": r["n"],
+        "status": r["status"],
+    }
 
 
 def _point(kind: Kind, window: str | None, judged_in: str | None, row: dict[str, Any]) -> dict[str, Any]:
