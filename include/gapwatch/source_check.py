@@ -219,7 +219,7 @@ def database_problems(
                 problems.append(f"column {column}: {bad} value(s) are not numbers (declared numeric)")
     binary = spec.task == "binary_classification"
     cohort = selection.cohort(spec, run.source, cohort_window.start, cohort_window.end, as_of=window.end)
-    screens = (
+    screens: tuple[tuple[Any, str | None, str | None, str, str], ...] = (
         (win, p.prediction if binary and p.prediction in typed else None, None, p.prediction, ""),
         (cohort, "label" if binary else None, "label", spec.ground_truth.label, "labeled cohort: "),
     )
