@@ -219,16 +219,16 @@ def database_problems(
                 problems.append(f"column {column}: {bad} value(s) are not numbers (declared numeric)")
     binary = spec.task == "binary_classification"
     cohort = selection.cohort(spec, run.source, cohort_window.start, cohort_window.end, as_of=window.end)
-    screens: tuple[tuple[Any, str | None, str | None, str, str], ...] = (
+    screens = (
         (win, p.prediction if binary and p.prediction in typed else None, None, p.prediction, ""),
         (cohort, "label" if binary else None, "label", spec.ground_truth.label, "labeled cohort: "),
     )
     found = []
-    for sel, column, label, name, prefix in screens:
-        screen = _screen(sel, column, label=label)
+    for sel, screened, label, name, prefix in screens:
+        screen = _screen(sel, screened, label=label)
         found.append(screen)
-        if column is not None and screen["outside"]:
-            outside = _outside_binary_in_database(sel, column)
+        if screened is not None and screen["outside"]:
+            outside = _outside_binary_in_database(sel, screened)
             problems.append(f"{prefix}column {name}: values {outside} outside {{0, 1}} of a binary model")
     counts["rows"] = found[0]["rows"]
     counts["cohort_rows"], counts["labeled"] = found[1]["rows"], found[1]["nonnull"]
