@@ -94,8 +94,12 @@ def backend(source_url: str, monkeypatch) -> Any:
     url = source_url
     monkeypatch.setenv("GW_PERF_URL", url)
 
-    def load(task: str, *, booleans: bool = False) -> tuple[MonitorSpec, sources.Source]:
+    def load(task: str, *, booleans: bool = False, integer_classes: bool = False) -> tuple[MonitorSpec, sources.Source]:
         preds, labels = _rows(task)
+        if integer_classes:  # class ids: INTEGER predictions; labels with NULLs, so pandas floats
+            ids = {"cat": 0, "dog": 1, "owl": 2, "yak": 3}
+            preds["pred"] = preds["pred"].map(ids).astype("Int64")
+            labels["y"] = labels["y"].map(ids).astype(float)
         if booleans:  # label and prediction stored as (nullable) BOOLEAN columns
             preds["pred"] = preds["pred"].astype("boolean")
             labels["y"] = labels["y"].astype("boolean")
@@ -217,3 +221,20 @@ def test_boolean_labels_and_predictions_are_read_as_0_and_1(backend) -> None:
     window = selection.window(spec, src, START, END)
     estimate = performance.estimate_cells(window, spec, assessment.summarize_reference(spec, labeled, labeled))
     assert int(estimate.sums["n"].sum()) == N
+
+
+def test_integer_class_ids_match_across_an_integer_and_a_float_column(backend) -> None:
+    """Class 1 is class 1 whether its column is INTEGER or holds floats (a label column with
+    NULLs: pandas reads it as floats, SQLite's to_sql stores REAL): both paths name it "1"."""
+    spec, src = backend("multiclass_classification", integer_classes=True)
+    sel = selection.cohort(spec, src, START, END, AS_OF)
+    in_db = performance.cohort_cells(sel, spec)
+    labeled = _memory_labeled(spec, src)
+    memory = cl.from_frame(spec, labeled)
+    for segment in memory:
+        _assert_same(in_db[segment], memory[segment])
+    assert set(memory["*"].keys["y"]) == {"0", "1", "2"}
+    base = assessment.summarize_reference(spec, labeled, labeled)
+    _, rows = assessment.performance_from_cells(spec, in_db, base, labeled=len(labeled), pending=0)
+    accuracy = next(r for r in rows if r["segment"] == "*" and r["metric"] == "accuracy")
+    assert 0.6 < accuracy["value"] < 0.8  # 70% of the predictions copy the label

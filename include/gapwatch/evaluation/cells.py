@@ -271,9 +271,28 @@ def _columns(spec: MonitorSpec, frame: pd.DataFrame) -> tuple[np.ndarray, np.nda
     p = spec.predictions
     score = frame[p.score].to_numpy(dtype=float, na_value=np.nan) if p.score else None
     if spec.task == MULTICLASS:
-        return frame["label"].to_numpy(dtype=object), frame[p.prediction].to_numpy(dtype=object), None
+        return class_names(frame["label"]), class_names(frame[p.prediction]), None
     return (frame["label"].to_numpy(dtype=float, na_value=np.nan),
             frame[p.prediction].to_numpy(dtype=float, na_value=np.nan), score)
+
+
+def class_names(series: pd.Series) -> np.ndarray:
+    """A multiclass column's values as class names (text; None where missing). A whole number
+    prints as an integer ("1", not "1.0"): pandas reads an integer column holding NULLs (pending
+    labels) as floats, and class 1 must stay the class an integer prediction column calls "1"
+    (the database path's ``indb.performance.class_text`` prints numbers the same way)."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        names = series.astype(str).to_numpy(dtype=object)
+        names[series.isna().to_numpy()] = None
+        return names
+    x = series.to_numpy(dtype=float, na_value=np.nan)
+    whole = np.isfinite(x) & (np.floor(x) == x) & (np.abs(x) < 2.0**53)
+    names = x.astype(str).astype(object)
+    names[whole] = x[whole].astype(np.int64).astype(str)
+    names[np.isnan(x)] = None
+    return names
 
 
 def segment_codes(series: pd.Series) -> tuple[np.ndarray, list[Any]]:

@@ -21,6 +21,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from gapwatch.catalog import BINARY, MULTICLASS
 from gapwatch.evaluation import cells as cl
@@ -77,8 +79,31 @@ def _binary_columns(q: Any, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"bucket": _bucket(s, fin), **keys}, sums
 
 
+class class_text(FunctionElement[str]):
+    """A class name as text, as ``cells.class_names`` prints it: ``CAST(x AS VARCHAR)``
+    (PostgreSQL prints the float 1.0 as "1"); on SQLite a whole REAL prints as an integer too
+    (its CAST gives "1.0")."""
+
+    name = "gapwatch_class_text"
+    inherit_cache = True
+
+
+@compiles(class_text)
+def _class_text_default(element: class_text, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    return str(compiler.process(sa.cast(value, sa.String()), **kw))
+
+
+@compiles(class_text, "sqlite")
+def _class_text_sqlite(element: class_text, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    x = compiler.process(value, **kw)
+    return (f"CASE WHEN typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER) "
+            f"THEN CAST(CAST({x} AS INTEGER) AS TEXT) ELSE CAST({x} AS TEXT) END")
+
+
 def _multiclass_columns(q: Any, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    return {"y": sa.cast(q.c[LABEL], sa.String()), "pred": sa.cast(q.c[spec.predictions.prediction], sa.String())}, {}
+    return {"y": class_text(q.c[LABEL]), "pred": class_text(q.c[spec.predictions.prediction])}, {}
 
 
 def _regression_columns(q: Any, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
