@@ -137,3 +137,13 @@ def test_cbpe_from_cells_equals_the_row_level_estimate() -> None:
     assert out["accuracy"].value == pytest.approx(correct.mean(), abs=1e-4)
     # The row bootstrap of the row-level estimate (200 resamples of these rows) gives 0.00063.
     assert out["roc_auc"].stderr == pytest.approx(0.00063, rel=0.25)
+
+
+def test_segment_names_print_whole_floats_as_integers() -> None:
+    # An integer segment column with NULLs reads as floats in pandas and as integers from the
+    # database: both paths must name the segment "region=1".
+    assert cl.segment_name("region", 1.0) == cl.segment_name("region", 1) == "region=1"
+    assert cl.segment_name("region", np.float64(2.0)) == "region=2"
+    assert cl.segment_name("region", 2.5) == "region=2.5"
+    assert cl.segment_name("region", True) == "region=True"
+    assert cl.segment_name("region", "north") == "region=north"

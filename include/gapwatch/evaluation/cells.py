@@ -295,6 +295,15 @@ def class_names(series: pd.Series) -> np.ndarray:
     return names
 
 
+def segment_name(column: str, value: Any) -> str:
+    """``column=value``, a whole float printed as an integer ("region=1", not "region=1.0"): an
+    integer segment column holding NULLs reads as floats in pandas and as integers from the
+    database; both paths name its segments with this."""
+    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    return f"{column}={value}"
+
+
 def segment_codes(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """(code per row, -1 for a missing value; the values in order) as ``groupby(sort=True,
     observed=False)`` groups them: sorted, and every category of a categorical column."""
@@ -313,7 +322,7 @@ def from_frame(spec: MonitorSpec, labeled: pd.DataFrame) -> dict[str, Cells]:
     for column in spec.segments:
         codes, values = segment_codes(labeled[column])
         parts = from_arrays(spec.task, y, pred, score, codes, len(values))
-        out.update({f"{column}={value}": part for value, part in zip(values, parts, strict=True)})
+        out.update({segment_name(column, value): part for value, part in zip(values, parts, strict=True)})
     return out
 
 

@@ -171,7 +171,8 @@ def cohort_cells(selection: Selection, spec: Any) -> dict[str, Cells]:
     out = {"*": cl.merge(list(first.values())) if first else cl.empty(kind)}
     for i, column in enumerate(columns):
         parts = first if i == 0 else _grouped(selection, kind, rows, keys, sums, column)
-        out.update({f"{column}={value}": parts[value] for value in sorted(v for v in parts if v is not None)})
+        out.update({cl.segment_name(column, value): parts[value]
+                    for value in sorted(v for v in parts if v is not None)})
     return out
 
 

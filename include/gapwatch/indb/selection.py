@@ -88,13 +88,25 @@ def _predictions(spec: MonitorSpec) -> sa.TableClause:
 
 
 def _read(table: sa.TableClause, name: str, booleans: frozenset[str]) -> sa.ColumnElement[Any]:
-    """A column as the statistics read it: a boolean as 0/1 (``sources.boolean_columns``)."""
+    """A column as the statistics read it: a boolean read as a number as 0/1 (``booleans``)."""
     column = table.c[name]
     return sa.cast(column, sa.Integer).label(name) if name in booleans else column
 
 
+def _read_as_numbers(spec: MonitorSpec, source: sources.Source, table: str) -> frozenset[str]:
+    """The BOOLEAN columns of ``table`` (``sources.boolean_columns``) that the statistics read as
+    numbers: the label, the prediction, the score, numeric features. A boolean segment or
+    categorical feature stays a boolean ("True"/"False", as pandas names it), so its segment keys
+    and categories are the memory path's."""
+    p = spec.predictions
+    numbers = {LABEL, spec.ground_truth.label, *([spec.baseline.label] if spec.baseline.label else []),
+               p.prediction, *([p.score] if p.score else []),
+               *(f.name for f in p.features if f.kind == "numeric")}
+    return sources.boolean_columns(source, table) & numbers
+
+
 def _spec_columns_of(preds: sa.TableClause, spec: MonitorSpec, source: sources.Source) -> list[sa.ColumnElement[Any]]:
-    booleans = sources.boolean_columns(source, spec.predictions.table)
+    booleans = _read_as_numbers(spec, source, spec.predictions.table)
     return [_read(preds, n, booleans) for n in spec_columns(spec)]
 
 
@@ -121,7 +133,7 @@ def _cohort_query(
     pid = preds.c[spec.predictions.id]
     joined = preds.outerjoin(truth, sa.and_(truth.c[g.id] == pid, sources.before(truth.c[g.arrived_at], as_of)))
     rank = sa.func.row_number().over(partition_by=pid, order_by=truth.c[g.arrived_at].desc())
-    label = _read(truth, g.label, sources.boolean_columns(source, g.table))
+    label = _read(truth, g.label, _read_as_numbers(spec, source, g.table))
     ranked = (
         sa.select(*_spec_columns_of(preds, spec, source), label.label(LABEL), rank.label("gw_rank"))
         .select_from(joined)
@@ -164,7 +176,7 @@ def reference(spec: MonitorSpec, source: sources.Source) -> tuple[Selection, Sel
         label = b.label or spec.ground_truth.label
         columns = [c for c in spec_columns(spec) if c != label]
         table = sa.table(name, *(sa.column(c) for c in [*columns, label]), schema=schema)
-        booleans = sources.boolean_columns(source, b.table)
+        booleans = _read_as_numbers(spec, source, b.table)
         rows = sa.select(*(_read(table, c, booleans) for c in columns), _read(table, label, booleans).label(LABEL))
     else:
         assert b.start is not None and b.end is not None

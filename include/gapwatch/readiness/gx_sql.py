@@ -42,8 +42,9 @@ def _columns_without_rows(engine: Any, query: str) -> None:
     bare = " ".join(query.split())
 
     def rewrite(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> Any:
-        if " ".join(statement.split()) == bare:
-            return f"SELECT * FROM ({query}) AS gw_columns LIMIT 0", parameters
+        # The driver's statement: a '%' in the query reaches a pyformat driver (psycopg2) as '%%'.
+        if " ".join(statement.replace("%%", "%").split()) == bare:
+            return f"SELECT * FROM ({statement}) AS gw_columns LIMIT 0", parameters
         return statement, parameters
 
     sa.event.listen(engine, "before_cursor_execute", rewrite, retval=True)
