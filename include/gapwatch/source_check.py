@@ -165,21 +165,6 @@ def _text_in_numeric(run: WindowRun, selection: Any, column: str) -> int:
     return bad
 
 
-def _screen(selection: Any, column: str | None, *, label: str | None = None) -> dict[str, int]:
-    """One aggregate over a selection: its rows, the non-null values of ``label`` (the labeled
-    rows of a cohort) and the values of ``column`` outside {0, 1} (None: not screened)."""
-    from gapwatch.indb.selection import fetch
-
-    q = selection.subquery
-    aggregates = [sa.func.count(), sa.func.count(q.c[label]) if label else sa.literal(0)]
-    if column is not None:
-        c = q.c[column]
-        aggregates.append(sa.func.count(sa.case((c.not_in(sorted(BINARY_LABELS)), 1))))
-    record = tuple(fetch(selection.source, sa.select(*aggregates).select_from(q))[0])
-    return {"rows": int(record[0] or 0), "nonnull": int(record[1] or 0),
-            "outside": int(record[2] or 0) if column is not None else 0}
-
-
 def _outside_binary_in_database(selection: Any, column: str) -> list[Any]:
     from gapwatch.indb.selection import fetch
 
@@ -200,7 +185,7 @@ def database_problems(
     the cohort): ``rows``, ``cohort_rows``, ``labeled``, ``pending`` (0 for a read the source's
     shape blocks). Offending values are looked up only when the counts found some.
     """
-    from gapwatch.indb import selection
+    from gapwatch.indb import performance, selection
 
     counts = {"rows": 0, "cohort_rows": 0, "labeled": 0, "pending": 0}
     problems, blocked = table_problems(spec, run.source.engine)
@@ -225,7 +210,7 @@ def database_problems(
     )
     found = []
     for sel, screened, label, name, prefix in screens:
-        screen = _screen(sel, screened, label=label)
+        screen = performance.screen(sel, label=label, binary=screened)
         found.append(screen)
         if screened is not None and screen["outside"]:
             outside = _outside_binary_in_database(sel, screened)

@@ -205,8 +205,6 @@ def test_estimate_cells_equal_the_memory_path(backend) -> None:
 def test_boolean_labels_and_predictions_are_read_as_0_and_1(backend) -> None:
     """A warehouse's binary label is often a BOOLEAN column: PostgreSQL refuses to CAST it to a
     float or compare it with 0 and 1, so the database path reads it as 0/1, as pandas does."""
-    from gapwatch import source_check
-
     spec, src = backend("binary_classification", booleans=True)
     assert sources.boolean_columns(src, "truth") == {"y"} and "pred" in sources.boolean_columns(src, "preds")
     sel = selection.cohort(spec, src, START, END, AS_OF)
@@ -221,7 +219,7 @@ def test_boolean_labels_and_predictions_are_read_as_0_and_1(backend) -> None:
         _assert_same(in_db[segment], memory[segment])
     assert performance.label_counts(sel) == (len(labeled), N - len(labeled))
     # The extract's screen counts the labels outside {0, 1}: none (True and False are 1 and 0).
-    assert source_check._screen(sel, "label", label="label") == {"rows": N, "nonnull": len(labeled), "outside": 0}
+    assert performance.screen(sel, label="label", binary="label") == {"rows": N, "nonnull": len(labeled), "outside": 0}
     window = selection.window(spec, src, START, END)
     estimate = performance.estimate_cells(window, spec, assessment.summarize_reference(spec, labeled, labeled))
     assert int(estimate.sums["n"].sum()) == N

@@ -176,12 +176,23 @@ def cohort_cells(selection: Selection, spec: Any) -> dict[str, Cells]:
     return out
 
 
+def screen(selection: Selection, *, label: str | None = None, binary: str | None = None) -> dict[str, int]:
+    """One aggregate over a selection: ``rows``; ``nonnull``, the rows where column ``label`` is
+    set (a cohort's labeled rows); ``outside``, the values of column ``binary`` outside {0, 1}."""
+    from gapwatch.source_check import BINARY_LABELS
+
+    q = selection.subquery
+    aggregates = [sa.func.count(), sa.func.count(q.c[label]) if label else sa.literal(0),
+                  sa.func.count(sa.case((q.c[binary].not_in(sorted(BINARY_LABELS)), 1))) if binary else sa.literal(0)]
+    rows, nonnull, outside = (int(v or 0) for v in tuple(fetch(selection.source, sa.select(*aggregates)
+                                                               .select_from(q))[0]))
+    return {"rows": rows, "nonnull": nonnull, "outside": outside}
+
+
 def label_counts(selection: Selection) -> tuple[int, int]:
     """(labeled, pending) rows of a cohort, one query."""
-    labeled = sa.func.sum(sa.case((_labeled(selection), 1), else_=0))
-    record = fetch(selection.source, sa.select(sa.func.count(), labeled).select_from(selection.subquery))[0]
-    total, done = (int(v or 0) for v in tuple(record))
-    return done, total - done
+    counted = screen(selection, label=LABEL)
+    return counted["nonnull"], counted["rows"] - counted["nonnull"]
 
 
 def reference_performance_cells(labeled: Selection, spec: Any) -> list[Cells]:
