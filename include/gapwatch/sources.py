@@ -79,6 +79,7 @@ class Source:
         self._lock = threading.Lock()  # the performance and drift stages may read at once
         self._resolved: tuple[object, str] | None = None
         self._pinned = url  # a URL given outright (the scoreboard's database), never resolved
+        self.reflected: dict[tuple[str, str], frozenset[str]] = {}  # (url, table) -> boolean columns
 
     def _basis(self) -> object:
         if self._pinned is not None:
@@ -117,17 +118,21 @@ def predictions_table(spec: MonitorSpec, *names: str) -> sa.TableClause:
 
 
 def boolean_columns(source: Source, table: str) -> frozenset[str]:
-    """The columns of ``table`` the database types as booleans (one reflection query).
+    """The columns of ``table`` the database types as booleans: reflected once per source (a
+    run's stages build several selections over the same tables) and URL.
 
     The database path reads such a column as 0/1 (``indb.selection``): PostgreSQL refuses to
     CAST a boolean to a float or to compare it with 0 and 1, which every binary statistic does.
     """
-    schema, name = split_table(table)
-    inspector = sa.inspect(source.engine)
-    if not inspector.has_table(name, schema=schema):
-        return frozenset()
-    return frozenset(c["name"] for c in inspector.get_columns(name, schema=schema)
-                     if isinstance(c["type"], sa.Boolean))
+    key = (source.url, table)
+    if key not in source.reflected:
+        schema, name = split_table(table)
+        inspector = sa.inspect(source.engine)
+        source.reflected[key] = frozenset(
+            c["name"] for c in (inspector.get_columns(name, schema=schema)
+                                if inspector.has_table(name, schema=schema) else [])
+            if isinstance(c["type"], sa.Boolean))
+    return source.reflected[key]
 
 
 # ---------------------------------------------------------------- exact window edges

@@ -208,6 +208,19 @@ def test_boolean_labels_and_predictions_are_read_as_0_and_1(backend) -> None:
     spec, src = backend("binary_classification", booleans=True)
     assert sources.boolean_columns(src, "truth") == {"y"} and "pred" in sources.boolean_columns(src, "preds")
     sel = selection.cohort(spec, src, START, END, AS_OF)
+    # The tables are reflected once per source: building the run's other selections asks nothing.
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    sa.event.listen(src.engine, "before_cursor_execute", seen)
+    try:
+        selection.cohort(spec, src, START, END, AS_OF)
+        selection.window(spec, src, START, END)
+    finally:
+        sa.event.remove(src.engine, "before_cursor_execute", seen)
+    assert statements == []
     in_db = performance.cohort_cells(sel, spec)
     labeled = _memory_labeled(spec, src)
     memory = cl.from_frame(spec, labeled)
