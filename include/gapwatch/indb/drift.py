@@ -132,9 +132,9 @@ def _numbers(ids: list[int], name: str) -> sa.Subquery:
 
 
 def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numeric: bool) -> sa.Subquery:
-    """One row per (source row, column) for the numeric columns of ``layout`` (``numeric``) or
-    its categorical ones: (column number in ``layout``, fine bin, category, slice, value,
-    value - shift); a numeric row's category is NULL, a categorical row's bin and values are.
+    """One row per (source row, column) of ``layout``'s numeric columns (``numeric``): (column
+    number in ``layout``, fine bin, slice, finite value, value - shift); or of its categorical
+    ones: (column number, category, slice).
 
     PostgreSQL: ``unnest`` of one array per field (a set-returning function in FROM, implicitly
     lateral; three times faster than the portable form there). Elsewhere: a cross join with the
@@ -143,14 +143,13 @@ def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numer
     t = selection.subquery
     names = list(layout)
     ids = [i for i, name in enumerate(names) if (layout[name]["kind"] == "numeric") == numeric]
-    no_number = sa.null().cast(sa.Double)
+    columns: list[Any]
     if selection.source.engine.dialect.name == "postgresql":
         number = postgresql.array([sa.literal_column(str(i), sa.Integer) for i in ids])
         if not numeric:
             cats = postgresql.array([sa.cast(t.c[names[i]], sa.String) for i in ids])
             u = sa.func.unnest(number, cats).table_valued(_COL, _CAT).render_derived(name="gw_cells")
-            columns = [u.c[_COL], sa.null().cast(sa.Integer).label(_BIN), u.c[_CAT], part.label(_SLICE),
-                       no_number.label("gw_x"), no_number.label("gw_d")]
+            columns = [u.c[_COL], u.c[_CAT], part.label(_SLICE)]
             return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
         # The finite test once per value (in its bin); value and shifted value after the unnest.
         bins = postgresql.array([_numeric_parts(t.c[names[i]], layout[names[i]])[0] for i in ids])
@@ -161,28 +160,19 @@ def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numer
         # cast needs parentheses before a subscript).
         shifts = [S.shift_of(s) if s["kind"] == "numeric" else 0.0 for s in layout.values()]
         constants = sa.literal_column(f"(ARRAY[{', '.join(map(repr, shifts))}]::float8[])", postgresql.ARRAY(sa.Double))
-        columns = [u.c[_COL], u.c[_BIN], sa.null().cast(sa.String).label(_CAT), part.label(_SLICE),
-                   sa.case((finite, u.c.gw_raw)).label("gw_x"),
+        columns = [u.c[_COL], u.c[_BIN], part.label(_SLICE), sa.case((finite, u.c.gw_raw)).label("gw_x"),
                    sa.case((finite, u.c.gw_raw - constants[u.c[_COL] + 1])).label("gw_d")]
         return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
     numbers = _numbers(ids, _COL)
     col = numbers.c[_COL]
-    bin_: sa.ColumnElement[Any]
-    cat: sa.ColumnElement[Any]
-    x: sa.ColumnElement[Any]
-    d: sa.ColumnElement[Any]
     if numeric:
         parts = {i: _numeric_parts(t.c[names[i]], layout[names[i]]) for i in ids}
         bin_, x, d = (sa.case({i: p[k] for i, p in parts.items()}, value=col) for k in range(3))
-        cat = sa.null().cast(sa.String)
+        columns = [col, bin_.label(_BIN), part.label(_SLICE), x.label("gw_x"), d.label("gw_d")]
     else:
-        bin_, x, d = sa.null().cast(sa.Integer), no_number, no_number
         cat = sa.case({i: sa.cast(t.c[names[i]], sa.String) for i in ids}, value=col)
-    return (
-        sa.select(col, bin_.label(_BIN), cat.label(_CAT), part.label(_SLICE), x.label("gw_x"), d.label("gw_d"))
-        .select_from(t.join(numbers, sa.true()))
-        .subquery("gw_unpivoted")
-    )
+        columns = [col, cat.label(_CAT), part.label(_SLICE)]
+    return sa.select(*columns).select_from(t.join(numbers, sa.true())).subquery("gw_unpivoted")
 
 
 def _summary_queries(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> list[sa.Select]:
@@ -197,16 +187,15 @@ def _summary_queries(selection: Selection, layout: dict[str, Any], *, by_slice: 
     """
     t = selection.subquery
     part = t.c[SLICE] if by_slice else sa.literal_column("1", sa.Integer)
-    kinds = {spec["kind"] == "numeric" for spec in layout.values()}
+    kinds = [spec["kind"] == "numeric" for spec in layout.values()]
     out = []
-    if True in kinds:
+    if any(kinds):
         u = _unpivoted(selection, layout, part, numeric=True).c
-        keys = (u[_COL], u[_BIN], u[_CAT], u[_SLICE])
         out.append(sa.select(
-            *keys, sa.func.count(), sa.func.sum(u.gw_d), sa.func.sum(u.gw_d * u.gw_d), sa.func.min(u.gw_x),
-            sa.func.max(u.gw_x),
-        ).group_by(*keys))
-    if False in kinds:
+            u[_COL], u[_BIN], sa.null().cast(sa.String).label(_CAT), u[_SLICE], sa.func.count(), sa.func.sum(u.gw_d),
+            sa.func.sum(u.gw_d * u.gw_d), sa.func.min(u.gw_x), sa.func.max(u.gw_x),
+        ).group_by(u[_COL], u[_BIN], u[_SLICE]))
+    if not all(kinds):
         out.append(_categorical_query(selection, _unpivoted(selection, layout, part, numeric=False)))
     return out
 
@@ -214,7 +203,7 @@ def _summary_queries(selection: Selection, layout: dict[str, Any], *, by_slice: 
 def _categorical_query(selection: Selection, unpivoted: sa.Subquery) -> sa.Select:
     """Category counts per (slice, column), the top ``MAX_CATEGORIES`` by name, the rest as ``OTHER``."""
     u = unpivoted.c
-    keys = (u[_COL], u[_BIN], u[_CAT], u[_SLICE])
+    keys = (u[_COL], u[_CAT], u[_SLICE])
     grouped = sa.select(*keys, sa.func.count().label("gw_n")).group_by(*keys).subquery("gw_grouped")
     g = grouped.c
     order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
@@ -229,8 +218,8 @@ def _categorical_query(selection: Selection, unpivoted: sa.Subquery) -> sa.Selec
         else_=sa.literal(S.OTHER, sa.String),
     ).label(_CAT)
     none = sa.null().cast(sa.Double)
-    return sa.select(r[_COL], r[_BIN], key, r[_SLICE], sa.func.sum(r.gw_n), none, none, none, none).group_by(
-        r[_COL], r[_BIN], key, r[_SLICE])
+    return sa.select(r[_COL], sa.null().cast(sa.Integer).label(_BIN), key, r[_SLICE], sa.func.sum(r.gw_n),
+                     none, none, none, none).group_by(r[_COL], key, r[_SLICE])
 
 
 def _summary_rows(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> list[Any]:
