@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 BINARY = "binary_classification"
+BINARY_LABELS = frozenset({0, 1})  # the values a binary model's labels and predictions may take
 MULTICLASS = "multiclass_classification"
 REGRESSION = "regression"
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from gapwatch.catalog import BINARY_LABELS
 from gapwatch.sources import split_table
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from gapwatch.window import Window
     from gapwatch.window_run import WindowRun
 
-BINARY_LABELS = frozenset({0, 1})
 
 
 def table_problems(spec: MonitorSpec, engine: sa.Engine) -> tuple[list[str], set[str]]:

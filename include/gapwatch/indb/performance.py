@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from gapwatch.catalog import BINARY, MULTICLASS
+from gapwatch.catalog import BINARY, BINARY_LABELS, MULTICLASS
 from gapwatch.evaluation import cells as cl
 from gapwatch.indb.selection import LABEL, SLICE, Selection, fetch
 
@@ -179,8 +179,6 @@ def cohort_cells(selection: Selection, spec: Any) -> dict[str, Cells]:
 def screen(selection: Selection, *, label: str | None = None, binary: str | None = None) -> dict[str, int]:
     """One aggregate over a selection: ``rows``; ``nonnull``, the rows where column ``label`` is
     set (a cohort's labeled rows); ``outside``, the values of column ``binary`` outside {0, 1}."""
-    from gapwatch.source_check import BINARY_LABELS
-
     q = selection.subquery
     aggregates = [sa.func.count(), sa.func.count(q.c[label]) if label else sa.literal(0),
                   sa.func.count(sa.case((q.c[binary].not_in(sorted(BINARY_LABELS)), 1))) if binary else sa.literal(0)]
