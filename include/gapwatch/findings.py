@@ -183,6 +183,8 @@ def decide(
     - ``worst_segments``: [{segment, value, stderr, n, status}], lowest first (highest for errors);
     - ``drifted_features``: [{column, <method>: value, ...}] most drifted first;
     - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
+    - drift only: ``drifted_segments``: [{segment, column, rows, severity, <method>: value}], the
+      segments whose column moved against the same segment of the baseline, most severe first;
     - estimate only: ``unsupported_share`` (rows outside the baseline's input range).
     """
     context = _performance_context(spec, performance, drift)
@@ -196,6 +198,7 @@ def decide(
             check="drift",
             status=Verdict.BREACH if drift["status"] == Verdict.DRIFT else drift["status"],
             evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", []),
+                      "drifted_segments": (drift.get("segments") or {}).get("drifted", []),
                       "not_computable": drift.get("not_computable", []), "reason": drift.get("reason"),
                       "rows": drift.get("rows")},
         ),

@@ -207,6 +207,14 @@ class Drift(_Strict):
         "(mean + threshold_k std of their distances to the whole baseline)",
     )
     threshold_k: float = Field(default=3.0, gt=0, description="k of threshold: auto")
+    per_segment: bool = Field(
+        default=True,
+        description="also compare each segment value's window with the same segment of the baseline",
+    )
+    segment_min_rows: int = Field(
+        default=500, ge=1,
+        description="rows a segment value needs in the baseline and in the window to be judged for drift",
+    )
 
     def describe(self) -> str:
         methods = ", ".join(self.methods) if self.methods else "methods chosen per column"

@@ -125,5 +125,5 @@ def window_drift(run: WindowRun, base: dict[str, Any]) -> tuple[dict[str, Any], 
     from gapwatch.indb import drift
 
     selection = _window(run)
-    stats, sample = drift.window_drift_inputs(selection, base)
-    return judge_drift(run.spec, stats, sample, base, rows=None if stats else selection.count())
+    stats, sample, segments = drift.window_drift_inputs(selection, base)
+    return judge_drift(run.spec, stats, sample, base, rows=None if stats else selection.count(), segments=segments)

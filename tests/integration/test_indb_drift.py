@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from gapwatch import sources
 from gapwatch.evaluation import drift_stage, frames, summaries
 from gapwatch.indb import drift as indb_drift
-from gapwatch.indb import selection
+from gapwatch.indb import sampling, selection
 from gapwatch.spec import MonitorSpec
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ NUMERIC = ["normal", "heavy", "lumpy", "constant", "broken", "offset"]
 CATEGORICAL = ["many", "region"]
 
 
-def _spec(url_env: str, *, auto: bool = False) -> MonitorSpec:
+def _spec(url_env: str, *, auto: bool = False, segments: bool = False) -> MonitorSpec:
     person = {"name": "Drift Owner", "email": "drift@example.com"}
     features = [{"name": n, "kind": "numeric"} for n in NUMERIC]
     features += [{"name": n, "kind": "categorical"} for n in CATEGORICAL]
@@ -43,7 +43,9 @@ def _spec(url_env: str, *, auto: bool = False) -> MonitorSpec:
         "readiness": {"suite": "none"},
         "metrics": [{"name": "roc_auc"}],
         "baseline": {"start": "2026-03-02", "end": "2026-03-09", "sub_windows": 4},
-        "drift": {"multivariate": True, "threshold": "auto" if auto else None, "multivariate_sample": 500},
+        "drift": {"multivariate": True, "threshold": "auto" if auto else None, "multivariate_sample": 500,
+                  "segment_min_rows": 150},
+        "segments": ["region", "many"] if segments else [],
         "runbook_url": "https://runbooks.example.com/drifty", "fallback": "none",
     })
 
@@ -152,7 +154,7 @@ def test_the_drift_verdict_is_the_same_on_both_paths(db):
 
     window = sources.read_window(spec, START + WEEK, START + 2 * WEEK, source=src)
     memory, _ = drift_stage.assess_drift(spec, window, memory_base)
-    stats, sample = indb_drift.window_drift_inputs(selection.window(spec, src, START + WEEK, START + 2 * WEEK), db_base)
+    stats, sample, _ = indb_drift.window_drift_inputs(selection.window(spec, src, START + WEEK, START + 2 * WEEK), db_base)
     assert sample is not None and len(sample) == spec.drift.multivariate_sample
     in_db, _ = drift_stage.judge_drift(spec, stats, sample, db_base)
     assert in_db["rows"] == memory["rows"] == len(window)
@@ -192,15 +194,15 @@ def test_rows_fetched_do_not_grow_with_the_rows(dialect, tmp_path, monkeypatch, 
         indb_drift.window_summaries(selection.window(spec, src, START + WEEK, START + 2 * WEEK), statistics)
         window_rows = selection.FETCHED.rows - before
         before = selection.FETCHED.rows
-        sample = indb_drift.sample(everything, ["normal", "heavy"], 300)
+        sample = sampling.sample(everything, ["normal", "heavy"], 300)
         assert len(sample) == 300 and selection.FETCHED.rows - before == 300
         # Knowing the rows, a pre-filter keeps about 300 + 4 sd before the sort: still 300 rows,
         # from the whole reference (not its first rows).
-        thinned = indb_drift.sample(everything, ["id", "normal"], 300, rows=n)
+        thinned = sampling.sample(everything, ["id", "normal"], 300, rows=n)
         assert len(thinned) == 300 and thinned["id"].is_unique
         assert thinned["id"].min() < n / 10 and thinned["id"].max() > n * 9 / 10
         if dialect == "postgresql":  # a seeded draw there: the same window gives the same sample
-            again = indb_drift.sample(everything, ["id", "normal"], 300, rows=n)
+            again = sampling.sample(everything, ["id", "normal"], 300, rows=n)
             assert again["id"].tolist() == thinned["id"].tolist()
         fetched[n] = (edges_and_summary, window_rows)
         bound = _bound(statistics)
@@ -211,3 +213,69 @@ def test_rows_fetched_do_not_grow_with_the_rows(dialect, tmp_path, monkeypatch, 
         sources.source_engine.cache_clear()
     # 20 times the rows: the traffic is set by the bins and categories, not the rows.
     assert fetched[20000][1] <= _bound(statistics) and fetched[1000][1] <= _bound(statistics)
+
+
+def _load_segment_shift(url: str, n: int) -> None:
+    """Two weeks of the same population, but in the second the ``normal`` feature of the small
+    region "tiny" (~6% of rows) moves by one standard deviation: too little to move the whole
+    window, plain in the segment."""
+    frames_ = []
+    for week, seed in ((0, 1), (1, 2)):
+        rows = _rows(n, seed, START + week * WEEK, 0.0)
+        rng = np.random.default_rng(seed + 10)
+        rows.loc[rng.random(n) < 0.06, "region"] = "tiny"
+        if week:
+            rows["id"] += 10**6
+            rows.loc[rows["region"] == "tiny", "normal"] += 1.0
+        frames_.append(rows)
+    preds = pd.concat(frames_, ignore_index=True)
+    truth = pd.DataFrame({"id": preds["id"], "y": preds["pred"], "arrived": preds["ts"] + timedelta(days=1)})
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        preds.to_sql("preds", conn, index=False, if_exists="replace")
+        truth.to_sql("truth", conn, index=False, if_exists="replace")
+    engine.dispose()
+
+
+def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
+    _load_segment_shift(db, 4000)
+    spec = _spec("GW_DRIFT_URL", segments=True)
+    src = sources.Source(spec)
+    base_frame = frames.numeric_checked(spec, sources.read_window(spec, START, START + WEEK, source=src))
+    memory_base = drift_stage.reference_drift(spec, base_frame)
+    everything, _ = selection.reference(spec, src)
+    db_base = indb_drift.reference_drift(everything)
+
+    # The same segments chosen (enough baseline rows; "many" has ~27 rows a value: none), and the
+    # same summaries for each, categories named as the whole window names them.
+    values = memory_base["segments"]["values"]
+    assert values == db_base["segments"]["values"]
+    assert values["many"] == [] and sorted(values["region"]) == ["east", "north", "south", "tiny", "west"]
+    assert memory_base["segments"]["statistics"].keys() == db_base["segments"]["statistics"].keys()
+    for name, m in memory_base["segments"]["statistics"].items():
+        _same(m, db_base["segments"]["statistics"][name])
+    _same(memory_base["statistics"], db_base["statistics"])
+    tiny = db_base["segments"]["statistics"]["region=tiny"]
+    assert summaries.OTHER in tiny["many"]["counts"]  # the whole's top-K: the rest of the segment is OTHER
+    assert sum(s["normal"]["n"] for s in db_base["segments"]["statistics"].values()) < db_base["statistics"]["normal"]["n"]
+
+    window = sources.read_window(spec, START + WEEK, START + 2 * WEEK, source=src)
+    memory, _ = drift_stage.assess_drift(spec, window, memory_base)
+    stats, sample, by_segment = indb_drift.window_drift_inputs(
+        selection.window(spec, src, START + WEEK, START + 2 * WEEK), db_base)
+    for name, m in drift_stage.window_drift_inputs(spec, window, memory_base)[2].items():
+        _same(m, by_segment[name])
+    in_db, _ = drift_stage.judge_drift(spec, stats, sample, db_base, segments=by_segment)
+
+    # The whole window did not move; the segment did, and that alone makes the window "drift".
+    for summary in (memory, in_db):
+        assert "normal" not in [d["column"] for d in summary["drifted"]]
+        assert summary["status"] == "drift"
+        assert summary["segments"]["judged"] == 5 and summary["segments"]["with_whole"] == 0
+        assert [(d["segment"], d["column"]) for d in summary["segments"]["drifted"]] == [("region=tiny", "normal")]
+    # ~240 baseline rows in the segment: its method is the small-sample one (KS p-value).
+    assert memory["segments"]["drifted"][0]["ks_pvalue"] < spec.drift.significance
+    for d, m in zip(in_db["segments"]["drifted"], memory["segments"]["drifted"], strict=True):
+        assert d.keys() == m.keys()
+        assert {k: d[k] for k in ("segment", "column", "rows")} == {k: m[k] for k in ("segment", "column", "rows")}
+        assert d["ks_pvalue"] == pytest.approx(m["ks_pvalue"], rel=1e-6)

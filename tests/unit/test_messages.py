@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gapwatch.catalog import IncidentEvent
-from gapwatch.incidents.messages import incident_message, ticket_message
+from gapwatch.incidents.messages import incident_message, incident_title, ticket_message
 from gapwatch.spec import load_spec
 
 pytestmark = pytest.mark.unit
@@ -61,6 +61,18 @@ def test_the_drift_message_lists_what_it_counts_and_its_cause_does_not_repeat_th
     assert "Predictions affected: 5000 predictions in the window" in body
     many = _body(spec, _incident("drift", "drift", {"drifted_features": DRIFTED}))
     assert "6 input/output distribution(s) moved" in many and "(the 5 most moved of 6)" in many
+
+
+def test_a_drift_only_within_a_segment_names_the_segment_and_where_to_start(spec) -> None:
+    moved = [{"segment": "region=north", "column": "income", "rows": 1400, "severity": 3.1, "wasserstein": 0.31}]
+    evidence = {"drifted_features": [], "drifted_segments": moved, "rows": 5000}
+    incident = _incident("drift", "drift", evidence)
+    message = incident_message(spec, incident, IncidentEvent.OPENED, run_link="http://airflow/run", trend=[])
+    title = incident_title(spec, {"kind": "drift", "check": "drift", "evidence": evidence})
+    assert title == "credit_default: input/output drift in income (region=north)"
+    assert "0 input/output distribution(s) moved away from the baseline, and 1 within a segment" in message.body
+    assert "income in region=north (1400 rows; wasserstein 0.31)" in message.body
+    assert "start with income in region=north" in message.body.split("Likely cause:")[1]
 
 
 def test_every_message_links_model_health_says_how_to_ack_and_when_it_was_detected(spec) -> None:

@@ -159,9 +159,26 @@ def wasserstein_normed(base: dict[str, Any], win: dict[str, Any]) -> float:
 
 
 def _aligned_categories(base: dict[str, int], win: dict[str, int]) -> tuple[list[int], list[int]]:
-    # Unseen categories get their own bin with a zero baseline count (PSI floors it).
-    keys = sorted(set(base) | set(win))
-    return [base.get(k, 0) for k in keys], [win.get(k, 0) for k in keys]
+    """The two summaries' counts on common bins.
+
+    An unseen category gets its own bin with a zero baseline count (PSI floors it). But a summary
+    with an OTHER bin names only its ``MAX_CATEGORIES`` most frequent categories: a category the
+    other side names may be in its OTHER, so such categories are counted in OTHER on both sides
+    (else two samples of one population with many categories would differ in which ones they
+    name, and read as drift).
+    """
+    folded: set[str] = set()
+    if OTHER in base:
+        folded |= set(win) - set(base)
+    if OTHER in win:
+        folded |= set(base) - set(win)
+    keys = sorted((set(base) | set(win)) - folded)
+
+    def counts(side: dict[str, int]) -> list[int]:
+        rest = sum(side.get(k, 0) for k in folded)
+        return [side.get(k, 0) + (rest if k == OTHER else 0) for k in keys]
+
+    return counts(base), counts(win)
 
 
 # ---------------------------------------------------------------- multivariate: PCA reconstruction
@@ -169,7 +186,7 @@ def _aligned_categories(base: dict[str, int], win: dict[str, int]) -> tuple[list
 
 def multivariate_sample(df: pd.DataFrame, columns: list[str], size: int, seed: int) -> pd.DataFrame:
     """At most ``size`` rows of ``columns``, drawn without replacement by a seeded generator (the
-    memory path's counterpart of the database's random sample, ``indb.drift.sample``)."""
+    memory path's counterpart of the database's random sample, ``indb.sampling.sample``)."""
     if len(df) <= size:
         return df[columns]
     rows = np.sort(np.random.default_rng(seed).choice(len(df), size=size, replace=False))

@@ -189,21 +189,47 @@ def categorical_summary(counts: dict[str, int], nulls: int) -> dict[str, Any]:
     return {"kind": "categorical", "n": int(sum(counts.values())), "nulls": int(nulls), "counts": counts}
 
 
-def _category_counts(column: pd.Series) -> dict[str, int]:
+def named_categories(counts: dict[str, int], named: set[str]) -> dict[str, int]:
+    """``counts`` with only the ``named`` categories kept by name (most frequent first, ties in
+    code point order), every other one counted as OTHER."""
+    kept = sorted(((c, n) for c, n in counts.items() if c in named and n), key=lambda p: (-p[1], p[0]))
+    out = dict(kept)
+    rest = sum(n for c, n in counts.items() if c not in named)
+    if rest:
+        out[OTHER] = rest
+    return out
+
+
+def _category_counts(column: pd.Series, named: set[str] | None) -> dict[str, int]:
     counts = column.dropna().astype(str).value_counts(sort=False)
+    if named is not None:
+        return named_categories(dict(zip(counts.index.astype(str), counts.tolist(), strict=True)), named)
     return ranked_categories([str(k) for k in counts.index], counts.tolist())
 
 
-def summarize_window(df: pd.DataFrame, layout: dict[str, Any]) -> dict[str, Any]:
-    """Summarise a window on the bin edges of ``layout`` (a baseline summary)."""
+def summarize_window(
+    df: pd.DataFrame, layout: dict[str, Any], *, named: dict[str, set[str]] | None = None
+) -> dict[str, Any]:
+    """Summarise a window on the bin edges of ``layout`` (a baseline summary).
+
+    ``named``: per categorical column, the categories kept by name (the others counted as
+    OTHER) instead of the window's own ``MAX_CATEGORIES`` most frequent: a segment's summary
+    names the categories its whole window names, so the segments add up to the window.
+    """
     out: dict[str, Any] = {}
     for name, spec in layout.items():
         column = df[name]
         if spec["kind"] == "numeric":
             out[name] = finish_numeric(spec, _raw_numeric(numeric_values(column), spec))
         else:
-            out[name] = categorical_summary(_category_counts(column), int(column.isna().sum()))
+            kept = None if named is None else named.get(name, set())
+            out[name] = categorical_summary(_category_counts(column, kept), int(column.isna().sum()))
     return out
+
+
+def named_in(summary: dict[str, Any]) -> dict[str, set[str]]:
+    """Per categorical column of a window summary, the categories it keeps by name."""
+    return {name: set(s["counts"]) - {OTHER} for name, s in summary.items() if s["kind"] == "categorical"}
 
 
 def baseline_layout(df: pd.DataFrame, columns: dict[str, str], bins: int) -> dict[str, Any]:

@@ -92,6 +92,8 @@ def incident_title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
             return f"{spec.name}: {metric} degraded"
         return f"{spec.name}: {metric} {value:.3f} ± {BREACH_Z * err:.3f} {side} {threshold:.3f}"
     columns = ", ".join(d["column"] for d in ev.get("drifted_features", [])[:3])
+    if not columns:  # only segments moved
+        columns = ", ".join(f"{d['column']} ({d['segment']})" for d in ev.get("drifted_segments", [])[:3])
     return f"{spec.name}: input/output drift in {columns}"
 
 
@@ -154,13 +156,23 @@ def what_broke(kind: str, ev: dict[str, Any], higher_is_better: bool = True) -> 
             if blocking
             else "How badly: not blocking. Warning only: model evaluation went ahead.",
         ]
+    return _drift_broke(ev)
+
+
+def _drift_broke(ev: dict[str, Any]) -> list[str]:
     drifted = ev.get("drifted_features") or []
     shown = drifted[:DRIFT_SHOWN]
     more = f" (the {len(shown)} most moved of {len(drifted)})" if len(drifted) > len(shown) else ""
-    return [
-        f"What broke: {len(drifted)} input/output distribution(s) moved away from the baseline.",
+    segments = ev.get("drifted_segments") or []
+    lines = [
+        f"What broke: {len(drifted)} input/output distribution(s) moved away from the baseline"
+        + (f", and {len(segments)} within a segment" if segments else "") + ".",
         "How badly" + more + ": " + (", ".join(_drift_text(d) for d in shown) or "n/a") + ".",
     ]
+    if segments:
+        lines.append("Within segments (against the same segment of the baseline): "
+                     + ", ".join(_segment_text(d) for d in segments[:DRIFT_SHOWN]) + ".")
+    return lines
 
 
 DRIFT_SHOWN = 5  # drifted features named in a message; the count says when there are more
@@ -174,6 +186,12 @@ def _higher_is_better(ev: dict[str, Any], default: bool) -> bool:
 
 def _drift_text(d: dict[str, Any]) -> str:
     return d["column"] + " (" + ", ".join(f"{k} {fmt(v, 2)}" for k, v in d.items() if k != "column") + ")"
+
+
+def _segment_text(d: dict[str, Any]) -> str:
+    methods = {k: v for k, v in d.items() if k not in ("segment", "column", "rows", "severity")}
+    return f"{d['column']} in {d['segment']} ({d['rows']} rows; " + ", ".join(
+        f"{k} {fmt(v, 2)}" for k, v in methods.items()) + ")"
 
 
 def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
@@ -194,6 +212,10 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
     drifted = ev.get("drifted_features") or []
     if drifted and kind != Kind.DRIFT:
         lines.append("  - drifted features: " + ", ".join(_drift_text(d) for d in drifted[:5]))
+    segments = ev.get("drifted_segments") or []
+    if kind == Kind.DRIFT and segments and not drifted:
+        lines.append(f"  - start with {segments[0]['column']} in {segments[0]['segment']}: only there did it "
+                     "move; check what feeds that segment (a source, a region's pipeline, a client release)")
     elif drifted:
         lines.append(f"  - start with {drifted[0]['column']}: it moved most; check its upstream source "
                      "and any release that changed how it is computed")
@@ -353,6 +375,8 @@ def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
         facts["failing_expectations"] = ev["failing_expectations"][:5]
     if ev.get("drifted_features"):
         facts["drifted_features"] = [d["column"] for d in ev["drifted_features"][:5]]
+    if ev.get("drifted_segments"):
+        facts["drifted_segments"] = [f"{d['column']} in {d['segment']}" for d in ev["drifted_segments"][:5]]
     return facts
 
 

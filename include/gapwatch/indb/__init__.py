@@ -9,5 +9,6 @@ multivariate drift model) cross into Python here, so worker memory does not grow
 * :mod:`gapwatch.indb.selection`: which rows (a window, a matured cohort, the reference) as
   subqueries, and :func:`~gapwatch.indb.selection.fetch`, through which every query goes.
 * :mod:`gapwatch.indb.performance`: performance and estimate cells.
-* :mod:`gapwatch.indb.drift`: column summaries, reference edges, the multivariate sample.
+* :mod:`gapwatch.indb.drift`: column summaries (overall and per segment), reference edges.
+* :mod:`gapwatch.indb.sampling`: the multivariate drift model's bounded random sample.
 """

@@ -13,7 +13,7 @@
 * :func:`reference_statistics`: the baseline's edges (PostgreSQL ``percentile_disc`` in one scan;
   elsewhere ``ROW_NUMBER`` over each column, fetching only the rows at the wanted ranks), then its
   summary and its slices' summaries.
-* :func:`sample`: a bounded random sample for the multivariate (PCA) model.
+* the multivariate (PCA) model's bounded random sample is :func:`gapwatch.indb.sampling.sample`.
 
 Values: a NULL is a null, and so is NaN (as pandas reads it; PostgreSQL stores NaN, which equals
 itself there, so it is tested with ``= 'NaN'``; SQLite stores NaN as NULL); +-Infinity counts as
@@ -23,7 +23,6 @@ non-finite. Categories are compared as text (``CAST(... AS VARCHAR)``; a float c
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +32,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from gapwatch.evaluation import summaries as S
-from gapwatch.indb.selection import SLICE, Selection, fetch
+from gapwatch.indb.sampling import sample
+from gapwatch.indb.selection import SLICE, Selection, as_double, fetch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,10 +102,6 @@ def _is_nan_postgresql(element: _is_nan, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(value == sa.literal_column("'NaN'::float8"), **kw))
 
 
-def _number(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    return sa.cast(column, sa.Double)
-
-
 def _finite(x: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     # False for NULL; for NaN too (IEEE comparisons; on PostgreSQL NaN is above +Infinity).
     return sa.and_(x > sa.literal(-_INF, sa.Double), x < sa.literal(_INF, sa.Double))
@@ -113,7 +109,7 @@ def _finite(x: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
 
 def _numeric_parts(column: sa.ColumnElement[Any], layout: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(fine bin with NULL_BIN / NONFINITE_BIN, the finite value or NULL, value - shift or NULL)."""
-    x = _number(column)
+    x = as_double(column)
     finite = _finite(x)
     nullish = sa.or_(x.is_(None), _is_nan(x))
     fine = layout["fine_edges"]
@@ -153,7 +149,7 @@ def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numer
             return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
         # The finite test once per value (in its bin); value and shifted value after the unnest.
         bins = postgresql.array([_numeric_parts(t.c[names[i]], layout[names[i]])[0] for i in ids])
-        raw = postgresql.array([_number(t.c[names[i]]) for i in ids])
+        raw = postgresql.array([as_double(t.c[names[i]]) for i in ids])
         u = sa.func.unnest(number, bins, raw).table_valued(_COL, _BIN, "gw_raw").render_derived(name="gw_cells")
         finite = u.c[_BIN] >= 0
         # Each column's shift by its column number (written out: repr is exact for a float; a
@@ -175,18 +171,18 @@ def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numer
     return sa.select(*columns).select_from(t.join(numbers, sa.true())).subquery("gw_unpivoted")
 
 
-def _summary_queries(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> list[sa.Select]:
-    """The statements summarising ``layout``'s columns, one scan each: rows (column number, fine
-    bin, category, slice, rows, sum, sum of squares, min, max).
+def _summary_queries(selection: Selection, layout: dict[str, Any], part: Any, *, whole: bool) -> list[sa.Select]:
+    """The statements summarising ``layout``'s columns per value of ``part`` (a slice number, a
+    segment value or a constant), one scan each: rows (column number, fine bin, category, part,
+    rows, sum, sum of squares, min, max).
 
-    Numeric columns: unpivot, group by (column, fine bin). Categorical columns: unpivot, group by
-    (column, category), rank the categories per column (``ROW_NUMBER``), keep the top
-    ``MAX_CATEGORIES`` and sum the rest into ``OTHER``. Two statements rather than one: the
-    numeric unpivot then carries no text and the categorical one no numbers (on PostgreSQL, 1.3M
-    rows x 26 columns: 11.0 s as one statement, 7.7 s as two).
+    Numeric columns: unpivot, group by (column, fine bin, part). Categorical columns: unpivot,
+    group by (column, category, part), rank the categories, keep the top ``MAX_CATEGORIES`` and sum
+    the rest into ``OTHER``: ranked within each part, or with ``whole`` by their count over all
+    parts (segments: then the parts add up to the whole selection's summary). Two statements
+    rather than one: the numeric unpivot then carries no text and the categorical one no numbers
+    (on PostgreSQL, 1.3M rows x 26 columns: 11.0 s as one statement, 7.7 s as two).
     """
-    t = selection.subquery
-    part = t.c[SLICE] if by_slice else sa.literal_column("1", sa.Integer)
     kinds = [spec["kind"] == "numeric" for spec in layout.values()]
     out = []
     if any(kinds):
@@ -196,21 +192,34 @@ def _summary_queries(selection: Selection, layout: dict[str, Any], *, by_slice: 
             sa.func.sum(u.gw_d * u.gw_d), sa.func.min(u.gw_x), sa.func.max(u.gw_x),
         ).group_by(u[_COL], u[_BIN], u[_SLICE]))
     if not all(kinds):
-        out.append(_categorical_query(selection, _unpivoted(selection, layout, part, numeric=False)))
+        out.append(_categorical_query(selection, _unpivoted(selection, layout, part, numeric=False), whole=whole))
     return out
 
 
-def _categorical_query(selection: Selection, unpivoted: sa.Subquery) -> sa.Select:
-    """Category counts per (slice, column), the top ``MAX_CATEGORIES`` by name, the rest as ``OTHER``."""
+def _categorical_query(selection: Selection, unpivoted: sa.Subquery, *, whole: bool) -> sa.Select:
+    """Category counts per (part, column), the top ``MAX_CATEGORIES`` by name (per part, or with
+    ``whole`` by their count over every part), the rest as ``OTHER``."""
     u = unpivoted.c
     keys = (u[_COL], u[_CAT], u[_SLICE])
     grouped = sa.select(*keys, sa.func.count().label("gw_n")).group_by(*keys).subquery("gw_grouped")
     g = grouped.c
     order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
-    rank = sa.func.row_number().over(
-        partition_by=[g[_SLICE], g[_COL], g[_CAT].is_(None)], order_by=[g.gw_n.desc(), order_cat]
-    )
-    ranked = sa.select(*g, rank.label("gw_rank")).subquery("gw_ranked")
+    if whole:
+        # A category's rank by its total over the parts: DENSE_RANK gives its rows in every part
+        # the same rank (the total and the name are the same there).
+        total = sa.func.sum(g.gw_n).over(partition_by=[g[_COL], g[_CAT]])
+        totaled = sa.select(*g, total.label("gw_total")).subquery("gw_totaled")
+        g = totaled.c
+        order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
+        rank = sa.func.dense_rank().over(
+            partition_by=[g[_COL], g[_CAT].is_(None)], order_by=[g.gw_total.desc(), order_cat]
+        )
+        ranked = sa.select(g[_COL], g[_CAT], g[_SLICE], g.gw_n, rank.label("gw_rank")).subquery("gw_ranked")
+    else:
+        rank = sa.func.row_number().over(
+            partition_by=[g[_SLICE], g[_COL], g[_CAT].is_(None)], order_by=[g.gw_n.desc(), order_cat]
+        )
+        ranked = sa.select(*g, rank.label("gw_rank")).subquery("gw_ranked")
     r = ranked.c
     key = sa.case(
         (r[_CAT].is_(None), sa.null()),
@@ -222,16 +231,25 @@ def _categorical_query(selection: Selection, unpivoted: sa.Subquery) -> sa.Selec
                      none, none, none, none).group_by(r[_COL], key, r[_SLICE])
 
 
-def _summary_rows(selection: Selection, layout: dict[str, Any], *, by_slice: bool) -> list[Any]:
-    return [row for query in _summary_queries(selection, layout, by_slice=by_slice)
+def _summary_rows(selection: Selection, layout: dict[str, Any], part: Any, *, whole: bool = False) -> list[Any]:
+    return [row for query in _summary_queries(selection, layout, part, whole=whole)
             for row in fetch(selection.source, query)]
 
 
+def _lower(a: float | None, b: float) -> float:
+    return b if a is None else min(a, b)
+
+
+def _higher(a: float | None, b: float) -> float:
+    return b if a is None else max(a, b)
+
+
 def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
-    """Summaries from one slice's rows of ``_summary_query`` (the same ``finish_numeric``)."""
+    """Summaries from rows of ``_summary_queries`` (the same ``finish_numeric``); rows of several
+    parts add up (counts and sums added, bin minima and maxima combined, categories summed)."""
     names = list(layout)
     raw: dict[str, dict[str, Any]] = {}
-    cats: dict[str, list[tuple[str | None, int]]] = {n: [] for n in names}
+    cats: dict[str, dict[str | None, int]] = {n: {} for n in names}
     for name in names:
         if layout[name]["kind"] == "numeric":
             k = len(layout[name]["fine_edges"]) + 1
@@ -240,7 +258,7 @@ def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
     for col, bin_, cat, _part, n, total, squares, low, high in rows:
         name = names[col]
         if name not in raw:
-            cats[name].append((cat, int(n)))
+            cats[name][cat] = cats[name].get(cat, 0) + int(n)
             continue
         entry = raw[name]
         if bin_ == NULL_BIN:
@@ -249,8 +267,9 @@ def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
             entry["nonfinite"] += int(n)
         else:
             entry["n"] += int(n)
-            entry["fine_counts"][bin_] = int(n)
-            entry["fine_min"][bin_], entry["fine_max"][bin_] = float(low), float(high)
+            entry["fine_counts"][bin_] += int(n)
+            entry["fine_min"][bin_] = _lower(entry["fine_min"][bin_], float(low))
+            entry["fine_max"][bin_] = _higher(entry["fine_max"][bin_], float(high))
             entry["sum"] += float(total)
             entry["sumsq"] += float(squares)
     out: dict[str, Any] = {}
@@ -258,27 +277,76 @@ def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
         if name in raw:
             out[name] = S.finish_numeric(layout[name], raw[name])
             continue
-        kept = sorted(((c, n) for c, n in cats[name] if c is not None and c != S.OTHER), key=lambda p: (-p[1], p[0]))
-        counts = {c: n for c, n in kept}
-        rest = sum(n for c, n in cats[name] if c == S.OTHER)
-        if rest:
-            counts[S.OTHER] = rest
-        out[name] = S.categorical_summary(counts, sum(n for c, n in cats[name] if c is None))
+        counts = {c: n for c, n in cats[name].items() if c is not None}
+        out[name] = S.categorical_summary(S.named_categories(counts, set(counts) - {S.OTHER}),
+                                          cats[name].get(None, 0))
     return out
 
 
-def window_summaries(selection: Selection, layout: dict[str, Any]) -> dict[str, Any]:
+def summarize(
+    selection: Selection, layout: dict[str, Any], segments: dict[str, list[Any]] | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Every column of ``layout`` (a baseline summary) summarised over ``selection``, exactly as
-    ``evaluation.summaries.summarize_window`` summarises the same rows: one query, one scan."""
+    ``evaluation.summaries.summarize_window`` summarises the same rows, and over each segment
+    value of ``segments`` (column -> values) as ``drift_stage.segment_summaries`` does.
+
+    Without segments: one scan. With them: one scan per segment column, each grouped by the
+    column's value where it is one of the values (the other rows in one NULL part); the whole
+    selection's summary is the sum of the first column's parts, so a single segment column costs
+    no extra scan, and the rows fetched grow with the values (at most ``MAX_DRIFT_SEGMENTS`` per
+    column), never with the rows.
+
+    Returns:
+        (the whole selection's summaries, ``column=value`` -> that segment's summaries).
+    """
+    from gapwatch.evaluation.cells import segment_name
+
     if not layout:
-        return {}
-    return _assemble(layout, _summary_rows(selection, layout, by_slice=False))
+        return {}, {}
+    t = selection.subquery
+    wanted = {column: values for column, values in (segments or {}).items() if values}
+    if not wanted:
+        return _assemble(layout, _summary_rows(selection, layout, sa.literal_column("1", sa.Integer))), {}
+    whole: dict[str, Any] = {}
+    out: dict[str, dict[str, Any]] = {}
+    for column, values in wanted.items():
+        part = sa.case((t.c[column].in_(values), t.c[column]))
+        rows = _summary_rows(selection, layout, part, whole=True)
+        whole = whole or _assemble(layout, rows)
+        by_value: dict[Any, list[Any]] = {}
+        for row in rows:
+            by_value.setdefault(row[3], []).append(row)
+        out.update({segment_name(column, v): _assemble(layout, by_value[v]) for v in values if v in by_value})
+    return whole, out
+
+
+def window_summaries(selection: Selection, layout: dict[str, Any]) -> dict[str, Any]:
+    """Every column of ``layout`` summarised over ``selection`` (:func:`summarize`, one scan)."""
+    return summarize(selection, layout)[0]
 
 
 def slice_summaries(selection: Selection, layout: dict[str, Any], k: int) -> list[dict[str, Any]]:
     """The summaries of ``gw_slice`` 1..k of a reference selection (one query, one scan)."""
-    rows: list[Any] = _summary_rows(selection, layout, by_slice=True) if layout else []
+    rows: list[Any] = _summary_rows(selection, layout, selection.subquery.c[SLICE]) if layout else []
     return [_assemble(layout, [r for r in rows if r[3] == i]) for i in range(1, k + 1)]
+
+
+def segment_values(selection: Selection) -> dict[str, list[Any]]:
+    """Segment column -> the values judged for drift (``drift_stage.chosen_segments`` of the
+    counts), one ``GROUP BY`` per segment column, returning only the values with enough rows (the
+    200 most populous: the choice keeps at most ``MAX_DRIFT_SEGMENTS``)."""
+    from gapwatch.evaluation import drift_stage
+
+    spec = selection.spec
+    t = selection.subquery
+    out: dict[str, list[Any]] = {}
+    for column in drift_stage.judged_segments(spec):
+        n = sa.func.count().label("gw_n")
+        query = (sa.select(t.c[column], n).where(t.c[column].is_not(None)).group_by(t.c[column])
+                 .having(sa.func.count() >= spec.drift.segment_min_rows).order_by(n.desc()).limit(200))
+        counted: list[Any] = fetch(selection.source, query)
+        out[column] = drift_stage.chosen_segments(spec, [(value, rows) for value, rows in counted])
+    return out
 
 
 # ---------------------------------------------------------------- the baseline's edges
@@ -293,7 +361,7 @@ def _edges_postgresql(selection: Selection, numeric: list[str], fractions: np.nd
     wanted = sa.cast(sa.literal(fractions.tolist(), postgresql.ARRAY(sa.Double)), postgresql.ARRAY(sa.Double))
     columns = []
     for name in numeric:
-        x = _number(t.c[name])
+        x = as_double(t.c[name])
         value = sa.case((_finite(x), x))
         columns += [sa.func.min(value), sa.func.max(value), sa.func.percentile_disc(wanted).within_group(value)]
     (row,) = fetch(selection.source, sa.select(*columns))
@@ -304,7 +372,7 @@ def _edges_ranked(selection: Selection, numeric: list[str], fractions: np.ndarra
     """Without ``percentile_disc``: count each column's finite values, then fetch only the values
     at ranks ``max(ceil(f * n), 1)`` (the same definition) by ``ROW_NUMBER`` per column."""
     t = selection.subquery
-    counts = [sa.func.count(sa.case((_finite(_number(t.c[n])), 1))) for n in numeric]
+    counts = [sa.func.count(sa.case((_finite(as_double(t.c[n])), 1))) for n in numeric]
     (totals,) = fetch(selection.source, sa.select(*counts))
     out: dict[str, Any] = {}
     for name, n in zip(numeric, totals, strict=True):
@@ -312,7 +380,7 @@ def _edges_ranked(selection: Selection, numeric: list[str], fractions: np.ndarra
             out[name] = (None, None, None)
             continue
         ranks = np.maximum(np.ceil(fractions * n), 1).astype(np.int64)
-        x = _number(t.c[name])
+        x = as_double(t.c[name])
         ordered = (
             sa.select(x.label("gw_x"), sa.func.row_number().over(order_by=x).label("gw_rank"))
             .where(_finite(x))
@@ -360,72 +428,6 @@ def reference_statistics(
     return statistics, slice_summaries(selection, layout, slices) if slices else []
 
 
-def sample(selection: Selection, columns: list[str], n: int, *, rows: int | None = None) -> pd.DataFrame:
-    """At most ``n`` rows of ``columns``, drawn at random in the database, for the multivariate
-    model: the rows with the ``n`` smallest draws (:class:`_draw`, one scan and a top-n sort).
-    With ``rows`` (the selection's size, known from its summaries) a row is first kept only when
-    its draw is a little above ``n / rows``, so only about ``n`` rows are sorted.
-
-    On PostgreSQL the draw is a seeded hash of the prediction id: the same window gives the same
-    sample on every run (and the scan stays parallel: ``random()`` is parallel-restricted there,
-    and its unknown selectivity led the planner to an index scan 9x slower at 1.3M rows).
-    Elsewhere it is ``random()``.
-    """
-    import pandas as pd
-
-    t = selection.subquery
-    draw = _draw(t.c[selection.spec.predictions.id])
-    query = sa.select(*(_number(t.c[c]).label(c) for c in columns)).order_by(draw).limit(n)
-    if rows is not None and rows > n:
-        # n plus four standard deviations of the kept count, so fewer than n is ~1 in 30,000 runs.
-        keep = min(1.0, (n + 4 * math.sqrt(n) + 10) / rows)
-        query = query.where(draw < keep)
-    found = fetch(selection.source, query)
-    return pd.DataFrame([tuple(r) for r in found], columns=columns, dtype=float)
-
-
-SAMPLE_SEED = 14  # the seed of PostgreSQL's per-row draw (any fixed number: the sample's identity)
-_BITS = 2**52  # the draw's resolution: the hash's low 52 bits, exact in a double
-
-
-class _draw(FunctionElement[float]):
-    """A row's draw, uniform in [0, 1): PostgreSQL ``hashtextextended(id::text, seed)`` (seeded:
-    the same rows each run); elsewhere ``random()`` (:class:`_uniform`)."""
-
-    name = "gapwatch_draw"
-    inherit_cache = True
-
-
-@compiles(_draw)
-def _draw_default(element: _draw, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(_uniform(), **kw))
-
-
-@compiles(_draw, "postgresql")
-def _draw_postgresql(element: _draw, compiler: Any, **kw: Any) -> str:
-    (value,) = element.clauses.clauses
-    text = compiler.process(sa.cast(value, sa.Text), **kw)
-    return f"((hashtextextended({text}, {SAMPLE_SEED}) & {_BITS - 1}) / {float(_BITS)!r})"
-
-
-class _uniform(FunctionElement[float]):
-    """A uniform random number in [0, 1): ``random()`` on PostgreSQL; SQLite's ``random()`` is a
-    64-bit integer, scaled."""
-
-    name = "gapwatch_uniform"
-    inherit_cache = True
-
-
-@compiles(_uniform)
-def _uniform_default(element: _uniform, compiler: Any, **kw: Any) -> str:
-    return "random()"
-
-
-@compiles(_uniform, "sqlite")
-def _uniform_sqlite(element: _uniform, compiler: Any, **kw: Any) -> str:
-    return "(random() / 18446744073709551616.0 + 0.5)"
-
-
 # ---------------------------------------------------------------- the drift stage's inputs
 
 
@@ -436,22 +438,28 @@ def reference_drift(everything: Selection) -> dict[str, Any]:
 
     spec = everything.spec
     slices = spec.baseline.sub_windows if spec.drift.threshold == "auto" else 0
-    statistics, parts = reference_statistics(everything, drift_stage.drift_columns(spec), spec.drift.bins,
-                                              slices=slices)
+    layout = reference_layout(everything, drift_stage.drift_columns(spec), spec.drift.bins)
+    values = segment_values(everything)
+    statistics, by_segment = summarize(everything, layout, values)
+    parts = slice_summaries(everything, layout, slices) if slices else []
     columns = drift_stage.multivariate_columns(spec)
     rows = drift_stage.window_rows(statistics)
     drawn = sample(everything, columns, spec.drift.multivariate_sample, rows=rows) if columns else None
-    return drift_stage.drift_reference(spec, statistics, parts, drawn)
+    return drift_stage.drift_reference(spec, statistics, parts, drawn, segments=(values, by_segment))
 
 
-def window_drift_inputs(window: Selection, base: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """A window's column summaries and PCA sample for ``evaluation.drift_stage.judge_drift``, as
-    ``drift_stage.window_drift_inputs`` computes them from the rows in memory."""
+def window_drift_inputs(
+    window: Selection, base: dict[str, Any]
+) -> tuple[dict[str, Any], pd.DataFrame | None, dict[str, dict[str, Any]]]:
+    """A window's column summaries, PCA sample and segment summaries for
+    ``evaluation.drift_stage.judge_drift``, as ``drift_stage.window_drift_inputs`` computes them
+    from the rows in memory."""
     from gapwatch.evaluation import drift_stage
 
-    stats = window_summaries(window, base["statistics"])
+    values = (base.get("segments") or {}).get("values") or {}
+    stats, by_segment = summarize(window, base["statistics"], values)
     model = base.get("multivariate")
     rows = drift_stage.window_rows(stats)
     drawn = (sample(window, model["columns"], window.spec.drift.multivariate_sample, rows=rows)
              if model and rows else None)
-    return stats, drawn
+    return stats, drawn, by_segment

@@ -51,6 +51,11 @@ class _Counter:
 FETCHED = _Counter()
 
 
+def as_double(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A column read as a double-precision number (what every numeric statistic computes on)."""
+    return sa.cast(column, sa.Double)
+
+
 def fetch(source: sources.Source, query: sa.Executable) -> list[sa.Row[Any]]:
     """Run ``query`` on the source and return its rows, counted in ``FETCHED``."""
     with source.engine.connect() as conn:
