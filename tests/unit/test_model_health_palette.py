@@ -105,6 +105,10 @@ def test_a_drifting_run_is_shown_as_drifting() -> None:
     run = health._run_row({**latest, "window_start": None, "window_end": None, "readiness": "ready",
                            "performance": "ok", "drift": "drift", "rows": 3000, "updated_at": None}, "gapwatch__m")
     assert run["fleet_status"] is FleetStatus.DRIFTING
+    # Drift within a segment only: the reason names the column and the segment.
+    segment_only = {**latest, "summary": {"drift": {"status": "drift", "drifted": [], "segments": {
+        "drifted": [{"segment": "region=north", "column": "income", "rows": 900, "severity": 2.0}]}}}}
+    assert health._status(spec, segment_only, None)[1] == "drift in income (region=north)"
 
 
 def test_a_not_ready_run_shows_the_data_not_ready_badge_and_an_unknown_one_a_broken_monitor() -> None:

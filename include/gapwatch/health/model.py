@@ -162,7 +162,9 @@ def _why(status: FleetStatus, latest: dict[str, Any]) -> str:
         why = (f"estimated {estimate.get('metric', latest['main_metric'])} {value:.3f} (no labels yet) "
                "breaches its threshold" if isinstance(value, float) else "the label-free estimate breaches")
     elif status == FleetStatus.DRIFTING:
-        drifted = [d["column"] for d in summary.get("drift", {}).get("drifted", [])]
+        drift = summary.get("drift", {})
+        drifted = [d["column"] for d in drift.get("drifted", [])]
+        drifted += [f"{d['column']} ({d['segment']})" for d in (drift.get("segments") or {}).get("drifted", [])]
         why = "drift in " + ", ".join(drifted[:3])
     elif status == FleetStatus.AWAITING_LABELS:
         why = f"{latest['labeled']} matured labels, {latest['pending']} pending"
