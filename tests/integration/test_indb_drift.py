@@ -75,8 +75,8 @@ def _rows(n: int, seed: int, start: datetime, shift: float) -> pd.DataFrame:
     return frame
 
 
-def _load(url: str, n: int) -> None:
-    preds = pd.concat([_rows(n, 1, START, 0.0), _rows(n, 2, START + WEEK, 0.5)], ignore_index=True)
+def _store(url: str, preds: pd.DataFrame) -> None:
+    """The predictions, and a label for each a day later."""
     truth = pd.DataFrame({"id": preds["id"], "y": preds["pred"], "arrived": preds["ts"] + timedelta(days=1)})
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -85,6 +85,19 @@ def _load(url: str, n: int) -> None:
         if engine.dialect.name == "postgresql":  # PostgreSQL keeps NaN (pandas wrote NULL): a few real ones
             conn.execute(sa.text("UPDATE preds SET broken = 'NaN' WHERE id % 23 = 0"))
     engine.dispose()
+
+
+def _load(url: str, n: int) -> None:
+    _store(url, pd.concat([_rows(n, 1, START, 0.0), _rows(n, 2, START + WEEK, 0.5)], ignore_index=True))
+
+
+def _bases(spec: MonitorSpec) -> tuple[sources.Source, dict, dict]:
+    """(the source, the baseline's drift summary computed in memory, the same in the database)."""
+    src = sources.Source(spec)
+    memory = drift_stage.reference_drift(
+        spec, frames.numeric_checked(spec, sources.read_window(spec, START, START + WEEK, source=src)))
+    everything, _ = selection.reference(spec, src)
+    return src, memory, indb_drift.reference_drift(everything)
 
 
 @pytest.fixture
@@ -141,11 +154,7 @@ def test_window_and_reference_summaries_equal_the_memory_path(db):
 def test_the_drift_verdict_is_the_same_on_both_paths(db):
     _load(db, 2000)
     spec = _spec("GW_DRIFT_URL", auto=True)
-    src = sources.Source(spec)
-    base_frame = frames.numeric_checked(spec, sources.read_window(spec, START, START + WEEK, source=src))
-    memory_base = drift_stage.reference_drift(spec, base_frame)
-    everything, _ = selection.reference(spec, src)
-    db_base = indb_drift.reference_drift(everything)
+    src, memory_base, db_base = _bases(spec)
     assert db_base["statistics"].keys() == memory_base["statistics"].keys()
     assert db_base["multivariate"]["columns"] == memory_base["multivariate"]["columns"] == NUMERIC
     assert db_base["drift_thresholds"].keys() == memory_base["drift_thresholds"].keys()
@@ -228,23 +237,13 @@ def _load_segment_shift(url: str, n: int) -> None:
             rows["id"] += 10**6
             rows.loc[rows["region"] == "tiny", "normal"] += 1.0
         frames_.append(rows)
-    preds = pd.concat(frames_, ignore_index=True)
-    truth = pd.DataFrame({"id": preds["id"], "y": preds["pred"], "arrived": preds["ts"] + timedelta(days=1)})
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        preds.to_sql("preds", conn, index=False, if_exists="replace")
-        truth.to_sql("truth", conn, index=False, if_exists="replace")
-    engine.dispose()
+    _store(url, pd.concat(frames_, ignore_index=True))
 
 
 def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
     _load_segment_shift(db, 4000)
     spec = _spec("GW_DRIFT_URL", segments=True)
-    src = sources.Source(spec)
-    base_frame = frames.numeric_checked(spec, sources.read_window(spec, START, START + WEEK, source=src))
-    memory_base = drift_stage.reference_drift(spec, base_frame)
-    everything, _ = selection.reference(spec, src)
-    db_base = indb_drift.reference_drift(everything)
+    src, memory_base, db_base = _bases(spec)
 
     # The same segments chosen (enough baseline rows; "many" has ~27 rows a value: none), and the
     # same summaries for each, categories named as the whole window names them.
