@@ -184,7 +184,9 @@ def decide(
     - ``drifted_features``: [{column, <method>: value, ...}] most drifted first;
     - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
     - drift only: ``drifted_segments``: [{segment, column, rows, severity, <method>: value}], the
-      segments whose column moved against the same segment of the baseline, most severe first;
+      segments whose column moved against the same segment of the baseline (columns that did not
+      move in the whole window), most severe first, at most 10; ``segments_drifted_count``: all
+      of them; ``segments_too_few_rows``: baseline segments not judged (too few window rows);
     - estimate only: ``unsupported_share`` (rows outside the baseline's input range).
     """
     context = _performance_context(spec, performance, drift)
@@ -199,6 +201,8 @@ def decide(
             status=Verdict.BREACH if drift["status"] == Verdict.DRIFT else drift["status"],
             evidence={"drifted_features": drift.get("drifted", []), "drift_ranking": drift.get("ranking", []),
                       "drifted_segments": (drift.get("segments") or {}).get("drifted", []),
+                      "segments_drifted_count": (drift.get("segments") or {}).get("drifted_count", 0),
+                      "segments_too_few_rows": (drift.get("segments") or {}).get("too_few_rows", []),
                       "not_computable": drift.get("not_computable", []), "reason": drift.get("reason"),
                       "rows": drift.get("rows")},
         ),

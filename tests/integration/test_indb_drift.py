@@ -32,7 +32,7 @@ CATEGORICAL = ["many", "region"]
 def _spec(url_env: str, *, auto: bool = False, segments: bool = False) -> MonitorSpec:
     person = {"name": "Drift Owner", "email": "drift@example.com"}
     features = [{"name": n, "kind": "numeric"} for n in NUMERIC]
-    features += [{"name": n, "kind": "categorical"} for n in CATEGORICAL]
+    features += [{"name": n, "kind": "categorical"} for n in CATEGORICAL + (["grade"] if segments else [])]
     return MonitorSpec.model_validate({
         "name": "drifty", "version": "1", "task": "binary_classification",
         "owners": {"business_owner": person, "technical_owner": person, "data_steward": person},
@@ -45,7 +45,7 @@ def _spec(url_env: str, *, auto: bool = False, segments: bool = False) -> Monito
         "baseline": {"start": "2026-03-02", "end": "2026-03-09", "sub_windows": 4},
         "drift": {"multivariate": True, "threshold": "auto" if auto else None, "multivariate_sample": 500,
                   "segment_min_rows": 150},
-        "segments": ["region", "many"] if segments else [],
+        "segments": ["region", "many", "grade"] if segments else [],
         "runbook_url": "https://runbooks.example.com/drifty", "fallback": "none",
     })
 
@@ -227,17 +227,24 @@ def test_rows_fetched_do_not_grow_with_the_rows(dialect, tmp_path, monkeypatch, 
 def _load_segment_shift(url: str, n: int) -> None:
     """Two weeks of the same population, but in the second the ``normal`` feature of the small
     region "tiny" (~6% of rows) moves by one standard deviation: too little to move the whole
-    window, plain in the segment."""
+    window, plain in the segment. ``grade`` is a second segment column, NUMERIC on PostgreSQL
+    (read as decimals there)."""
     frames_ = []
     for week, seed in ((0, 1), (1, 2)):
         rows = _rows(n, seed, START + week * WEEK, 0.0)
         rng = np.random.default_rng(seed + 10)
         rows.loc[rng.random(n) < 0.06, "region"] = "tiny"
+        rows["grade"] = rng.choice([0.5, 1.5], n)
         if week:
             rows["id"] += 10**6
             rows.loc[rows["region"] == "tiny", "normal"] += 1.0
         frames_.append(rows)
     _store(url, pd.concat(frames_, ignore_index=True))
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE preds ALTER COLUMN grade TYPE NUMERIC(4, 1)"))
+    engine.dispose()
 
 
 def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
@@ -250,13 +257,15 @@ def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
     values = memory_base["segments"]["values"]
     assert values == db_base["segments"]["values"]
     assert values["many"] == [] and sorted(values["region"]) == ["east", "north", "south", "tiny", "west"]
+    assert sorted(values["grade"]) == [0.5, 1.5]
     assert memory_base["segments"]["statistics"].keys() == db_base["segments"]["statistics"].keys()
     for name, m in memory_base["segments"]["statistics"].items():
         _same(m, db_base["segments"]["statistics"][name])
     _same(memory_base["statistics"], db_base["statistics"])
     tiny = db_base["segments"]["statistics"]["region=tiny"]
     assert summaries.OTHER in tiny["many"]["counts"]  # the whole's top-K: the rest of the segment is OTHER
-    assert sum(s["normal"]["n"] for s in db_base["segments"]["statistics"].values()) < db_base["statistics"]["normal"]["n"]
+    regions = [s for name, s in db_base["segments"]["statistics"].items() if name.startswith("region=")]
+    assert sum(s["normal"]["n"] for s in regions) < db_base["statistics"]["normal"]["n"]  # NULL regions: only whole
 
     window = sources.read_window(spec, START + WEEK, START + 2 * WEEK, source=src)
     memory, _ = drift_stage.assess_drift(spec, window, memory_base)
@@ -270,7 +279,8 @@ def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
     for summary in (memory, in_db):
         assert "normal" not in [d["column"] for d in summary["drifted"]]
         assert summary["status"] == "drift"
-        assert summary["segments"]["judged"] == 5 and summary["segments"]["with_whole"] == 0
+        assert summary["segments"]["judged"] == 7 and summary["segments"]["with_whole"] == 0
+        assert summary["segments"]["too_few_rows"] == []
         assert [(d["segment"], d["column"]) for d in summary["segments"]["drifted"]] == [("region=tiny", "normal")]
     # ~240 baseline rows in the segment: its method is the small-sample one (KS p-value).
     assert memory["segments"]["drifted"][0]["ks_pvalue"] < spec.drift.significance

@@ -73,6 +73,11 @@ def test_a_drift_only_within_a_segment_names_the_segment_and_where_to_start(spec
     assert "0 input/output distribution(s) moved away from the baseline, and 1 within a segment" in message.body
     assert "income in region=north (1400 rows; wasserstein 0.31)" in message.body
     assert "start with income in region=north" in message.body.split("Likely cause:")[1]
+    # A performance incident lists the drifted features as a likely cause, nothing to "start with".
+    performance = _body(spec, _incident("performance", "metric:roc_auc", {
+        "metric": "roc_auc", "value": 0.70, "stderr": 0.01, "threshold": 0.77, "drifted_features": DRIFTED[:2]}))
+    cause = performance.split("Likely cause:")[1]
+    assert "drifted features: utilization (psi 1.20), income (psi 0.90)" in cause and "start with" not in cause
 
 
 def test_every_message_links_model_health_says_how_to_ack_and_when_it_was_detected(spec) -> None:

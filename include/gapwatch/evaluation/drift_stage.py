@@ -74,8 +74,9 @@ def judged_segments(spec: MonitorSpec) -> list[str]:
     return list(spec.segments) if spec.drift.per_segment and drift_columns(spec) else []
 
 
-def _plain(value: Any) -> Any:
-    """A segment value as JSON keeps it (numpy scalars and decimals as Python numbers)."""
+def plain_value(value: Any) -> Any:
+    """A segment value as JSON keeps it and both paths compare it: numpy scalars and decimals
+    (PostgreSQL NUMERIC) as Python numbers."""
     from decimal import Decimal
 
     if isinstance(value, np.generic):
@@ -86,9 +87,12 @@ def _plain(value: Any) -> Any:
 def chosen_segments(spec: MonitorSpec, counted: list[tuple[Any, int]]) -> list[Any]:
     """The values of a segment column that are judged for drift, from (value, baseline rows):
     those with at least ``drift.segment_min_rows`` rows, at most ``MAX_DRIFT_SEGMENTS``, most
-    rows first (ties by value). Both paths choose with this."""
-    enough = [(_plain(v), int(n)) for v, n in counted
+    rows first (ties by value). Both paths choose with this. A column of other values than
+    text, numbers and booleans (dates, times) is not judged per segment: none chosen."""
+    enough = [(plain_value(v), int(n)) for v, n in counted
               if v is not None and v == v and int(n) >= spec.drift.segment_min_rows]  # v == v: not NaN
+    if any(not isinstance(v, str | int | float) for v, _ in enough):  # bool is an int
+        return []
     enough.sort(key=lambda p: (-p[1], p[0]))
     return [v for v, _ in enough[:MAX_DRIFT_SEGMENTS]]
 

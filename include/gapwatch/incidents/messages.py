@@ -164,14 +164,17 @@ def _drift_broke(ev: dict[str, Any]) -> list[str]:
     shown = drifted[:DRIFT_SHOWN]
     more = f" (the {len(shown)} most moved of {len(drifted)})" if len(drifted) > len(shown) else ""
     segments = ev.get("drifted_segments") or []
+    within = ev.get("segments_drifted_count") or len(segments)
     lines = [
         f"What broke: {len(drifted)} input/output distribution(s) moved away from the baseline"
-        + (f", and {len(segments)} within a segment" if segments else "") + ".",
+        + (f", and {within} within a segment" if segments else "") + ".",
         "How badly" + more + ": " + (", ".join(_drift_text(d) for d in shown) or "n/a") + ".",
     ]
     if segments:
         lines.append("Within segments (against the same segment of the baseline): "
                      + ", ".join(_segment_text(d) for d in segments[:DRIFT_SHOWN]) + ".")
+    if ev.get("segments_too_few_rows"):
+        lines.append("Not judged (too few rows in the window): " + ", ".join(ev["segments_too_few_rows"][:10]) + ".")
     return lines
 
 
@@ -216,7 +219,7 @@ def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
     if kind == Kind.DRIFT and segments and not drifted:
         lines.append(f"  - start with {segments[0]['column']} in {segments[0]['segment']}: only there did it "
                      "move; check what feeds that segment (a source, a region's pipeline, a client release)")
-    elif drifted:
+    elif drifted and kind == Kind.DRIFT:
         lines.append(f"  - start with {drifted[0]['column']}: it moved most; check its upstream source "
                      "and any release that changed how it is computed")
         top = next((r for r in ev.get("drift_ranking") or [] if r.get("drifted")), None)

@@ -299,6 +299,7 @@ def summarize(
     Returns:
         (the whole selection's summaries, ``column=value`` -> that segment's summaries).
     """
+    from gapwatch.evaluation import drift_stage
     from gapwatch.evaluation.cells import segment_name
 
     if not layout:
@@ -315,7 +316,7 @@ def summarize(
         whole = whole or _assemble(layout, rows)
         by_value: dict[Any, list[Any]] = {}
         for row in rows:
-            by_value.setdefault(row[3], []).append(row)
+            by_value.setdefault(drift_stage.plain_value(row[3]), []).append(row)
         out.update({segment_name(column, v): _assemble(layout, by_value[v]) for v in values if v in by_value})
     return whole, out
 
@@ -333,8 +334,9 @@ def slice_summaries(selection: Selection, layout: dict[str, Any], k: int) -> lis
 
 def segment_values(selection: Selection) -> dict[str, list[Any]]:
     """Segment column -> the values judged for drift (``drift_stage.chosen_segments`` of the
-    counts), one ``GROUP BY`` per segment column, returning only the values with enough rows (the
-    200 most populous: the choice keeps at most ``MAX_DRIFT_SEGMENTS``)."""
+    counts), one ``GROUP BY`` per segment column fetching the ``MAX_DRIFT_SEGMENTS`` most
+    populous values with enough rows, then, if that many, every value as populous as the last
+    (the choice breaks ties by value, as the memory path does)."""
     from gapwatch.evaluation import drift_stage
 
     spec = selection.spec
@@ -343,8 +345,10 @@ def segment_values(selection: Selection) -> dict[str, list[Any]]:
     for column in drift_stage.judged_segments(spec):
         n = sa.func.count().label("gw_n")
         query = (sa.select(t.c[column], n).where(t.c[column].is_not(None)).group_by(t.c[column])
-                 .having(sa.func.count() >= spec.drift.segment_min_rows).order_by(n.desc()).limit(200))
-        counted: list[Any] = fetch(selection.source, query)
+                 .having(sa.func.count() >= spec.drift.segment_min_rows).order_by(n.desc()))
+        counted: list[Any] = fetch(selection.source, query.limit(drift_stage.MAX_DRIFT_SEGMENTS))
+        if len(counted) == drift_stage.MAX_DRIFT_SEGMENTS:
+            counted = fetch(selection.source, query.having(sa.func.count() >= counted[-1][1]))
         out[column] = drift_stage.chosen_segments(spec, [(value, rows) for value, rows in counted])
     return out
 
