@@ -4,8 +4,6 @@ carrying the stored numbers, and the plugin's pages rendering them."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,23 +21,13 @@ from gapwatch.spec import load_specs
 from gapwatch.window import Window
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _plugin():
-    """The Model Health plugin module (it imports Airflow's API server, as the api-server does)."""
-    spec = importlib.util.spec_from_file_location("gapwatch_health_plugin", ROOT / "plugins" / "gapwatch_health_plugin.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _values(chart: dict) -> list[dict]:
     return chart["data"]["values"] if "data" in chart else next(iter(chart["datasets"].values()))
 
 
-def test_adoption_in_model_health(demo_env: Path, store_url: str) -> None:
+def test_adoption_in_model_health(demo_env: Path, store_url: str, health_plugin) -> None:
     specs = load_specs()
     for k in range(1, EAST_LATE_FROM_WINDOW + 2):
         run_window(specs.by_name("credit_default"), Window(*window_bounds(k)), senders=default_senders())
@@ -76,7 +64,7 @@ def test_adoption_in_model_health(demo_env: Path, store_url: str) -> None:
     assert {v["team"] for v in _values(teams)} == {"north", "south", "east", "west"}
     assert [c["check"] for c in charts["outcome"]] == ["outcome_sum", "outcome_mean"]
 
-    plugin = _plugin()
+    plugin = health_plugin
     request = SimpleNamespace(scope={"root_path": "/gapwatch/health"})
     page = plugin.templates.get_template("model.html").render(
         request=request, d=credit, charts=plugin._charts(credit), ui_root="/", user=None)

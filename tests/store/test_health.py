@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -31,7 +32,7 @@ def _fill(windows: range, monitors: tuple[str, ...]) -> None:
             run_window(spec, Window(start, end), airflow_run_id=f"manual__{name}_{k}", senders=default_senders())
 
 
-def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -> None:
+def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str, health_plugin) -> None:
     _fill(range(1, 11), ("credit_default",))
     _fill(range(1, 3), ("delivery_eta",))
 
@@ -94,6 +95,21 @@ def test_fleet_and_model_detail_from_real_runs(demo_env: Path, store_url: str) -
     heat = health_charts.drift_heatmap(detail["drift"])
     cells = heat["data"]["values"] if "data" in heat else next(iter(heat["datasets"].values()))
     assert {(c["column"], c["window"]) for c in cells if c["drifted"]} == drifted
+
+    # Each region is judged against the same region of the baseline; utilization moved in the
+    # whole window too, so no column is listed as moving within a segment alone.
+    assert detail["segment_check"]["judged"] == 4 and detail["segment_drift"] == []
+
+    def page(d: dict) -> str:
+        return health_plugin.templates.get_template("model.html").render(
+            request=SimpleNamespace(scope={"root_path": "/gapwatch/health"}), d=d,
+            charts=health_plugin._charts(d), ui_root="/", user=None)
+
+    assert "No column moved within a segment alone (latest window: 4 segment(s) judged)" in page(detail)
+    moved = [{"window_start": shifted, "segment": "region=north", "column": "income", "rows": 900,
+              "values": {"psi": 0.3141}}]
+    shown = page({**detail, "segment_drift": moved})
+    assert "<td>region=north</td><td>income</td><td>900</td>" in shown and "psi 0.314" in shown
 
 
 def test_broken_monitors_are_flagged(demo_env: Path, store_url: str, tmp_path: Path) -> None:

@@ -81,8 +81,9 @@ def print_summary() -> None:
         if r["main_value"] is not None:
             perf = f"{r['main_metric']} {r['main_value']:.3f} ({perf})"
         drift = r["summary"]["drift"]
-        drifted = ",".join([d["column"] for d in drift.get("drifted", [])]
-                           + [f"{d['column']}@{d['segment']}" for d in (drift.get("segments") or {}).get("drifted", [])][:3])
+        moved = [d["column"] for d in drift.get("drifted", [])]
+        moved += [f"{d['column']}@{d['segment']}" for d in (drift.get("segments") or {}).get("drifted", [])]
+        drifted = ",".join(moved[:3])
         drift_text = f"{r['drift']}" + (f" [{drifted}]" if drifted else "")
         print(f"  {r['window_start'].date()!s:10}  {r['readiness']:9}  {perf:30}  {drift_text:34}  "
               f"{adoption.get((r['monitor'], r['window_start']), '-'):30}  "

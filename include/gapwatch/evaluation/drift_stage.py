@@ -26,6 +26,7 @@ SEGMENT_DRIFT_SHOWN = 10  # drifted (segment, column) pairs kept in the summary,
 # level (or at ``drift.significance`` if set), divided by the tests made (segments x columns:
 # Bonferroni), so a window's chance of one false segment alarm stays below that level.
 SEGMENT_SIGNIFICANCE = 0.001
+SEGMENT_CONCENTRATION = 2.0  # a segment's drift is its own when at least this times the whole window's
 
 
 def drift_columns(spec: MonitorSpec) -> dict[str, str]:
@@ -191,27 +192,32 @@ def _overrides(spec: MonitorSpec) -> dict[str, dict[str, Any]]:
 
 
 def segment_drift(
-    spec: MonitorSpec, base: dict[str, Any], segments: dict[str, dict[str, Any]] | None,
-    whole: set[str] | frozenset[str] = frozenset(),
+    spec: MonitorSpec, base: dict[str, Any], stats: dict[str, Any], segments: dict[str, dict[str, Any]] | None,
+    drifted: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Each baseline segment's window summary compared with the same segment of the baseline.
 
     A segment is judged when it has ``drift.segment_min_rows`` rows in the window too (the
     baseline chose only segments that had them); its columns get the same methods and the
     methods' thresholds (not ``threshold: auto``: the baseline's sub-windows calibrate the whole
-    window, not a segment), and a column drifts only when the two-sample test on the same counts
-    also rejects at ``drift.significance`` (``SEGMENT_SIGNIFICANCE`` if unset) divided by the
-    number of tests (judged segments x columns).
+    window, not a segment). A segment's column is *listed* when all hold:
+
+    * its method says drift;
+    * the two-sample test on the same counts rejects at ``drift.significance``
+      (``SEGMENT_SIGNIFICANCE`` if unset) divided by the tests made (judged segments x columns);
+    * the column did not drift in the whole window (``drifted``: the whole already says so);
+    * its severity is at least ``SEGMENT_CONCENTRATION`` times the whole window's by the same
+      method: the move is concentrated in the segment. Without this, a whole window moving just
+      under a threshold crosses it in some segments by their sampling noise alone.
 
     Returns:
         {} without segment statistics in the baseline; else ``judged`` (segments compared),
         ``too_few_rows`` (baseline segments with too few window rows: not judged, not healthy),
-        ``drifted`` ([{segment, column, rows, severity, <method>: value}] for the columns not in
-        ``whole`` (the columns that drifted in the whole window: a segment adds nothing there),
-        most severe first, at most ``SEGMENT_DRIFT_SHOWN``), ``drifted_count`` (those pairs) and
-        ``with_whole`` (the drifted pairs of ``whole``'s columns, counted only).
+        ``drifted`` ([{segment, column, rows, severity, <method>: value}] listed, most severe
+        first, at most ``SEGMENT_DRIFT_SHOWN``), ``drifted_count`` (all listed) and ``with_whole``
+        (pairs that drifted in their segment like the whole window: counted, not listed).
     """
-    from gapwatch.evaluation.drift import compare, significance_pvalue
+    from gapwatch.evaluation.drift import DriftResult, compare, drift_value, significance_pvalue
 
     reference = (base.get("segments") or {}).get("statistics") or {}
     if not reference:
@@ -227,19 +233,30 @@ def segment_drift(
             judged[name] = (actual, rows)
     tests = sum(len(reference[name]) for name in judged)
     alpha = (spec.drift.significance or SEGMENT_SIGNIFICANCE) / max(tests, 1)
+
+    def whole_severity(r: DriftResult) -> float:
+        value = drift_value(r.method, base["statistics"][r.column], stats[r.column])
+        finite = value is not None and bool(np.isfinite(value))
+        return DriftResult(r.column, r.method, float(value) if finite else None,  # type: ignore[arg-type]
+                           r.threshold, False).severity
+
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    like_whole: set[tuple[str, str]] = set()
     for name, (actual, rows) in judged.items():
         expected = reference[name]
         for r in compare(expected, actual, spec.drift.methods, spec.drift.method_thresholds(), _overrides(spec)):
             if not r.drifted or significance_pvalue(expected[r.column], actual[r.column]) >= alpha:
                 continue
+            if r.column in drifted or r.severity < SEGMENT_CONCENTRATION * whole_severity(r):
+                like_whole.add((name, r.column))
+                continue
             entry = found.setdefault((name, r.column), {"segment": name, "column": r.column, "rows": rows,
                                                         "severity": 0.0})
             entry[r.method] = r.value
             entry["severity"] = round(max(entry["severity"], r.severity), 4)
-    ranked = sorted((d for d in found.values() if d["column"] not in whole), key=lambda d: -d["severity"])
+    ranked = sorted(found.values(), key=lambda d: -d["severity"])
     return {"judged": len(judged), "too_few_rows": short, "drifted": ranked[:SEGMENT_DRIFT_SHOWN],
-            "drifted_count": len(ranked), "with_whole": len(found) - len(ranked)}
+            "drifted_count": len(ranked), "with_whole": len(like_whole - set(found))}
 
 
 def window_drift_inputs(
@@ -316,7 +333,7 @@ def judge_drift(
     ranking = sorted(results, key=lambda r: -r.severity)[:5]
     # A watched column with no value (all NULL, infinite scores) is not "no drift".
     uncomputable = sorted({r.column for r in results if r.value is None})
-    by_segment = segment_drift(spec, base, segments, set(drifted))
+    by_segment = segment_drift(spec, base, stats, segments, set(drifted))
     summary = {
         "status": "drift" if drifted or by_segment.get("drifted") else "not_computable" if uncomputable else "ok",
         "not_computable": uncomputable,

@@ -288,6 +288,7 @@ def model_detail(
     Returns:
         ``summary`` (the fleet row), ``spec`` facts, ``metrics`` (per window and metric: value,
         95% band, baseline, threshold, status), ``drift`` (per window, column and method),
+        ``segment_drift`` and ``segment_check`` (:func:`_segment_drift`),
         ``readiness`` (validations with Data Docs paths), ``runs``, ``incidents`` (each with its
         audit events) and ``tickets``. All JSON-safe.
     """
@@ -305,11 +306,33 @@ def model_detail(
         "metrics": _metric_rows(conn, name),
         "performance_series": performance_series(runs, main_metric) if main_metric else [],
         "drift": _drift_rows(conn, name),
+        **_segment_drift(runs),
         "readiness": _readiness_rows(conn, name),
         "runs": [_run_row(r, dag_id) for r in runs],
         "incidents": _incidents(conn, name, dag_id),
         "tickets": _tickets(conn, name),
     }
+
+
+SEGMENT_DRIFT_ROWS = 50  # rows of the "within segments" table, newest window first
+
+
+def _segment_drift(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``segment_drift``: the columns that moved within a segment only (not in the whole
+    window), newest window first, from each run's drift summary; ``segment_check``: the newest
+    run's segment verdict (how many judged, which had too few rows), None without one."""
+    rows: list[dict[str, Any]] = []
+    check = None
+    for run in reversed(runs):
+        found = (((run.get("summary") or {}).get("drift") or {}).get("segments")) or {}
+        if found and check is None:
+            check = {"window_start": _iso(run["window_start"]), "judged": found.get("judged", 0),
+                     "too_few_rows": found.get("too_few_rows", [])}
+        for d in found.get("drifted", []):
+            values = {k: v for k, v in d.items() if k not in ("segment", "column", "rows", "severity")}
+            rows.append({"window_start": _iso(run["window_start"]), "segment": d["segment"],
+                         "column": d["column"], "rows": d["rows"], "values": values})
+    return {"segment_drift": rows[:SEGMENT_DRIFT_ROWS], "segment_check": check}
 
 
 def _spec_facts(spec: MonitorSpec | None) -> dict[str, Any] | None:
