@@ -288,3 +288,8 @@ def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
         assert d.keys() == m.keys()
         assert {k: d[k] for k in ("segment", "column", "rows")} == {k: m[k] for k in ("segment", "column", "rows")}
         assert d["ks_pvalue"] == pytest.approx(m["ks_pvalue"], rel=1e-6)
+    # A segment whose rows stop arriving is not judged (too few rows), and it is not silent: the
+    # segment column is itself a watched feature, and its distribution moved.
+    gone, _ = drift_stage.assess_drift(spec, window[window["region"] != "tiny"], memory_base)
+    assert "region=tiny" in gone["segments"]["too_few_rows"]
+    assert "region" in [d["column"] for d in gone["drifted"]] and gone["status"] == "drift"
