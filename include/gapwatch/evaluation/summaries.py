@@ -201,7 +201,14 @@ def named_categories(counts: dict[str, int], named: set[str]) -> dict[str, int]:
 
 
 def _category_counts(column: pd.Series, named: set[str] | None) -> dict[str, int]:
-    counts = column.dropna().astype(str).value_counts(sort=False)
+    import pandas as pd
+
+    from gapwatch.evaluation.cells import class_names
+
+    # Named as the database names them: a whole number as an integer ("1", not "1.0": one NULL
+    # makes pandas read an integer column as floats, and one window's categories would differ).
+    names = class_names(column)
+    counts = pd.Series(names[names != None]).value_counts(sort=False)  # noqa: E711 (elementwise)
     if named is not None:
         return named_categories(dict(zip(counts.index.astype(str), counts.tolist(), strict=True)), named)
     return ranked_categories([str(k) for k in counts.index], counts.tolist())

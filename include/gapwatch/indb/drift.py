@@ -17,8 +17,9 @@
 
 Values: a NULL is a null, and so is NaN (as pandas reads it; PostgreSQL stores NaN, which equals
 itself there, so it is tested with ``= 'NaN'``; SQLite stores NaN as NULL); +-Infinity counts as
-non-finite. Categories are compared as text (``CAST(... AS VARCHAR)``; a float category reads
-"1" on PostgreSQL where pandas reads "1.0"). Every query goes through ``indb.selection.fetch``.
+non-finite. Categories are compared as text, a whole number printed as an integer on both paths
+(``indb.performance.class_text`` here, ``cells.class_names`` in memory). Every query goes
+through ``indb.selection.fetch``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from gapwatch.evaluation import summaries as S
+from gapwatch.indb.performance import class_text
 from gapwatch.indb.sampling import sample
 from gapwatch.indb.selection import SLICE, Selection, as_double, fetch
 
@@ -143,7 +145,7 @@ def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numer
     if selection.source.engine.dialect.name == "postgresql":
         number = postgresql.array([sa.literal_column(str(i), sa.Integer) for i in ids])
         if not numeric:
-            cats = postgresql.array([sa.cast(t.c[names[i]], sa.String) for i in ids])
+            cats = postgresql.array([class_text(t.c[names[i]]) for i in ids])
             u = sa.func.unnest(number, cats).table_valued(_COL, _CAT).render_derived(name="gw_cells")
             columns = [u.c[_COL], u.c[_CAT], part.label(_SLICE)]
             return sa.select(*columns).select_from(t).join(u, sa.true()).subquery("gw_unpivoted")
@@ -166,7 +168,7 @@ def _unpivoted(selection: Selection, layout: dict[str, Any], part: Any, *, numer
         bin_, x, d = (sa.case({i: p[k] for i, p in parts.items()}, value=col) for k in range(3))
         columns = [col, bin_.label(_BIN), part.label(_SLICE), x.label("gw_x"), d.label("gw_d")]
     else:
-        cat = sa.case({i: sa.cast(t.c[names[i]], sa.String) for i in ids}, value=col)
+        cat = sa.case({i: class_text(t.c[names[i]]) for i in ids}, value=col)
         columns = [col, cat.label(_CAT), part.label(_SLICE)]
     return sa.select(*columns).select_from(t.join(numbers, sa.true())).subquery("gw_unpivoted")
 
