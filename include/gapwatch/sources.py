@@ -79,7 +79,7 @@ class Source:
         self._lock = threading.Lock()  # the performance and drift stages may read at once
         self._resolved: tuple[object, str] | None = None
         self._pinned = url  # a URL given outright (the scoreboard's database), never resolved
-        self.reflected: dict[tuple[str, str], frozenset[str]] = {}  # (url, table) -> boolean columns
+        self.reflected: dict[tuple[str, str], dict[str, Any]] = {}  # (url, table) -> column -> type
 
     def _basis(self) -> object:
         if self._pinned is not None:
@@ -117,22 +117,32 @@ def predictions_table(spec: MonitorSpec, *names: str) -> sa.TableClause:
     return sa.table(table, *columns, schema=schema)
 
 
-def boolean_columns(source: Source, table: str) -> frozenset[str]:
-    """The columns of ``table`` the database types as booleans: reflected once per source (a
-    run's stages build several selections over the same tables) and URL.
-
-    The database path reads such a column as 0/1 (``indb.selection``): PostgreSQL refuses to
-    CAST a boolean to a float or to compare it with 0 and 1, which every binary statistic does.
-    """
+def column_types(source: Source, table: str) -> dict[str, Any]:
+    """Column name -> the type the database gives it, for ``table`` ({} if there is no such
+    table): reflected once per source (a run's stages build several selections over the same
+    tables) and URL."""
     key = (source.url, table)
     if key not in source.reflected:
         schema, name = split_table(table)
         inspector = sa.inspect(source.engine)
-        source.reflected[key] = frozenset(
-            c["name"] for c in (inspector.get_columns(name, schema=schema)
-                                if inspector.has_table(name, schema=schema) else [])
-            if isinstance(c["type"], sa.Boolean))
+        source.reflected[key] = {
+            c["name"]: c["type"] for c in (inspector.get_columns(name, schema=schema)
+                                           if inspector.has_table(name, schema=schema) else [])}
     return source.reflected[key]
+
+
+def boolean_columns(source: Source, table: str) -> frozenset[str]:
+    """The columns of ``table`` the database types as booleans.
+
+    The database path reads such a column as 0/1 (``indb.selection``): PostgreSQL refuses to
+    CAST a boolean to a float or to compare it with 0 and 1, which every binary statistic does.
+    """
+    return frozenset(n for n, t in column_types(source, table).items() if isinstance(t, sa.Boolean))
+
+
+def float_columns(source: Source, table: str) -> frozenset[str]:
+    """The columns of ``table`` that can hold NaN (floating point and, on PostgreSQL, NUMERIC)."""
+    return frozenset(n for n, t in column_types(source, table).items() if isinstance(t, sa.Float | sa.Numeric))
 
 
 # ---------------------------------------------------------------- exact window edges

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from gapwatch import sources
-from gapwatch.indb import selection
+from gapwatch.indb import performance, selection
 from gapwatch.spec import MonitorSpec
 
 pytestmark = pytest.mark.integration
@@ -97,3 +97,28 @@ def test_fetch_counts_the_rows_that_crossed(source):
     selection.fetch(src, sa.select(sel.subquery.c.id))
     assert selection.FETCHED.rows - before == 50  # every prediction lies in the week
     assert selection.FETCHED.queries > 0
+
+
+@pytest.mark.postgres
+def test_a_nan_label_is_pending_as_pandas_reads_it(pg_url, monkeypatch):
+    """PostgreSQL stores a float NaN as a value (equal to itself): read as a label it would count
+    as labeled and as a class outside {0, 1}. Both paths read it as not arrived. (SQLite stores
+    a NaN as NULL.)"""
+    _load(pg_url)
+    monkeypatch.setenv("GW_SEL_URL", pg_url)
+    spec = _spec("GW_SEL_URL")
+    src = sources.Source(spec)
+    engine = sa.create_engine(src.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE truth"))
+        conn.execute(sa.text("CREATE TABLE truth (id BIGINT, y DOUBLE PRECISION, arrived TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO truth VALUES (0, 1.0, :t), (1, 'NaN', :t), (2, 0.0, :t)"),
+                     {"t": (START + timedelta(days=10)).replace(tzinfo=None)})
+    engine.dispose()
+    end, as_of = START + timedelta(days=7), START + timedelta(days=30)
+    sel = selection.cohort(spec, src, START, end, as_of)
+    labels = {int(r.id): r.label for r in selection.fetch(src, sa.select(sel.subquery.c.id, sel.subquery.c.label))}
+    memory = sources.read_matured(spec, START, end, as_of=as_of, source=src)
+    assert labels[0] == 1 and labels[2] == 0 and labels[1] is None
+    assert performance.label_counts(sel) == (int(memory["label"].notna().sum()), int(memory["label"].isna().sum()))
+    assert performance.screen(sel, label=selection.LABEL, binary=selection.LABEL)["outside"] == 0

@@ -338,7 +338,7 @@ def slice_cells(spec: MonitorSpec, labeled: pd.DataFrame) -> list[Cells]:
     order, as the database path's ``gw_slice``)."""
     k = spec.baseline.sub_windows
     ts = spec.predictions.timestamp
-    ordered = labeled.sort_values(ts, kind="stable") if ts in labeled else labeled
+    ordered = labeled.sort_values(ts if ts in labeled else spec.predictions.id, kind="stable")
     y, pred, score = _columns(spec, ordered)
     return from_arrays(spec.task, y, pred, score, ntile(len(ordered), k), k)
 

@@ -64,14 +64,15 @@ def numeric_checked(spec: MonitorSpec, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def slices(frame: pd.DataFrame, spec: MonitorSpec) -> list[pd.DataFrame]:
-    """The baseline cut into ``sub_windows`` slices, in time order where there is a time.
+    """The baseline cut into ``sub_windows`` slices, in time order where there is a time (a
+    reference table without one: in id order, as the database path's NTILE).
 
     Sizes as SQL's ``NTILE(k)`` gives them (``indb.selection.reference``): as equal as possible,
     the first ``len % k`` slices one row longer, so both paths cut the same slices.
     """
     k = spec.baseline.sub_windows
     ts = spec.predictions.timestamp
-    ordered = frame.sort_values(ts, kind="stable") if ts in frame else frame
+    ordered = frame.sort_values(ts if ts in frame else spec.predictions.id, kind="stable")
     size, extra = divmod(len(ordered), k)
     bounds = [i * size + min(i, extra) for i in range(k + 1)]
     return [ordered.iloc[bounds[i] : bounds[i + 1]] for i in range(k)]

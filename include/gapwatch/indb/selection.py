@@ -110,6 +110,16 @@ def _read_as_numbers(spec: MonitorSpec, source: sources.Source, table: str) -> f
     return sources.boolean_columns(source, table) & numbers
 
 
+def _label(table: sa.TableClause, name: str, spec: MonitorSpec, source: sources.Source, table_name: str) -> Any:
+    """A label column as the statistics read it (``_read``), and on PostgreSQL a float NaN read as
+    NULL, a label not there yet, as pandas reads it (PostgreSQL's NaN is a value, equal to
+    itself: it would count as labeled and as a class outside {0, 1})."""
+    column = _read(table, name, _read_as_numbers(spec, source, table_name))
+    if source.engine.dialect.name == "postgresql" and name in sources.float_columns(source, table_name):
+        return sa.func.nullif(column, sa.literal_column("'NaN'::float8"))
+    return column
+
+
 def _spec_columns_of(preds: sa.TableClause, spec: MonitorSpec, source: sources.Source) -> list[sa.ColumnElement[Any]]:
     booleans = _read_as_numbers(spec, source, spec.predictions.table)
     return [_read(preds, n, booleans) for n in spec_columns(spec)]
@@ -138,7 +148,7 @@ def _cohort_query(
     pid = preds.c[spec.predictions.id]
     joined = preds.outerjoin(truth, sa.and_(truth.c[g.id] == pid, sources.before(truth.c[g.arrived_at], as_of)))
     rank = sa.func.row_number().over(partition_by=pid, order_by=truth.c[g.arrived_at].desc())
-    label = _read(truth, g.label, _read_as_numbers(spec, source, g.table))
+    label = _label(truth, g.label, spec, source, g.table)
     ranked = (
         sa.select(*_spec_columns_of(preds, spec, source), label.label(LABEL), rank.label("gw_rank"))
         .select_from(joined)
@@ -179,15 +189,19 @@ def reference(spec: MonitorSpec, source: sources.Source) -> tuple[Selection, Sel
     if b.table is not None:
         schema, name = sources.split_table(b.table)
         label = b.label or spec.ground_truth.label
-        columns = [c for c in spec_columns(spec) if c != label]
+        has = sources.column_types(source, b.table)
+        # A test set may have no timestamp: it is then left out and sliced in id order.
+        columns = [c for c in spec_columns(spec) if c != label and (c in has or c != p.timestamp)]
         table = sa.table(name, *(sa.column(c) for c in [*columns, label]), schema=schema)
         booleans = _read_as_numbers(spec, source, b.table)
-        rows = sa.select(*(_read(table, c, booleans) for c in columns), _read(table, label, booleans).label(LABEL))
+        rows = sa.select(*(_read(table, c, booleans) for c in columns),
+                         _label(table, label, spec, source, b.table).label(LABEL))
+        order = p.timestamp if p.timestamp in columns else p.id
     else:
         assert b.start is not None and b.end is not None
         as_of = shift(b.end, spec.ground_truth.delay, spec.schedule, SETTLED_AFTER_DELAYS)
         rows = _cohort_query(spec, source, b.start, b.end, as_of)
-    order = p.timestamp if b.table is None or p.timestamp in spec_columns(spec) else p.id
+        order = p.timestamp
     return (
         _sliced(rows, order, b.sub_windows, "gw_reference", labeled_only=False, spec=spec, source=source),
         _sliced(rows, order, b.sub_windows, "gw_reference_labeled", labeled_only=True, spec=spec,
