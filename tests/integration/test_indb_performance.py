@@ -60,6 +60,7 @@ def _rows(task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     ts = START + pd.to_timedelta(np.sort(rng.choice(7 * 86400, N, replace=False)), "s")
     region = rng.choice(np.array(["north", "south", "east", None], dtype=object), N, p=[0.4, 0.3, 0.25, 0.05])
     x = rng.normal(size=N)
+    x[70:75], x[75:80] = np.inf, -np.inf  # beyond any baseline's range: unsupported on both paths
     if task == "binary_classification":
         score = np.round(rng.beta(2, 3, N), 4)
         score[:40] = np.tile([0.0, 1.0, 0.1, 0.3, 0.5, 0.7, 0.0005, 0.9995], 5)  # edges, 0 and 1

@@ -35,7 +35,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from gapwatch.evaluation import summaries as S
 from gapwatch.indb.performance import class_text
 from gapwatch.indb.sampling import sample
-from gapwatch.indb.selection import SLICE, Selection, as_double, fetch
+from gapwatch.indb.selection import SLICE, Selection, as_double, fetch, is_nan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,26 +84,6 @@ def _bucket_postgresql(element: _bucket, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(sa.func.width_bucket(value, edges), **kw))
 
 
-class _is_nan(FunctionElement[bool]):
-    """True for NaN: ``x <> x`` in IEEE arithmetic, ``x = 'NaN'`` on PostgreSQL (where NaN equals
-    itself and sorts above every number)."""
-
-    name = "gapwatch_is_nan"
-    inherit_cache = True
-
-
-@compiles(_is_nan)
-def _is_nan_default(element: _is_nan, compiler: Any, **kw: Any) -> str:
-    (value,) = element.clauses.clauses
-    return str(compiler.process(value != value, **kw))
-
-
-@compiles(_is_nan, "postgresql")
-def _is_nan_postgresql(element: _is_nan, compiler: Any, **kw: Any) -> str:
-    (value,) = element.clauses.clauses
-    return str(compiler.process(value == sa.literal_column("'NaN'::float8"), **kw))
-
-
 def _finite(x: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     # False for NULL; for NaN too (IEEE comparisons; on PostgreSQL NaN is above +Infinity).
     return sa.and_(x > sa.literal(-_INF, sa.Double), x < sa.literal(_INF, sa.Double))
@@ -113,7 +93,7 @@ def _numeric_parts(column: sa.ColumnElement[Any], layout: dict[str, Any]) -> tup
     """(fine bin with NULL_BIN / NONFINITE_BIN, the finite value or NULL, value - shift or NULL)."""
     x = as_double(column)
     finite = _finite(x)
-    nullish = sa.or_(x.is_(None), _is_nan(x))
+    nullish = sa.or_(x.is_(None), is_nan(x))
     fine = layout["fine_edges"]
     bucket = (_bucket(x, fine) if fine else sa.literal_column("0", sa.Integer))
     bin_ = sa.case((finite, bucket), (nullish, NULL_BIN), else_=NONFINITE_BIN)

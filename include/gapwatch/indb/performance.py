@@ -26,7 +26,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from gapwatch.catalog import BINARY, BINARY_LABELS, MULTICLASS
 from gapwatch.evaluation import cells as cl
-from gapwatch.indb.selection import LABEL, SLICE, Selection, fetch
+from gapwatch.indb.selection import LABEL, SLICE, Selection, fetch, is_nan
 
 if TYPE_CHECKING:
     from gapwatch.evaluation.cells import Cells
@@ -203,8 +203,11 @@ def reference_performance_cells(labeled: Selection, spec: Any) -> list[Cells]:
 
 
 def unsupported(q: Any, statistics: dict[str, Any]) -> Any:
-    """``drift.outside_support`` in SQL: 1 when a numeric input is outside the baseline's range."""
-    outside = [sa.and_(_finite(_num(q.c[name])), sa.or_(_num(q.c[name]) < base["min"], _num(q.c[name]) > base["max"]))
+    """``drift.outside_support`` in SQL: 1 when a numeric input is outside the baseline's range
+    (+-Infinity included, as numpy compares it; NULL and NaN not: PostgreSQL sorts NaN above
+    every number)."""
+    outside = [sa.and_(sa.not_(is_nan(_num(q.c[name]))),
+                       sa.or_(_num(q.c[name]) < base["min"], _num(q.c[name]) > base["max"]))
                for name, base in statistics.items()
                if base["kind"] == "numeric" and base.get("min") is not None and name in q.c]
     return sa.case((sa.or_(*outside), 1), else_=0) if outside else sa.literal(0, sa.Integer())

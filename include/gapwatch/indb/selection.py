@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from gapwatch import sources
 from gapwatch.window import shift
@@ -54,6 +56,26 @@ FETCHED = _Counter()
 def as_double(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A column read as a double-precision number (what every numeric statistic computes on)."""
     return sa.cast(column, sa.Double)
+
+
+class is_nan(FunctionElement[bool]):
+    """True for NaN: ``x <> x`` in IEEE arithmetic, ``x = 'NaN'`` on PostgreSQL (where NaN equals
+    itself and sorts above every number)."""
+
+    name = "gapwatch_is_nan"
+    inherit_cache = True
+
+
+@compiles(is_nan)
+def _is_nan_default(element: is_nan, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    return str(compiler.process(value != value, **kw))
+
+
+@compiles(is_nan, "postgresql")
+def _is_nan_postgresql(element: is_nan, compiler: Any, **kw: Any) -> str:
+    (value,) = element.clauses.clauses
+    return str(compiler.process(value == sa.literal_column("'NaN'::float8"), **kw))
 
 
 def fetch(source: sources.Source, query: sa.Executable) -> list[sa.Row[Any]]:
