@@ -56,6 +56,7 @@ def _rows(n: int, seed: int, start: datetime, shift: float) -> pd.DataFrame:
     broken[rng.random(n) < 0.05] = np.inf
     broken[rng.random(n) < 0.05] = -np.inf
     broken[rng.random(n) < 0.05] = np.nan  # NULL once stored
+    broken[rng.random(n) < 0.01] = 1e200  # its square overflows: counted as non-finite on both paths
     many = rng.integers(0, 150, n).astype(str)  # more distinct values than MAX_CATEGORIES, with ties
     region = np.where(rng.random(n) < 0.1, None, rng.choice(["north", "south", "east", "west"], n))
     frame = pd.DataFrame({

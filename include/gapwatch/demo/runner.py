@@ -50,6 +50,13 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
     return 0
 
 
+def _drift_cell(verdict: str, drift: dict[str, Any]) -> str:
+    """The drift verdict and the first three columns that moved (``column@segment`` within one)."""
+    moved = [d["column"] for d in drift.get("drifted", [])]
+    moved += [f"{d['column']}@{d['segment']}" for d in (drift.get("segments") or {}).get("drifted", [])]
+    return verdict + (f" [{','.join(moved[:3])}]" if moved else "")
+
+
 def print_summary() -> None:
     engine = store.engine()
     with engine.connect() as conn:
@@ -80,11 +87,7 @@ def print_summary() -> None:
         perf = r["performance"]
         if r["main_value"] is not None:
             perf = f"{r['main_metric']} {r['main_value']:.3f} ({perf})"
-        drift = r["summary"]["drift"]
-        moved = [d["column"] for d in drift.get("drifted", [])]
-        moved += [f"{d['column']}@{d['segment']}" for d in (drift.get("segments") or {}).get("drifted", [])]
-        drifted = ",".join(moved[:3])
-        drift_text = f"{r['drift']}" + (f" [{drifted}]" if drifted else "")
+        drift_text = _drift_cell(r["drift"], r["summary"]["drift"])
         print(f"  {r['window_start'].date()!s:10}  {r['readiness']:9}  {perf:30}  {drift_text:34}  "
               f"{adoption.get((r['monitor'], r['window_start']), '-'):30}  "
               f"{r['status']}{_changes(changes.get((r['monitor'], r['window_start']), []))}")

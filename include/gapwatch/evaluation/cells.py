@@ -52,6 +52,9 @@ ECE_BINS = 10
 NO_SCORE = -1
 DROPPED = -1
 EPS = float(np.finfo(np.float64).eps)
+# A regression target or prediction beyond +-this is not usable, like a non-finite one: its fourth
+# power (the moments of R^2's error) would not fit a double; PostgreSQL raises an error there.
+REGRESSION_LARGEST = 1e75
 NONE_KEY = "\x00<none>"  # a missing class while keys are sorted as text (first; numpy keeps it)
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -186,7 +189,8 @@ def _multiclass_rows(y: np.ndarray, pred: np.ndarray) -> tuple[dict, dict]:
 
 
 def _regression_rows(y: np.ndarray, pred: np.ndarray) -> tuple[dict, dict]:
-    ok = np.isfinite(y) & np.isfinite(pred)
+    with np.errstate(invalid="ignore"):
+        ok = (np.abs(y) < REGRESSION_LARGEST) & (np.abs(pred) < REGRESSION_LARGEST)
     y = np.where(ok, y, 0.0)
     e = np.where(ok, pred, 0.0) - y
     e2 = e**2

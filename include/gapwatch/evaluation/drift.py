@@ -51,6 +51,7 @@ from gapwatch.evaluation.summaries import (
     numeric_values,
     summarize_baseline,
     summarize_window,
+    usable,
 )
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def fit_reconstruction(
     if len(columns) < 2 or sample.empty:
         return None
     x = np.column_stack([numeric_values(sample[c]) for c in columns])
-    x = np.where(np.isfinite(x), x, np.nan)
+    x = np.where(usable(x), x, np.nan)  # infinities and values beyond summaries.LARGEST: missing
     if statistics is not None:
         mean = np.asarray([statistics[c]["mean"] if statistics[c]["mean"] is not None else np.nan for c in columns])
         scale = np.asarray([statistics[c]["std"] if statistics[c]["std"] is not None else np.nan for c in columns])
@@ -240,7 +241,7 @@ def reconstruction_errors(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray
     """Per-row Euclidean reconstruction error (missing values imputed with the baseline mean)."""
     x = np.column_stack([numeric_values(df[c]) for c in model["columns"]])
     mean = np.asarray(model["mean"])
-    z = (np.where(np.isfinite(x), x, mean) - mean) / np.asarray(model["scale"])
+    z = (np.where(usable(x), x, mean) - mean) / np.asarray(model["scale"])
     comps = np.asarray(model["components"])
     center = np.asarray(model["center"])
     restored = (z - center) @ comps.T @ comps + center

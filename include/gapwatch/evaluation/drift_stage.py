@@ -191,6 +191,23 @@ def _overrides(spec: MonitorSpec) -> dict[str, dict[str, Any]]:
     return {name: {"methods": o.methods, "threshold": o.threshold} for name, o in spec.drift.features.items()}
 
 
+def _with_enough_rows(
+    spec: MonitorSpec, reference: dict[str, Any], segments: dict[str, dict[str, Any]]
+) -> tuple[dict[str, tuple[dict[str, Any], int]], list[str]]:
+    """({segment: (its window summary, rows)} for the baseline segments with enough window rows,
+    [the others])."""
+    judged: dict[str, tuple[dict[str, Any], int]] = {}
+    short = []
+    for name in reference:
+        actual = segments.get(name)
+        rows = (window_rows(actual) or 0) if actual else 0
+        if actual is None or rows < spec.drift.segment_min_rows:
+            short.append(name)
+        else:
+            judged[name] = (actual, rows)
+    return judged, short
+
+
 def segment_drift(
     spec: MonitorSpec, base: dict[str, Any], stats: dict[str, Any], segments: dict[str, dict[str, Any]] | None,
     drifted: set[str] | frozenset[str] = frozenset(),
@@ -222,15 +239,7 @@ def segment_drift(
     reference = (base.get("segments") or {}).get("statistics") or {}
     if not reference:
         return {}
-    judged: dict[str, tuple[dict[str, Any], int]] = {}
-    short = []
-    for name in reference:
-        actual = (segments or {}).get(name)
-        rows = (window_rows(actual) or 0) if actual else 0
-        if actual is None or rows < spec.drift.segment_min_rows:
-            short.append(name)
-        else:
-            judged[name] = (actual, rows)
+    judged, short = _with_enough_rows(spec, reference, segments or {})
     tests = sum(len(reference[name]) for name in judged)
     alpha = (spec.drift.significance or SEGMENT_SIGNIFICANCE) / max(tests, 1)
 

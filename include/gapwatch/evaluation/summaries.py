@@ -7,7 +7,7 @@ is only the *raw* part:
 
 * per fine bin: the count of finite values, their minimum and maximum;
 * the count of finite values ``n``, of nulls (NaN counts as null, as pandas reads it) and of
-  infinite values; the sum and sum of squares of ``value - shift`` (``shift`` is a middle fine edge,
+  non-finite values (infinities, and values beyond +-``LARGEST``, whose squares would not fit); the sum and sum of squares of ``value - shift`` (``shift`` is a middle fine edge,
   a value near the baseline's median, so the sums keep their precision for large offsets).
 
 Everything else is *derived* from the raw part by :func:`finish_numeric`, on both paths, so both
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_CATEGORIES = 100  # categories kept by name per summary; the rest are counted as OTHER
+# A value beyond +-LARGEST counts as non-finite, like +-Infinity: its square (the sum of squares)
+# would not fit a double, and PostgreSQL raises an error where numpy gives inf.
+LARGEST = 1e150
 OTHER = "__other__"
 # Probabilities at which each numeric summary has quantiles (for Wasserstein): 0.05% steps in the
 # outer 2% on each side, 1% steps in between; 176 values per column.
@@ -149,7 +152,7 @@ def finish_numeric(layout: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
 def _raw_numeric(values: np.ndarray, layout: dict[str, Any]) -> dict[str, Any]:
     """The raw part of a numeric summary: one sort, then every bin by binary search on it."""
     nulls = int(np.isnan(values).sum())
-    finite = values[np.isfinite(values)]
+    finite = values[usable(values)]
     finite.sort()
     n = finite.size
     bounds = np.r_[0, np.searchsorted(finite, np.asarray(layout["fine_edges"], dtype=float), side="left"), n]
@@ -168,6 +171,12 @@ def _raw_numeric(values: np.ndarray, layout: dict[str, Any]) -> dict[str, Any]:
         "sum": float(shifted.sum()),
         "sumsq": float(np.sum(shifted * shifted)),  # pairwise summation, no BLAS threads
     }
+
+
+def usable(values: np.ndarray) -> np.ndarray:
+    """The finite values within +-``LARGEST`` (NaN and infinities not)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) < LARGEST
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
@@ -247,7 +256,7 @@ def baseline_layout(df: pd.DataFrame, columns: dict[str, str], bins: int) -> dic
             layout[name] = {"kind": "categorical"}
             continue
         values = numeric_values(df[name])
-        finite = np.sort(values[np.isfinite(values)])
+        finite = np.sort(values[usable(values)])
         layout[name] = (
             numeric_layout(finite[0], finite[-1], discrete_quantiles(finite, coarse_fractions(bins)),
                            discrete_quantiles(finite, FINE_FRACTIONS))

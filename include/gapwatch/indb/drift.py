@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 NULL_BIN = -1  # the fine-bin number of nulls (and NaN)
 NONFINITE_BIN = -2  # of +-Infinity
 _COL, _BIN, _CAT, _SLICE = "gw_col", "gw_bin", "gw_cat", "gw_part"
-_INF = float("inf")
 
 
 class _bucket(FunctionElement[int]):
@@ -85,8 +84,9 @@ def _bucket_postgresql(element: _bucket, compiler: Any, **kw: Any) -> str:
 
 
 def _finite(x: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    # False for NULL; for NaN too (IEEE comparisons; on PostgreSQL NaN is above +Infinity).
-    return sa.and_(x > sa.literal(-_INF, sa.Double), x < sa.literal(_INF, sa.Double))
+    # Within +-LARGEST (``summaries.usable``). False for NULL; for NaN too (IEEE comparisons; on
+    # PostgreSQL NaN is above +Infinity).
+    return sa.and_(x > sa.literal(-S.LARGEST, sa.Double), x < sa.literal(S.LARGEST, sa.Double))
 
 
 def _numeric_parts(column: sa.ColumnElement[Any], layout: dict[str, Any]) -> tuple[Any, Any, Any]:

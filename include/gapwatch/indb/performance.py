@@ -108,7 +108,8 @@ def _multiclass_columns(q: Any, spec: Any) -> tuple[dict[str, Any], dict[str, An
 
 def _regression_columns(q: Any, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     y, pred = _num(q.c[LABEL]), _num(q.c[spec.predictions.prediction])
-    ok = sa.and_(_finite(y), _finite(pred))
+    big = sa.literal(cl.REGRESSION_LARGEST, sa.Double)
+    ok = sa.and_(y > -big, y < big, pred > -big, pred < big)  # False for NULL and NaN too
     e = pred - y
     e2 = e * e
     ae = sa.case((e < 0, -e), else_=e)
