@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from gapwatch.spec import MonitorSpec
 
-BASELINE_FORMAT = 5  # bump when the stored summary changes shape, so old baselines are rebuilt
+BASELINE_FORMAT = 6  # bump when the stored summary changes shape, so old baselines are rebuilt
 # The baseline is in the past: its labels are settled SETTLED_AFTER_DELAYS label delays on.
 
 log = logging.getLogger(__name__)

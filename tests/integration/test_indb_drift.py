@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 START = datetime(2026, 3, 2, tzinfo=UTC)  # the baseline week; the window is the week after
 WEEK = timedelta(days=7)
 NUMERIC = ["normal", "heavy", "lumpy", "constant", "broken", "offset"]
-CATEGORICAL = ["many", "region", "tier"]
+CATEGORICAL = ["many", "region", "tier", "code"]
 
 
 def _spec(url_env: str, *, auto: bool = False, segments: bool = False) -> MonitorSpec:
@@ -75,6 +75,7 @@ def _rows(n: int, seed: int, start: datetime, shift: float) -> pd.DataFrame:
         # An INTEGER category with NULLs in the baseline week only: pandas reads that week as
         # floats, and its categories must still be "1", "2", "3", as the next week's are.
         "tier": pd.Series(rng.integers(1, 4, n), dtype="Int64").mask((rng.random(n) < 0.05) & (shift == 0)),
+        "code": 2**53 + rng.integers(0, 3, n),  # integer codes a float cannot tell apart
     })
     return frame
 

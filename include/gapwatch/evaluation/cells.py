@@ -287,7 +287,10 @@ def class_names(series: pd.Series) -> np.ndarray:
     (the database path's ``indb.performance.class_text`` prints numbers the same way)."""
     import pandas as pd
 
-    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+    dtype = series.dtype
+    if (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
+            or not pd.api.types.is_numeric_dtype(dtype)):
+        # Integers as they are: through floats, values of 2**53 and more would merge.
         names = series.astype(str).to_numpy(dtype=object)
         names[series.isna().to_numpy()] = None
         return names
