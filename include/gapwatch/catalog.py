@@ -18,6 +18,11 @@ from enum import StrEnum
 
 BINARY = "binary_classification"
 BINARY_LABELS = frozenset({0, 1})  # the values a binary model's labels and predictions may take
+
+
+def moved_within(pair: dict[str, str]) -> str:
+    """How every view names a column that drifted within one segment: "income (region=north)"."""
+    return f"{pair['column']} ({pair['segment']})"
 MULTICLASS = "multiclass_classification"
 REGRESSION = "regression"
 

@@ -183,7 +183,7 @@ def decide(
     - ``worst_segments``: [{segment, value, stderr, n, status}], lowest first (highest for errors);
     - ``drifted_features``: [{column, <method>: value, ...}] most drifted first;
     - ``drift_ranking``: [{column, method, value, threshold, drifted, severity}] top results;
-    - drift only: ``drifted_segments``: [{segment, column, rows, severity, <method>: value}], the
+    - drift only: ``drifted_segments``: [{segment, column, rows, severity, values}], the
       segments whose column moved against the same segment of the baseline (columns that did not
       move in the whole window), most severe first, at most 10; ``segments_drifted_count``: all
       of them; ``segments_too_few_rows``: baseline segments not judged (too few window rows);

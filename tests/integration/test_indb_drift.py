@@ -139,7 +139,7 @@ def test_window_and_reference_summaries_equal_the_memory_path(db):
         spec, sources.read_window(spec, START, START + WEEK, source=src)))
 
     everything, _ = selection.reference(spec, src)
-    statistics, parts = indb_drift.reference_statistics(everything, columns, spec.drift.bins, slices=4)
+    statistics, parts, _ = indb_drift.reference_statistics(everything, columns, spec.drift.bins, slices=4)
     _same(reference["statistics"], statistics)
     memory_parts = [summaries.summarize_window(p, reference["statistics"]) for p in frames.slices(
         frames.numeric_checked(spec, sources.read_window(spec, START, START + WEEK, source=src)), spec)]
@@ -202,7 +202,8 @@ def test_rows_fetched_do_not_grow_with_the_rows(dialect, tmp_path, monkeypatch, 
         src = sources.Source(spec)
         everything, _ = selection.reference(spec, src)
         before = selection.FETCHED.rows
-        statistics, _ = indb_drift.reference_statistics(everything, drift_stage.drift_columns(spec), spec.drift.bins)
+        statistics, _, _ = indb_drift.reference_statistics(everything, drift_stage.drift_columns(spec),
+                                                           spec.drift.bins)
         edges_and_summary = selection.FETCHED.rows - before
         before = selection.FETCHED.rows
         indb_drift.window_summaries(selection.window(spec, src, START + WEEK, START + 2 * WEEK), statistics)
@@ -288,11 +289,11 @@ def test_segment_summaries_and_segment_drift_are_the_same_on_both_paths(db):
         assert summary["segments"]["too_few_rows"] == []
         assert [(d["segment"], d["column"]) for d in summary["segments"]["drifted"]] == [("region=tiny", "normal")]
     # ~240 baseline rows in the segment: its method is the small-sample one (KS p-value).
-    assert memory["segments"]["drifted"][0]["ks_pvalue"] < spec.drift.significance
+    assert memory["segments"]["drifted"][0]["values"]["ks_pvalue"] < spec.drift.significance
     for d, m in zip(in_db["segments"]["drifted"], memory["segments"]["drifted"], strict=True):
         assert d.keys() == m.keys()
         assert {k: d[k] for k in ("segment", "column", "rows")} == {k: m[k] for k in ("segment", "column", "rows")}
-        assert d["ks_pvalue"] == pytest.approx(m["ks_pvalue"], rel=1e-6)
+        assert d["values"]["ks_pvalue"] == pytest.approx(m["values"]["ks_pvalue"], rel=1e-6)
     # A segment whose rows stop arriving is not judged (too few rows), and it is not silent: the
     # segment column is itself a watched feature, and its distribution moved.
     gone, _ = drift_stage.assess_drift(spec, window[window["region"] != "tiny"], memory_base)

@@ -64,7 +64,8 @@ def test_the_drift_message_lists_what_it_counts_and_its_cause_does_not_repeat_th
 
 
 def test_a_drift_only_within_a_segment_names_the_segment_and_where_to_start(spec) -> None:
-    moved = [{"segment": "region=north", "column": "income", "rows": 1400, "severity": 3.1, "wasserstein": 0.31}]
+    moved = [{"segment": "region=north", "column": "income", "rows": 1400, "severity": 3.1,
+              "values": {"wasserstein": 0.31}}]
     evidence = {"drifted_features": [], "drifted_segments": moved, "rows": 5000}
     incident = _incident("drift", "drift", evidence)
     message = incident_message(spec, incident, IncidentEvent.OPENED, run_link="http://airflow/run", trend=[])

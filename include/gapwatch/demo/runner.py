@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gapwatch import config, store
-from gapwatch.catalog import IncidentEvent
+from gapwatch.catalog import IncidentEvent, moved_within
 from gapwatch.demo.timeline import DEMO_START, N_WINDOWS, WINDOW
 from gapwatch.health.adoption import summary_cells
 
@@ -51,9 +51,9 @@ def run_demo(windows: int | None = None, directory: str | None = None) -> int:
 
 
 def _drift_cell(verdict: str, drift: dict[str, Any]) -> str:
-    """The drift verdict and the first three columns that moved (``column@segment`` within one)."""
+    """The drift verdict and the first three columns that moved (within a segment: ``moved_within``)."""
     moved = [d["column"] for d in drift.get("drifted", [])]
-    moved += [f"{d['column']}@{d['segment']}" for d in (drift.get("segments") or {}).get("drifted", [])]
+    moved += [moved_within(d) for d in (drift.get("segments") or {}).get("drifted", [])]
     return verdict + (f" [{','.join(moved[:3])}]" if moved else "")
 
 

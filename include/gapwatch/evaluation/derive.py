@@ -296,16 +296,14 @@ def _r2(s: dict[str, float], n: float) -> tuple[float | None, float | None]:
         return (1.0 if s["e2"] == 0 else 0.0), None
     a, b, c = s["e2"] / n, s["y1"] / n, s["y2"] / n
     v = c - b * b
-    with np.errstate(all="ignore"):  # huge targets: the fourth moments overflow to inf, not an error
-        v2 = np.float64(v) * v
-        grad = np.array([-1 / v, -2 * a * b / v2, a / v2])
-        second = np.array([[s["e4"], s["e2y"], s["e2y2"]],
-                           [s["e2y"], s["y2"], s["y3"]],
-                           [s["e2y2"], s["y3"], s["y4"]]]) / n
-        mean = np.array([a, b, c])
-        cov = second - np.outer(mean, mean)
-        var = float(grad @ cov @ grad) / n
-    return 1 - a / v, (math.sqrt(max(var, 0.0)) if math.isfinite(var) else None)
+    grad = np.array([-1 / v, -2 * a * b / v**2, a / v**2])
+    second = np.array([[s["e4"], s["e2y"], s["e2y2"]],
+                       [s["e2y"], s["y2"], s["y3"]],
+                       [s["e2y2"], s["y3"], s["y4"]]]) / n
+    mean = np.array([a, b, c])
+    cov = second - np.outer(mean, mean)
+    var = float(grad @ cov @ grad) / n
+    return 1 - a / v, math.sqrt(max(var, 0.0))
 
 
 def regression(cells: Cells, names: list[str], *, seed: int = 0) -> dict[str, MetricValue]:
@@ -328,7 +326,7 @@ def regression(cells: Cells, names: list[str], *, seed: int = 0) -> dict[str, Me
             value, stderr = _r2(s, n)
         unc = METRICS[name].uncertainty if value is not None else None
         if stderr is not None and not math.isfinite(stderr):
-            stderr = None  # moments too large for a float (|y| beyond ~1e77): no error, not NaN
+            stderr = None  # moments summed beyond a double (rows up to cells.REGRESSION_LARGEST): no NaN
         out[name] = MetricValue(name, value, stderr, n, unc)
     return out
 

@@ -277,11 +277,17 @@ class DriftResult:
     @property
     def severity(self) -> float:
         """How far past its threshold (>= 1 means drifted), comparable across methods."""
-        if self.value is None:
-            return 0.0
-        if self.method in PVALUE_METHODS:
-            return math.log(max(self.value, 1e-300)) / math.log(self.threshold)
-        return self.value / self.threshold
+        return severity(self.method, self.value, self.threshold)
+
+
+def severity(method: str, value: float | None, threshold: float) -> float:
+    """How far a drift value is past its threshold (>= 1 means drifted), comparable across
+    methods; 0 without a finite value."""
+    if value is None or not math.isfinite(value):
+        return 0.0
+    if method in PVALUE_METHODS:
+        return math.log(max(value, 1e-300)) / math.log(threshold)
+    return value / threshold
 
 
 def default_method(kind: str, n_reference: int) -> str:

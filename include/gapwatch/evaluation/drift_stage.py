@@ -230,11 +230,11 @@ def segment_drift(
     Returns:
         {} without segment statistics in the baseline; else ``judged`` (segments compared),
         ``too_few_rows`` (baseline segments with too few window rows: not judged, not healthy),
-        ``drifted`` ([{segment, column, rows, severity, <method>: value}] listed, most severe
+        ``drifted`` ([{segment, column, rows, severity, values: {method: value}}] listed, most severe
         first, at most ``SEGMENT_DRIFT_SHOWN``), ``drifted_count`` (all listed) and ``with_whole``
         (pairs that drifted in their segment like the whole window: counted, not listed).
     """
-    from gapwatch.evaluation.drift import DriftResult, compare, drift_value, significance_pvalue
+    from gapwatch.evaluation.drift import compare, drift_value, severity, significance_pvalue
 
     reference = (base.get("segments") or {}).get("statistics") or {}
     if not reference:
@@ -243,12 +243,6 @@ def segment_drift(
     tests = sum(len(reference[name]) for name in judged)
     alpha = (spec.drift.significance or SEGMENT_SIGNIFICANCE) / max(tests, 1)
 
-    def whole_severity(r: DriftResult) -> float:
-        value = drift_value(r.method, base["statistics"][r.column], stats[r.column])
-        finite = value is not None and bool(np.isfinite(value))
-        return DriftResult(r.column, r.method, float(value) if finite else None,  # type: ignore[arg-type]
-                           r.threshold, False).severity
-
     found: dict[tuple[str, str], dict[str, Any]] = {}
     like_whole: set[tuple[str, str]] = set()
     for name, (actual, rows) in judged.items():
@@ -256,12 +250,13 @@ def segment_drift(
         for r in compare(expected, actual, spec.drift.methods, spec.drift.method_thresholds(), _overrides(spec)):
             if not r.drifted or significance_pvalue(expected[r.column], actual[r.column]) >= alpha:
                 continue
-            if r.column in drifted or r.severity < SEGMENT_CONCENTRATION * whole_severity(r):
+            whole = drift_value(r.method, base["statistics"][r.column], stats[r.column])
+            if r.column in drifted or r.severity < SEGMENT_CONCENTRATION * severity(r.method, whole, r.threshold):
                 like_whole.add((name, r.column))
                 continue
             entry = found.setdefault((name, r.column), {"segment": name, "column": r.column, "rows": rows,
-                                                        "severity": 0.0})
-            entry[r.method] = r.value
+                                                        "severity": 0.0, "values": {}})
+            entry["values"][r.method] = r.value
             entry["severity"] = round(max(entry["severity"], r.severity), 4)
     ranked = sorted(found.values(), key=lambda d: -d["severity"])
     return {"judged": len(judged), "too_few_rows": short, "drifted": ranked[:SEGMENT_DRIFT_SHOWN],

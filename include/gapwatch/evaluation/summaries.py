@@ -7,8 +7,9 @@ is only the *raw* part:
 
 * per fine bin: the count of finite values, their minimum and maximum;
 * the count of finite values ``n``, of nulls (NaN counts as null, as pandas reads it) and of
-  non-finite values (infinities, and values beyond +-``LARGEST``, whose squares would not fit); the sum and sum of squares of ``value - shift`` (``shift`` is a middle fine edge,
-  a value near the baseline's median, so the sums keep their precision for large offsets).
+  non-finite values (infinities, and values beyond +-``LARGEST``, whose squares would not fit);
+  the sum and sum of squares of ``value - shift`` (``shift`` is a middle fine edge, a value near
+  the baseline's median, so the sums keep their precision for large offsets).
 
 Everything else is *derived* from the raw part by :func:`finish_numeric`, on both paths, so both
 give identical numbers from identical counts: coarse counts (sums of fine bins), mean and standard
@@ -184,28 +185,21 @@ def numeric_values(series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
-def ranked_categories(values: list[str], counts: list[int]) -> dict[str, int]:
-    """The ``MAX_CATEGORIES`` most frequent categories (ties: code point order), the rest as OTHER."""
-    order = sorted(range(len(values)), key=lambda i: (-counts[i], values[i]))
-    kept: dict[str, int] = {values[i]: int(counts[i]) for i in order[:MAX_CATEGORIES]}
-    rest = int(sum(counts[i] for i in order[MAX_CATEGORIES:]))
-    if rest:
-        kept[OTHER] = kept.get(OTHER, 0) + rest
-    return kept
-
-
 def categorical_summary(counts: dict[str, int], nulls: int) -> dict[str, Any]:
     return {"kind": "categorical", "n": int(sum(counts.values())), "nulls": int(nulls), "counts": counts}
 
 
-def named_categories(counts: dict[str, int], named: set[str]) -> dict[str, int]:
-    """``counts`` with only the ``named`` categories kept by name (most frequent first, ties in
-    code point order), every other one counted as OTHER."""
-    kept = sorted(((c, n) for c, n in counts.items() if c in named and n), key=lambda p: (-p[1], p[0]))
-    out = dict(kept)
+def named_categories(counts: dict[str, int], named: set[str] | None = None) -> dict[str, int]:
+    """``counts`` with only the ``named`` categories kept by name (default: the ``MAX_CATEGORIES``
+    most frequent), most frequent first, ties in code point order; every other one counted as
+    OTHER."""
+    ranked = sorted(((c, n) for c, n in counts.items() if n), key=lambda p: (-p[1], p[0]))
+    if named is None:
+        named = {c for c, _ in ranked[:MAX_CATEGORIES]}
+    out = {c: n for c, n in ranked if c in named}
     rest = sum(n for c, n in counts.items() if c not in named)
     if rest:
-        out[OTHER] = rest
+        out[OTHER] = out.get(OTHER, 0) + rest
     return out
 
 
@@ -216,11 +210,8 @@ def _category_counts(column: pd.Series, named: set[str] | None) -> dict[str, int
 
     # Named as the database names them: a whole number as an integer ("1", not "1.0": one NULL
     # makes pandas read an integer column as floats, and one window's categories would differ).
-    names = class_names(column)
-    counts = pd.Series(names[names != None]).value_counts(sort=False)  # noqa: E711 (elementwise)
-    if named is not None:
-        return named_categories(dict(zip(counts.index.astype(str), counts.tolist(), strict=True)), named)
-    return ranked_categories([str(k) for k in counts.index], counts.tolist())
+    counts = pd.Series(class_names(column)).value_counts(dropna=True, sort=False)
+    return named_categories(dict(zip(counts.index, counts.tolist(), strict=True)), named)
 
 
 def summarize_window(

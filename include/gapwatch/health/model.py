@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gapwatch import store
-from gapwatch.catalog import OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus
+from gapwatch.catalog import OPEN_STATES, OWNER_ROLES, TREND_ON_CHARTS, FleetStatus, moved_within
 from gapwatch.health.palette import KIND_LABELS, STATUS_LABELS, fleet_status
 from gapwatch.health.series import banded, performance_series
 from gapwatch.health.staleness import stale_reason
@@ -164,7 +164,7 @@ def _why(status: FleetStatus, latest: dict[str, Any]) -> str:
     elif status == FleetStatus.DRIFTING:
         drift = summary.get("drift", {})
         drifted = [d["column"] for d in drift.get("drifted", [])]
-        drifted += [f"{d['column']} ({d['segment']})" for d in (drift.get("segments") or {}).get("drifted", [])]
+        drifted += [moved_within(d) for d in (drift.get("segments") or {}).get("drifted", [])]
         why = "drift in " + ", ".join(drifted[:3])
     elif status == FleetStatus.AWAITING_LABELS:
         why = f"{latest['labeled']} matured labels, {latest['pending']} pending"
@@ -328,10 +328,7 @@ def _segment_drift(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if found and check is None:
             check = {"window_start": _iso(run["window_start"]), "judged": found.get("judged", 0),
                      "too_few_rows": found.get("too_few_rows", [])}
-        for d in found.get("drifted", []):
-            values = {k: v for k, v in d.items() if k not in ("segment", "column", "rows", "severity")}
-            rows.append({"window_start": _iso(run["window_start"]), "segment": d["segment"],
-                         "column": d["column"], "rows": d["rows"], "values": values})
+        rows += [{"window_start": _iso(run["window_start"]), **d} for d in found.get("drifted", [])]
     return {"segment_drift": rows[:SEGMENT_DRIFT_ROWS], "segment_check": check}
 
 

@@ -22,6 +22,7 @@ from gapwatch.catalog import (
     Severity,
     TicketKind,
     Verdict,
+    moved_within,
 )
 from gapwatch.incidents import adoption_text
 from gapwatch.policy import TICKET_SOURCE
@@ -93,7 +94,7 @@ def incident_title(spec: MonitorSpec, finding: dict[str, Any]) -> str:
         return f"{spec.name}: {metric} {value:.3f} ± {BREACH_Z * err:.3f} {side} {threshold:.3f}"
     columns = ", ".join(d["column"] for d in ev.get("drifted_features", [])[:3])
     if not columns:  # only segments moved
-        columns = ", ".join(f"{d['column']} ({d['segment']})" for d in ev.get("drifted_segments", [])[:3])
+        columns = ", ".join(moved_within(d) for d in ev.get("drifted_segments", [])[:3])
     return f"{spec.name}: input/output drift in {columns}"
 
 
@@ -192,9 +193,8 @@ def _drift_text(d: dict[str, Any]) -> str:
 
 
 def _segment_text(d: dict[str, Any]) -> str:
-    methods = {k: v for k, v in d.items() if k not in ("segment", "column", "rows", "severity")}
     return f"{d['column']} in {d['segment']} ({d['rows']} rows; " + ", ".join(
-        f"{k} {fmt(v, 2)}" for k, v in methods.items()) + ")"
+        f"{k} {fmt(v, 2)}" for k, v in d["values"].items()) + ")"
 
 
 def likely_cause(kind: str, ev: dict[str, Any]) -> list[str]:
@@ -379,7 +379,7 @@ def _facts(kind: str, ev: dict[str, Any]) -> dict[str, Any]:
     if ev.get("drifted_features"):
         facts["drifted_features"] = [d["column"] for d in ev["drifted_features"][:5]]
     if ev.get("drifted_segments"):
-        facts["drifted_segments"] = [f"{d['column']} in {d['segment']}" for d in ev["drifted_segments"][:5]]
+        facts["drifted_segments"] = [moved_within(d) for d in ev["drifted_segments"][:5]]
     return facts
 
 

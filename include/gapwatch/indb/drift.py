@@ -185,21 +185,24 @@ def _categorical_query(selection: Selection, unpivoted: sa.Subquery, *, whole: b
     keys = (u[_COL], u[_CAT], u[_SLICE])
     grouped = sa.select(*keys, sa.func.count().label("gw_n")).group_by(*keys).subquery("gw_grouped")
     g = grouped.c
-    order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
+    postgres = selection.source.engine.dialect.name == "postgresql"
+
+    def by_name(cat: Any) -> Any:  # code point order, as Python sorts the memory path's names
+        return cat.collate("C") if postgres else cat
+
     if whole:
         # A category's rank by its total over the parts: DENSE_RANK gives its rows in every part
         # the same rank (the total and the name are the same there).
         total = sa.func.sum(g.gw_n).over(partition_by=[g[_COL], g[_CAT]])
         totaled = sa.select(*g, total.label("gw_total")).subquery("gw_totaled")
         g = totaled.c
-        order_cat = g[_CAT].collate("C") if selection.source.engine.dialect.name == "postgresql" else g[_CAT]
         rank = sa.func.dense_rank().over(
-            partition_by=[g[_COL], g[_CAT].is_(None)], order_by=[g.gw_total.desc(), order_cat]
+            partition_by=[g[_COL], g[_CAT].is_(None)], order_by=[g.gw_total.desc(), by_name(g[_CAT])]
         )
         ranked = sa.select(g[_COL], g[_CAT], g[_SLICE], g.gw_n, rank.label("gw_rank")).subquery("gw_ranked")
     else:
         rank = sa.func.row_number().over(
-            partition_by=[g[_SLICE], g[_COL], g[_CAT].is_(None)], order_by=[g.gw_n.desc(), order_cat]
+            partition_by=[g[_SLICE], g[_COL], g[_CAT].is_(None)], order_by=[g.gw_n.desc(), by_name(g[_CAT])]
         )
         ranked = sa.select(*g, rank.label("gw_rank")).subquery("gw_ranked")
     r = ranked.c
@@ -261,7 +264,7 @@ def _assemble(layout: dict[str, Any], rows: list[Any]) -> dict[str, Any]:
             continue
         counts = {c: n for c, n in cats[name].items() if c is not None}
         out[name] = S.categorical_summary(S.named_categories(counts, set(counts) - {S.OTHER}),
-                                          cats[name].get(None, 0))
+                                          cats[name].get(None, 0))  # the SQL kept the top ones
     return out
 
 
@@ -404,14 +407,16 @@ def reference_layout(selection: Selection, columns: dict[str, str], bins: int) -
 
 
 def reference_statistics(
-    selection: Selection, columns: dict[str, str], bins: int, *, slices: int = 0
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The baseline's column summaries (edges from its percentiles, then counted) and, with
-    ``slices``, the summaries of its ``gw_slice`` 1..slices on the same edges (for
-    ``drift.threshold: auto``). Three scans: the percentiles, the summary, the slices."""
+    selection: Selection, columns: dict[str, str], bins: int, *, slices: int = 0,
+    segments: dict[str, list[Any]] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The baseline's column summaries (edges from its percentiles, then counted), with
+    ``slices`` the summaries of its ``gw_slice`` 1..slices on the same edges (for
+    ``drift.threshold: auto``), and the summaries of the ``segments`` values (:func:`summarize`).
+    A scan each: the percentiles, the summary (one per segment column), the slices."""
     layout = reference_layout(selection, columns, bins)
-    statistics = window_summaries(selection, layout)
-    return statistics, slice_summaries(selection, layout, slices) if slices else []
+    statistics, by_segment = summarize(selection, layout, segments)
+    return statistics, slice_summaries(selection, layout, slices) if slices else [], by_segment
 
 
 # ---------------------------------------------------------------- the drift stage's inputs
@@ -424,10 +429,9 @@ def reference_drift(everything: Selection) -> dict[str, Any]:
 
     spec = everything.spec
     slices = spec.baseline.sub_windows if spec.drift.threshold == "auto" else 0
-    layout = reference_layout(everything, drift_stage.drift_columns(spec), spec.drift.bins)
     values = segment_values(everything)
-    statistics, by_segment = summarize(everything, layout, values)
-    parts = slice_summaries(everything, layout, slices) if slices else []
+    statistics, parts, by_segment = reference_statistics(everything, drift_stage.drift_columns(spec),
+                                                         spec.drift.bins, slices=slices, segments=values)
     columns = drift_stage.multivariate_columns(spec)
     rows = drift_stage.window_rows(statistics)
     drawn = sample(everything, columns, spec.drift.multivariate_sample, rows=rows) if columns else None

@@ -133,12 +133,12 @@ def _read_as_numbers(spec: MonitorSpec, source: sources.Source, table: str) -> f
 
 
 def _label(table: sa.TableClause, name: str, spec: MonitorSpec, source: sources.Source, table_name: str) -> Any:
-    """A label column as the statistics read it (``_read``), and on PostgreSQL a float NaN read as
-    NULL, a label not there yet, as pandas reads it (PostgreSQL's NaN is a value, equal to
-    itself: it would count as labeled and as a class outside {0, 1})."""
+    """A label column as the statistics read it (``_read``), a float NaN read as NULL, a label not
+    there yet, as pandas reads it (PostgreSQL's NaN is a value, equal to itself: it would count
+    as labeled and as a class outside {0, 1}; SQLite stores NaN as NULL already)."""
     column = _read(table, name, _read_as_numbers(spec, source, table_name))
-    if source.engine.dialect.name == "postgresql" and name in sources.float_columns(source, table_name):
-        return sa.func.nullif(column, sa.literal_column("'NaN'::float8"))
+    if name in sources.float_columns(source, table_name):
+        return sa.case((is_nan(column), sa.null()), else_=column)
     return column
 
 
